@@ -1,0 +1,8 @@
+//! `rasp`: an implementation of RASP, the language of "Thinking Like
+//! Transformers" (Weiss, Goldberg, Yahav 2021).
+//!
+//! The pipeline is described in `ARCHITECTURE.md`: source text is lexed and
+//! parsed by [`syntax`], then run by [`eval`], which builds the lazy s-op DAG
+//! that later stages consume.
+
+pub mod syntax;
