@@ -5,4 +5,12 @@
 //! parsed by [`syntax`], then run by [`eval`], which builds the lazy s-op DAG
 //! that later stages consume.
 
+pub mod cli;
+pub mod diagnostics;
+pub mod error;
+pub mod golden;
+pub mod eval;
 pub mod syntax;
+
+pub use error::Error;
+pub use eval::Interpreter;

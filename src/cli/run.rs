@@ -1,0 +1,197 @@
+//! `rasp run FILE [--input INPUT]... [--sop NAME] [--json] [--verbose]`.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use miette::Diagnostic;
+
+use super::{stderr_color, RunArgs, EXIT_FAILURE, EXIT_USAGE};
+use crate::diagnostics::render;
+use crate::eval::atom::Atom;
+use crate::eval::print::{sequence_text, value_text};
+use crate::eval::run::eval_sop;
+use crate::eval::sop::SOp;
+use crate::eval::value::Value;
+use crate::eval::{Event, Interpreter};
+use crate::syntax::span::source;
+
+/// A command-line problem that is not about the program's code.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CliError {
+    /// The program file could not be read.
+    #[error("cannot read `{path}`: {reason}")]
+    #[diagnostic(code(rasp::cli::read_file))]
+    ReadFile { path: String, reason: String },
+    /// `--sop NAME` names nothing, or not an s-op.
+    #[error("`{name}` is {what}, not an s-op")]
+    #[diagnostic(code(rasp::cli::not_an_sop), help("`--sop` takes the name of an s-op the program binds at top level"))]
+    NotAnSOp { name: String, what: String },
+    /// The program binds no s-op to run.
+    #[error("`{path}` defines no s-op to run")]
+    #[diagnostic(code(rasp::cli::no_sop), help("assign an s-op at top level, as in `result = reverse(tokens);`, or pass `--sop NAME`"))]
+    NoSOp { path: String },
+}
+
+fn report(diagnostic: &dyn Diagnostic) {
+    eprint!("{}", render(diagnostic, stderr_color()));
+}
+
+/// Runs `rasp run`.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let path = args.file.display().to_string();
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            report(&CliError::ReadFile {
+                path,
+                reason: e.to_string(),
+            });
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let mut interp = match Interpreter::new() {
+        Ok(i) => i,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let src = source(&path, text);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut last_sop: Option<SOp> = None;
+    let verbose = args.verbose;
+    let result = interp.run(&src, args.file.parent(), &mut |event| match event {
+        Event::Value { value, .. } => {
+            if let Value::SOp(s) = &value {
+                last_sop = Some(s.clone());
+            }
+            if verbose {
+                let _ = writeln!(out, "{}", value_text(&value));
+            }
+        }
+        Event::Assigned(bound) => {
+            for (_, v) in bound {
+                if let Value::SOp(s) = v {
+                    last_sop = Some(s);
+                }
+            }
+        }
+    });
+    if let Err(e) = result {
+        report(&e);
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    let sop = match &args.sop {
+        Some(name) => match interp.get(name) {
+            Some(Value::SOp(s)) => s,
+            Some(other) => {
+                report(&CliError::NotAnSOp {
+                    name: name.clone(),
+                    what: other.describe(),
+                });
+                return ExitCode::from(EXIT_USAGE);
+            }
+            None => {
+                report(&CliError::NotAnSOp {
+                    name: name.clone(),
+                    what: "not defined".into(),
+                });
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None => match last_sop {
+            Some(s) => s,
+            None => {
+                report(&CliError::NoSOp { path });
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        },
+    };
+    let mut failed = false;
+    let mut run_one = |text: &str, out: &mut dyn Write| {
+        if !run_input(&sop, text, args.json, out) {
+            failed = true;
+        }
+    };
+    if args.inputs.is_empty() {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else {
+                failed = true;
+                break;
+            };
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() {
+                continue;
+            }
+            run_one(line, &mut out);
+        }
+    } else {
+        for text in &args.inputs {
+            run_one(text, &mut out);
+        }
+    }
+    let _ = out.flush();
+    if failed {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs one input and prints its line; false if it failed.
+fn run_input(sop: &SOp, text: &str, json: bool, out: &mut dyn Write) -> bool {
+    let input = match Interpreter::parse_input(text) {
+        Ok(i) => i,
+        Err(e) => {
+            if json {
+                let line = serde_json::json!({"input": text, "error": e.to_string()});
+                let _ = writeln!(out, "{line}");
+            }
+            report(&e);
+            return false;
+        }
+    };
+    match eval_sop(sop, &input) {
+        Ok(seq) => {
+            let _ = if json {
+                let line = serde_json::json!({
+                    "input": atoms_json(&input),
+                    "output": atoms_json(&seq.values),
+                });
+                writeln!(out, "{line}")
+            } else {
+                writeln!(out, "{}", sequence_text(&seq))
+            };
+            true
+        }
+        Err(e) => {
+            let e = e.on_input(text);
+            if json {
+                let line = serde_json::json!({"input": atoms_json(&input), "error": e.to_string()});
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+            report(&e);
+            false
+        }
+    }
+}
+
+/// Atoms as JSON values of their real types.
+pub fn atoms_json(atoms: &[Atom]) -> serde_json::Value {
+    serde_json::Value::Array(
+        atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Bool(b) => serde_json::Value::Bool(*b),
+                Atom::Int(i) => serde_json::Value::from(*i),
+                Atom::Float(x) => serde_json::Number::from_f64(*x)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or_else(|| serde_json::Value::String(a.to_py_str())),
+                Atom::Str(s) => serde_json::Value::String(s.to_string()),
+            })
+            .collect(),
+    )
+}

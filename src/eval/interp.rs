@@ -1,0 +1,773 @@
+//! The tree-walking evaluator: statements and expressions to values.
+//!
+//! Evaluation of a program computes atoms, lists and dicts directly and
+//! builds s-op and selector nodes for everything sequence-valued (see
+//! `sop.rs`); nothing here touches an actual input sequence except applying
+//! an s-op or selector to one (`reverse("abc")`), which hands over to
+//! `run.rs`.
+//!
+//! Limits keep every run finite and the stack bounded: call depth, a step
+//! budget (calls and loop iterations), and the size of lists built by
+//! `range` and comprehensions. Deep expressions are bounded by the parser;
+//! the stack grows on demand (`stacker`) for deep but legal nesting.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::atom::Atom;
+use super::env::Env;
+use super::error::{ErrorKind, EvalError, EvalResult};
+use super::ops;
+use super::run;
+use super::sop::{Origin, SOp, SOpKind, Selector, SelectorKind};
+use super::value::{Dict, Function, Value};
+use super::{Builtin, Event, Limits};
+use crate::syntax::ast::{Expr, ExprKind, FuncDef, Ident, Stmt, StmtKind};
+use crate::syntax::span::{Source, Span};
+
+/// Where code runs: its scope, its source file, and the directory `load`
+/// looks in first.
+#[derive(Clone)]
+pub struct Ctx {
+    pub env: Env,
+    pub source: Source,
+    pub dir: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn origin(&self, span: Span) -> Origin {
+        Origin {
+            source: self.source.clone(),
+            span,
+        }
+    }
+}
+
+/// Evaluation state shared by all code of one interpreter.
+pub struct Machine {
+    pub limits: Limits,
+    pub depth: usize,
+    pub steps: u64,
+    /// The scope that holds builtins and the library: a loaded file runs in
+    /// a fresh scope under it.
+    pub library: Env,
+    pub indices: SOp,
+    pub length: SOp,
+    /// Files being loaded, to refuse a load cycle.
+    pub loading: Vec<PathBuf>,
+    /// Embedded library files, by name, for `load`.
+    pub embedded: Vec<(&'static str, &'static str)>,
+}
+
+const RED_ZONE: usize = 128 * 1024;
+const STACK_GROWTH: usize = 4 * 1024 * 1024;
+
+impl Machine {
+    fn step(&mut self, at: &Origin) -> EvalResult<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(EvalError::new(
+                ErrorKind::Limit(format!(
+                    "the program ran more than {} steps (calls and loop iterations)",
+                    self.limits.max_steps
+                )),
+                Some(at.clone()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs statements; top-level expression statements report their values
+    /// to `sink`.
+    pub fn exec_block(
+        &mut self,
+        stmts: &[Stmt],
+        ctx: &Ctx,
+        sink: &mut dyn FnMut(Event),
+    ) -> EvalResult<()> {
+        for stmt in stmts {
+            self.exec(stmt, ctx, sink)?;
+        }
+        Ok(())
+    }
+
+    fn exec(&mut self, stmt: &Stmt, ctx: &Ctx, sink: &mut dyn FnMut(Event)) -> EvalResult<()> {
+        match &stmt.kind {
+            StmtKind::Expr(expr) => {
+                let value = self.eval(expr, ctx)?;
+                sink(Event::Value {
+                    value,
+                    origin: ctx.origin(expr.span),
+                });
+            }
+            StmtKind::Assign { targets, values } => {
+                let mut evaluated = Vec::with_capacity(values.len());
+                for e in values {
+                    evaluated.push(self.eval(e, ctx)?);
+                }
+                let value = if evaluated.len() == 1 {
+                    evaluated.pop().unwrap_or(Value::List(Rc::new(Vec::new())))
+                } else {
+                    Value::List(Rc::new(evaluated))
+                };
+                let bound = self.bind_all(targets, value, ctx, ctx.origin(stmt.span))?;
+                sink(Event::Assigned(bound));
+            }
+            StmtKind::Def(def) => {
+                let func = Value::Func(Rc::new(Function {
+                    def: def.clone(),
+                    env: ctx.env.clone(),
+                    source: ctx.source.clone(),
+                }));
+                self.bind(&def.name, func.clone(), ctx)?;
+                sink(Event::Assigned(vec![(def.name.name.clone(), func)]));
+            }
+            StmtKind::For { vars, iter, body } => {
+                let iterable = self.eval(iter, ctx)?;
+                let items = self.iteration_items(iterable, ctx.origin(iter.span), "a `for` loop")?;
+                let origin = ctx.origin(stmt.span);
+                for item in items {
+                    self.step(&origin)?;
+                    self.bind_all(vars, item, ctx, origin.clone())?;
+                    self.exec_block(body, ctx, sink)?;
+                }
+            }
+            StmtKind::Load { path, path_span } => {
+                let bound = self.load(path, ctx, ctx.origin(*path_span))?;
+                sink(Event::Assigned(bound));
+            }
+            StmtKind::Draw { sop, input } => {
+                let value = self.eval(sop, ctx)?;
+                if !matches!(value, Value::SOp(_)) {
+                    return Err(EvalError::new(
+                        ErrorKind::Type(format!("`draw` needs an s-op, not {}", value.describe())),
+                        Some(ctx.origin(sop.span)),
+                    ));
+                }
+                if let Some(input) = input {
+                    self.eval(input, ctx)?;
+                }
+                return Err(EvalError::new(
+                    ErrorKind::Unsupported("`draw` is not available in this version".into()),
+                    Some(ctx.origin(stmt.span)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The items a `for` loop or comprehension visits: a list's elements or
+    /// a dict's keys.
+    fn iteration_items(&self, value: Value, at: Origin, what: &str) -> EvalResult<Vec<Value>> {
+        match value {
+            Value::List(list) => Ok(list.as_ref().clone()),
+            Value::Dict(dict) => Ok(dict.keys().map(|k| Value::Atom(k.clone())).collect()),
+            other => Err(EvalError::new(
+                ErrorKind::Type(format!("{what} needs a list or a dict, not {}", other.describe())),
+                Some(at),
+            )),
+        }
+    }
+
+    /// Binds one name in the current scope, refusing reserved names.
+    fn bind(&mut self, ident: &Ident, value: Value, ctx: &Ctx) -> EvalResult<()> {
+        if ctx.env.guard_of(&ident.name).is_some() {
+            return Err(EvalError::new(
+                ErrorKind::ReservedName(ident.name.to_string()),
+                Some(ctx.origin(ident.span)),
+            ));
+        }
+        match &value {
+            Value::SOp(s) => s.name_if_unnamed(&ident.name),
+            Value::Selector(s) => s.name_if_unnamed(&ident.name),
+            _ => {}
+        }
+        ctx.env.set(ident.name.clone(), value);
+        Ok(())
+    }
+
+    /// Binds several names: one name takes the value; several unpack a list.
+    fn bind_all(
+        &mut self,
+        targets: &[Ident],
+        value: Value,
+        ctx: &Ctx,
+        at: Origin,
+    ) -> EvalResult<Vec<(Rc<str>, Value)>> {
+        if let [only] = targets {
+            self.bind(only, value.clone(), ctx)?;
+            return Ok(vec![(only.name.clone(), value)]);
+        }
+        let items = match value {
+            Value::List(list) => list,
+            other => {
+                return Err(EvalError::new(
+                    ErrorKind::Type(format!(
+                        "cannot unpack {} into {} names",
+                        other.describe(),
+                        targets.len()
+                    )),
+                    Some(at),
+                ))
+            }
+        };
+        if items.len() != targets.len() {
+            return Err(EvalError::new(
+                ErrorKind::Unpack {
+                    expected: targets.len(),
+                    got: items.len(),
+                },
+                Some(at),
+            ));
+        }
+        let mut bound = Vec::with_capacity(targets.len());
+        for (target, item) in targets.iter().zip(items.iter()) {
+            self.bind(target, item.clone(), ctx)?;
+            bound.push((target.name.clone(), item.clone()));
+        }
+        Ok(bound)
+    }
+
+    /// Evaluates an expression.
+    pub fn eval(&mut self, expr: &Expr, ctx: &Ctx) -> EvalResult<Value> {
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.eval_inner(expr, ctx))
+    }
+
+    fn eval_inner(&mut self, expr: &Expr, ctx: &Ctx) -> EvalResult<Value> {
+        let at = ctx.origin(expr.span);
+        match &expr.kind {
+            ExprKind::Int(i) => Ok(Value::Atom(Atom::Int(*i))),
+            ExprKind::Float(x) => Ok(Value::Atom(Atom::Float(*x))),
+            ExprKind::Str(s) => Ok(Value::Atom(Atom::Str(s.clone()))),
+            ExprKind::Name(name) => ctx.env.get(name).ok_or_else(|| {
+                EvalError::new(
+                    ErrorKind::UndefinedName {
+                        name: name.to_string(),
+                        suggestion: suggest(name, &ctx.env.all_names()),
+                    },
+                    Some(at),
+                )
+            }),
+            ExprKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for e in items {
+                    out.push(self.eval(e, ctx)?);
+                }
+                Ok(Value::List(Rc::new(out)))
+            }
+            ExprKind::Dict(entries) => {
+                let mut dict = Dict::new();
+                for (k, v) in entries {
+                    let key = self.dict_key(k, ctx)?;
+                    let value = self.eval(v, ctx)?;
+                    dict.insert(key, value);
+                }
+                Ok(Value::Dict(Rc::new(dict)))
+            }
+            ExprKind::ListComp { elem, vars, iter } => {
+                let items = self.comprehension_items(iter, ctx)?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    self.step(&at)?;
+                    let inner = Ctx {
+                        env: ctx.env.child(),
+                        ..ctx.clone()
+                    };
+                    self.bind_all(vars, item, &inner, at.clone())?;
+                    out.push(self.eval(elem, &inner)?);
+                }
+                Ok(Value::List(Rc::new(out)))
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                vars,
+                iter,
+            } => {
+                let items = self.comprehension_items(iter, ctx)?;
+                let mut dict = Dict::new();
+                for item in items {
+                    self.step(&at)?;
+                    let inner = Ctx {
+                        env: ctx.env.child(),
+                        ..ctx.clone()
+                    };
+                    self.bind_all(vars, item, &inner, at.clone())?;
+                    let k = self.dict_key(key, &inner)?;
+                    let v = self.eval(value, &inner)?;
+                    dict.insert(k, v);
+                }
+                Ok(Value::Dict(Rc::new(dict)))
+            }
+            ExprKind::Select {
+                keys,
+                queries,
+                op,
+                ..
+            } => {
+                let k = self.eval(keys, ctx)?;
+                let k = ops::lift(&k, "the keys of `select`", &ctx.origin(keys.span))?;
+                let q = self.eval(queries, ctx)?;
+                let q = ops::lift(&q, "the queries of `select`", &ctx.origin(queries.span))?;
+                Ok(Value::Selector(Selector::new(
+                    SelectorKind::Select {
+                        keys: k,
+                        queries: q,
+                        op: *op,
+                    },
+                    Some(at),
+                )))
+            }
+            ExprKind::Aggregate {
+                selector,
+                values,
+                default,
+            } => {
+                let sel = match self.eval(selector, ctx)? {
+                    Value::Selector(s) => s,
+                    other => {
+                        return Err(EvalError::new(
+                            ErrorKind::Type(format!(
+                                "`aggregate` needs a selector first, not {}",
+                                other.describe()
+                            )),
+                            Some(ctx.origin(selector.span)),
+                        ))
+                    }
+                };
+                let vals = self.eval(values, ctx)?;
+                let vals = ops::lift(&vals, "the values of `aggregate`", &ctx.origin(values.span))?;
+                let default = match default {
+                    None => Atom::Int(0),
+                    Some(d) => match self.eval(d, ctx)? {
+                        Value::Atom(a) => a,
+                        other => {
+                            return Err(EvalError::new(
+                                ErrorKind::Type(format!(
+                                    "the default of `aggregate` must be an atom, not {}",
+                                    other.describe()
+                                )),
+                                Some(ctx.origin(d.span)),
+                            ))
+                        }
+                    },
+                };
+                Ok(Value::SOp(SOp::new(
+                    SOpKind::Aggregate {
+                        selector: sel,
+                        values: vals,
+                        default,
+                    },
+                    Some(at),
+                )))
+            }
+            ExprKind::Range(args) => self.range(args, ctx, at),
+            ExprKind::Zip(args) => {
+                let mut lists = Vec::with_capacity(args.len());
+                for (i, e) in args.iter().enumerate() {
+                    match self.eval(e, ctx)? {
+                        Value::List(l) => lists.push(l),
+                        other => {
+                            return Err(EvalError::new(
+                                ErrorKind::Type(format!(
+                                    "`zip` needs lists, but argument {} is {}",
+                                    i + 1,
+                                    other.describe()
+                                )),
+                                Some(ctx.origin(e.span)),
+                            ))
+                        }
+                    }
+                }
+                let Some(first) = lists.first() else {
+                    return Err(EvalError::new(
+                        ErrorKind::Type("`zip` needs at least one list".into()),
+                        Some(at),
+                    ));
+                };
+                let n = first.len();
+                if let Some((i, l)) = lists.iter().enumerate().find(|(_, l)| l.len() != n) {
+                    return Err(EvalError::new(
+                        ErrorKind::Type(format!(
+                            "`zip` needs lists of equal length, but the first has {n} items and list {} has {}",
+                            i + 1,
+                            l.len()
+                        )),
+                        Some(at),
+                    ));
+                }
+                let rows = (0..n)
+                    .map(|i| Value::List(Rc::new(lists.iter().map(|l| l[i].clone()).collect())))
+                    .collect();
+                Ok(Value::List(Rc::new(rows)))
+            }
+            ExprKind::Len(e) => match self.eval(e, ctx)? {
+                Value::List(l) => Ok(Value::Atom(Atom::Int(l.len() as i64))),
+                other => Err(EvalError::new(
+                    ErrorKind::Type(format!("`len` needs a list, not {}", other.describe())),
+                    Some(at),
+                )),
+            },
+            ExprKind::Round(e) => {
+                let v = self.eval(e, ctx)?;
+                ops::round(v, &at)
+            }
+            ExprKind::Indicator(e) => {
+                let v = self.eval(e, ctx)?;
+                ops::indicator(v, &at)
+            }
+            ExprKind::Index { target, index } => {
+                let t = self.eval(target, ctx)?;
+                let i = self.eval(index, ctx)?;
+                ops::index(t, i, &self.length, &self.indices, &at)
+            }
+            ExprKind::Call { callee, args } => {
+                let f = self.eval(callee, ctx)?;
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, ctx)?);
+                }
+                self.call(f, values, at)
+            }
+            ExprKind::Unary { op, operand } => {
+                let v = self.eval(operand, ctx)?;
+                ops::unary(*op, v, &at)
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                let x = self.eval(lhs, ctx)?;
+                let y = self.eval(rhs, ctx)?;
+                ops::binary(*op, x, y, &at)
+            }
+            ExprKind::Ternary {
+                then,
+                cond,
+                otherwise,
+            } => match self.eval(cond, ctx)? {
+                Value::SOp(c) => {
+                    let t = self.eval(then, ctx)?;
+                    let o = self.eval(otherwise, ctx)?;
+                    ops::choose(c, t, o, &at)
+                }
+                Value::Selector(_) => Err(EvalError::new(
+                    ErrorKind::Type("the condition of `if` cannot be a selector".into()),
+                    Some(ctx.origin(cond.span)),
+                )),
+                c if c.truthy() => self.eval(then, ctx),
+                _ => self.eval(otherwise, ctx),
+            },
+            ExprKind::In { elem, container } => {
+                let e = self.eval(elem, ctx)?;
+                let c = self.eval(container, ctx)?;
+                ops::contains(e, c, &at)
+            }
+        }
+    }
+
+    fn dict_key(&mut self, expr: &Expr, ctx: &Ctx) -> EvalResult<Atom> {
+        match self.eval(expr, ctx)? {
+            Value::Atom(a) => Ok(a),
+            other => Err(EvalError::new(
+                ErrorKind::Type(format!("dict keys must be atoms, not {}", other.describe())),
+                Some(ctx.origin(expr.span)),
+            )),
+        }
+    }
+
+    fn comprehension_items(&mut self, iter: &Expr, ctx: &Ctx) -> EvalResult<Vec<Value>> {
+        let v = self.eval(iter, ctx)?;
+        self.iteration_items(v, ctx.origin(iter.span), "a comprehension")
+    }
+
+    fn range(&mut self, args: &[Expr], ctx: &Ctx, at: Origin) -> EvalResult<Value> {
+        let mut nums = Vec::with_capacity(args.len());
+        for e in args {
+            match self.eval(e, ctx)? {
+                Value::Atom(Atom::Int(i)) => nums.push(i),
+                Value::Atom(Atom::Bool(b)) => nums.push(i64::from(b)),
+                other => {
+                    return Err(EvalError::new(
+                        ErrorKind::Type(format!("`range` needs ints, not {}", other.describe())),
+                        Some(ctx.origin(e.span)),
+                    ))
+                }
+            }
+        }
+        let (start, stop, step) = match nums[..] {
+            [stop] => (0, stop, 1),
+            [start, stop] => (start, stop, 1),
+            [start, stop, step] => (start, stop, step),
+            _ => {
+                return Err(EvalError::new(
+                    ErrorKind::Type(format!("`range` takes 1, 2 or 3 ints, not {}", nums.len())),
+                    Some(at),
+                ))
+            }
+        };
+        if step == 0 {
+            return Err(EvalError::new(
+                ErrorKind::Type("the step of `range` cannot be 0".into()),
+                Some(at),
+            ));
+        }
+        let span = i128::from(stop) - i128::from(start);
+        let count = if (span > 0) == (step > 0) && span != 0 {
+            (span.abs() + i128::from(step).abs() - 1) / i128::from(step).abs()
+        } else {
+            0
+        };
+        if count > self.limits.max_list_len as i128 {
+            return Err(EvalError::new(
+                ErrorKind::Limit(format!(
+                    "`range` would make {count} items, more than the limit of {}",
+                    self.limits.max_list_len
+                )),
+                Some(at),
+            ));
+        }
+        let items = (0..count as i64)
+            .map(|i| Value::Atom(Atom::Int(start + i * step)))
+            .collect();
+        Ok(Value::List(Rc::new(items)))
+    }
+
+    /// Calls a function, or applies an s-op or selector to an input.
+    pub fn call(&mut self, f: Value, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+        match f {
+            Value::Func(func) => self.call_function(&func, args, at),
+            Value::Builtin(b) => self.call_builtin(b, args, at),
+            Value::SOp(s) => {
+                let input = apply_input(&args, &at)?;
+                run::eval_sop(&s, &input)
+                    .map(|s| Value::Sequence(Rc::new(s)))
+                    .map_err(|e| at_call(e, &at))
+            }
+            Value::Selector(s) => {
+                let input = apply_input(&args, &at)?;
+                run::eval_selector(&s, &input)
+                    .map(|m| Value::Matrix(Rc::new(m)))
+                    .map_err(|e| at_call(e, &at))
+            }
+            other => Err(EvalError::new(ErrorKind::NotCallable(other.describe()), Some(at))),
+        }
+    }
+
+    fn call_builtin(&mut self, b: Builtin, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+        match b {
+            Builtin::SelectorWidth => {
+                let [arg] = <[Value; 1]>::try_from(args).map_err(|args| {
+                    EvalError::new(
+                        ErrorKind::Arity {
+                            name: "selector_width".into(),
+                            expected: 1,
+                            got: args.len(),
+                        },
+                        Some(at.clone()),
+                    )
+                })?;
+                match arg {
+                    Value::Selector(s) => Ok(Value::SOp(SOp::new(SOpKind::SelectorWidth(s), Some(at)))),
+                    other => Err(EvalError::new(
+                        ErrorKind::Type(format!("`selector_width` needs a selector, not {}", other.describe())),
+                        Some(at),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn call_function(&mut self, func: &Function, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+        let def: &FuncDef = &func.def;
+        if args.len() != def.params.len() {
+            return Err(EvalError::new(
+                ErrorKind::Arity {
+                    name: def.name.name.to_string(),
+                    expected: def.params.len(),
+                    got: args.len(),
+                },
+                Some(at),
+            ));
+        }
+        if self.depth >= self.limits.max_call_depth {
+            return Err(EvalError::new(ErrorKind::RecursionLimit(self.limits.max_call_depth), Some(at)));
+        }
+        self.step(&at)?;
+        self.depth += 1;
+        let result = stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.run_body(func, args));
+        self.depth -= 1;
+        result.map_err(|e| e.in_call(at, format!("in this call to `{}`", def.name.name)))
+    }
+
+    fn run_body(&mut self, func: &Function, args: Vec<Value>) -> EvalResult<Value> {
+        let def = &func.def;
+        let ctx = Ctx {
+            env: func.env.child(),
+            source: func.source.clone(),
+            dir: None,
+        };
+        for (param, arg) in def.params.iter().zip(args) {
+            self.bind(param, arg, &ctx)?;
+        }
+        self.exec_block(&def.body, &ctx, &mut |_| {})?;
+        let mut results = Vec::with_capacity(def.results.len());
+        for e in &def.results {
+            results.push(self.eval(e, &ctx)?);
+        }
+        Ok(if results.len() == 1 {
+            results.pop().unwrap_or(Value::List(Rc::new(Vec::new())))
+        } else {
+            Value::List(Rc::new(results))
+        })
+    }
+
+    /// `load "name";`: runs the file in a fresh scope under the library and
+    /// binds its public names here.
+    fn load(&mut self, name: &str, ctx: &Ctx, at: Origin) -> EvalResult<Vec<(Rc<str>, Value)>> {
+        let (source, dir, key) = self.find_load(name, ctx).map_err(|k| EvalError::new(k, Some(at.clone())))?;
+        if self.loading.contains(&key) {
+            return Err(EvalError::new(
+                ErrorKind::Limit(format!("`{name}` is already being loaded (a load cycle)")),
+                Some(at),
+            ));
+        }
+        if self.depth >= self.limits.max_call_depth {
+            return Err(EvalError::new(ErrorKind::RecursionLimit(self.limits.max_call_depth), Some(at)));
+        }
+        let program = crate::syntax::parse_program(&source)
+            .map_err(|e| EvalError::new(ErrorKind::Type(format!("`{name}` does not parse: {e}")), Some(at.clone())))?;
+        let scope = self.library.top_level_child();
+        let inner = Ctx {
+            env: scope.clone(),
+            source,
+            dir,
+        };
+        self.loading.push(key);
+        self.depth += 1;
+        let result = self.exec_block(&program.stmts, &inner, &mut |_| {});
+        self.depth -= 1;
+        self.loading.pop();
+        result.map_err(|e| e.in_call(at.clone(), format!("while loading `{name}`")))?;
+        let mut bound = Vec::new();
+        for n in scope.own_names() {
+            if n.starts_with('_') {
+                continue;
+            }
+            if let Some(v) = scope.get(&n) {
+                let ident = Ident {
+                    name: n.clone(),
+                    span: at.span,
+                };
+                self.bind(&ident, v.clone(), ctx)?;
+                bound.push((n, v));
+            }
+        }
+        Ok(bound)
+    }
+
+    /// Finds `name.rasp`: next to the loading file, in the current
+    /// directory, then in the embedded library.
+    fn find_load(&self, name: &str, ctx: &Ctx) -> Result<(Source, Option<PathBuf>, PathBuf), ErrorKind> {
+        let file = if name.ends_with(".rasp") {
+            name.to_string()
+        } else {
+            format!("{name}.rasp")
+        };
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(dir) = &ctx.dir {
+            candidates.push(dir.join(&file));
+        }
+        candidates.push(PathBuf::from(&file));
+        for path in candidates {
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path).map_err(|e| ErrorKind::Io {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+                let dir = path.parent().map(Path::to_path_buf);
+                let source = crate::syntax::span::source(path.display().to_string(), text);
+                return Ok((source, dir, key));
+            }
+        }
+        let stem = file.trim_end_matches(".rasp");
+        if let Some((lib_name, text)) = self.embedded.iter().find(|(n, _)| *n == stem) {
+            let source = crate::syntax::span::source(format!("<stdlib>/{lib_name}.rasp"), *text);
+            return Ok((source, None, PathBuf::from(format!("<stdlib>/{lib_name}"))));
+        }
+        Err(ErrorKind::LoadNotFound(file))
+    }
+}
+
+/// The single input an s-op or selector is applied to.
+fn apply_input(args: &[Value], at: &Origin) -> EvalResult<Vec<Atom>> {
+    match args {
+        [input] => input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone()))),
+        _ => Err(EvalError::new(
+            ErrorKind::Arity {
+                name: "an s-op or selector".into(),
+                expected: 1,
+                got: args.len(),
+            },
+            Some(at.clone()),
+        )),
+    }
+}
+
+/// Errors without a place of their own (an empty input) point at the call.
+fn at_call(err: EvalError, at: &Origin) -> EvalError {
+    if err.at.is_none() {
+        EvalError {
+            at: Some(at.clone()),
+            ..err
+        }
+    } else {
+        err
+    }
+}
+
+/// The atoms of an input given to an s-op in a program: a string (its
+/// characters) or a list of atoms.
+pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
+    match value {
+        Value::Atom(Atom::Str(s)) => Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect()),
+        Value::List(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::Atom(a) => Ok(a.clone()),
+                other => Err(ErrorKind::InvalidInput(format!(
+                    "an input list holds atoms only, not {}",
+                    other.describe()
+                ))),
+            })
+            .collect(),
+        other => Err(ErrorKind::InvalidInput(format!(
+            "an s-op or selector is applied to a string or a list, not {}",
+            other.describe()
+        ))),
+    }
+}
+
+/// A close name for an undefined one, if any (edit distance at most 2).
+fn suggest(name: &str, names: &[Rc<str>]) -> Option<String> {
+    let limit = if name.len() <= 3 { 1 } else { 2 };
+    names
+        .iter()
+        .filter(|n| !n.starts_with('_'))
+        .map(|n| (edit_distance(name, n), n))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, n)| (*d, n.len()))
+        .map(|(_, n)| n.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,173 @@
+//! Element-wise functions: what a [`SOpKind::Map`](super::sop::SOpKind::Map)
+//! node computes at each position from its inputs' values there.
+//!
+//! A map is a pure function of atoms, so later stages can apply it to any
+//! tuple of possible input values (the compiler tabulates maps this way).
+
+use std::fmt;
+use std::rc::Rc;
+
+use super::atom::{Atom, AtomError};
+use super::value::{Dict, Value};
+use crate::syntax::ast::{BinaryOp, UnaryOp};
+
+/// What a map does with the values of its inputs at one position.
+#[derive(Clone)]
+pub enum MapFn {
+    /// One input: `-x`, `+x`, `not x` (`not` gives a bool by truthiness).
+    Unary(UnaryOp),
+    /// Two inputs: an arithmetic operator or comparison, with Python's
+    /// semantics. `And`/`Or` are not used here (see `Both`/`Either`).
+    Binary(BinaryOp),
+    /// Two inputs: true iff both are truthy.
+    Both,
+    /// Two inputs: true iff either is truthy.
+    Either,
+    /// One input: Python's `round(x)`.
+    Round,
+    /// One input: 1 if truthy, else 0.
+    Indicator,
+    /// Three inputs: `then if cond else otherwise`, in the order
+    /// (cond, then, otherwise).
+    Choose,
+    /// One input: looks it up in a fixed dict, list or string.
+    Lookup(Rc<Table>),
+    /// One input: membership in a fixed list of atoms.
+    InList(Rc<Vec<Atom>>),
+}
+
+/// A fixed container indexed element-wise by an s-op.
+pub enum Table {
+    Dict(Rc<Dict>),
+    List(Rc<Vec<Value>>),
+    /// A string, split into one-character strings.
+    Str(Vec<Atom>),
+}
+
+/// Why a map failed at one position.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapError {
+    Atom(AtomError),
+    MissingKey(String),
+    IndexOutOfRange { index: i64, len: usize, what: &'static str },
+    BadIndex { what: &'static str, got: &'static str },
+    NotAnAtom(String),
+}
+
+impl From<AtomError> for MapError {
+    fn from(err: AtomError) -> MapError {
+        MapError::Atom(err)
+    }
+}
+
+impl MapFn {
+    /// How many inputs the function takes.
+    pub fn arity(&self) -> usize {
+        match self {
+            MapFn::Unary(_)
+            | MapFn::Round
+            | MapFn::Indicator
+            | MapFn::Lookup(_)
+            | MapFn::InList(_) => 1,
+            MapFn::Binary(_) | MapFn::Both | MapFn::Either => 2,
+            MapFn::Choose => 3,
+        }
+    }
+
+    /// Applies the function to one position's input values.
+    pub fn apply(&self, args: &[&Atom]) -> Result<Atom, MapError> {
+        match (self, args) {
+            (MapFn::Unary(op), [x]) => Ok(Atom::unary(*op, x)?),
+            (MapFn::Binary(op), [x, y]) => Ok(Atom::binary(*op, x, y)?),
+            (MapFn::Both, [x, y]) => Ok(Atom::Bool(x.truthy() && y.truthy())),
+            (MapFn::Either, [x, y]) => Ok(Atom::Bool(x.truthy() || y.truthy())),
+            (MapFn::Round, [x]) => Ok(x.round()?),
+            (MapFn::Indicator, [x]) => Ok(Atom::Int(i64::from(x.truthy()))),
+            (MapFn::Choose, [cond, then, otherwise]) => Ok(if cond.truthy() {
+                (*then).clone()
+            } else {
+                (*otherwise).clone()
+            }),
+            (MapFn::Lookup(table), [x]) => table.lookup(x),
+            (MapFn::InList(list), [x]) => Ok(Atom::Bool(list.iter().any(|a| a.py_eq(x)))),
+            _ => Err(MapError::NotAnAtom(format!(
+                "`{}` applied to {} values",
+                self.describe(),
+                args.len()
+            ))),
+        }
+    }
+
+    /// A short description, for labels.
+    pub fn describe(&self) -> String {
+        match self {
+            MapFn::Unary(op) => op.symbol().to_string(),
+            MapFn::Binary(op) => op.symbol().to_string(),
+            MapFn::Both => "and".into(),
+            MapFn::Either => "or".into(),
+            MapFn::Round => "round".into(),
+            MapFn::Indicator => "indicator".into(),
+            MapFn::Choose => "if-else".into(),
+            MapFn::Lookup(_) => "lookup".into(),
+            MapFn::InList(_) => "in".into(),
+        }
+    }
+}
+
+impl fmt::Debug for MapFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MapFn({})", self.describe())
+    }
+}
+
+impl Table {
+    fn what(&self) -> &'static str {
+        match self {
+            Table::Dict(_) => "dict",
+            Table::List(_) => "list",
+            Table::Str(_) => "string",
+        }
+    }
+
+    /// Python's `container[key]`, for one atom key.
+    pub fn lookup(&self, key: &Atom) -> Result<Atom, MapError> {
+        let found = match self {
+            Table::Dict(dict) => dict
+                .get(key)
+                .cloned()
+                .ok_or_else(|| MapError::MissingKey(key.repr()))?,
+            Table::List(list) => {
+                let index = resolve_index(key, list.len(), self.what())?;
+                list[index].clone()
+            }
+            Table::Str(chars) => {
+                let index = resolve_index(key, chars.len(), self.what())?;
+                Value::Atom(chars[index].clone())
+            }
+        };
+        match found {
+            Value::Atom(atom) => Ok(atom),
+            other => Err(MapError::NotAnAtom(other.describe())),
+        }
+    }
+}
+
+/// Turns a Python index (negative counts from the end) into a position.
+pub fn resolve_index(key: &Atom, len: usize, what: &'static str) -> Result<usize, MapError> {
+    let index = match key {
+        Atom::Int(i) => *i,
+        Atom::Bool(b) => i64::from(*b),
+        other => {
+            return Err(MapError::BadIndex {
+                what,
+                got: other.type_name(),
+            })
+        }
+    };
+    let len_i = i64::try_from(len).unwrap_or(i64::MAX);
+    let pos = if index < 0 { index + len_i } else { index };
+    if pos < 0 || pos >= len_i {
+        return Err(MapError::IndexOutOfRange { index, len, what });
+    }
+    Ok(pos as usize)
+}

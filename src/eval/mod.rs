@@ -1,0 +1,245 @@
+//! Evaluation: running programs, building the s-op DAG, and evaluating it on
+//! inputs.
+//!
+//! The front door is [`Interpreter`]: it holds the builtins, the standard
+//! library and a program's global scope, runs source text statement by
+//! statement, and reports what top-level statements produce as [`Event`]s.
+//! S-op values are nodes of the DAG in [`sop`]; [`run`] evaluates them on an
+//! input.
+
+pub mod atom;
+pub mod env;
+pub mod error;
+pub mod interp;
+pub mod map;
+pub mod matrix;
+pub mod ops;
+pub mod print;
+pub mod run;
+pub mod sop;
+pub mod value;
+
+use std::path::Path;
+use std::rc::Rc;
+
+use self::atom::Atom;
+use self::env::{Env, Guard};
+use self::error::{ErrorKind, EvalError};
+use self::interp::{Ctx, Machine};
+use self::sop::{Origin, SOp, SOpKind, TokenConv};
+use self::value::Value;
+use crate::error::Error;
+use crate::syntax::span::{source, Source};
+use crate::syntax::{ast::StmtKind, parse_program};
+
+/// The standard library files, embedded in the binary: the prelude (the
+/// reference library's functions, names reserved at top level) and the
+/// paper's tasks (names a program may rebind).
+pub const STDLIB: &[(&str, &str)] = &[
+    ("prelude", include_str!("../../stdlib/prelude.rasp")),
+    ("tasks", include_str!("../../stdlib/tasks.rasp")),
+];
+
+/// Functions built into the interpreter rather than written in RASP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// `selector_width(sel)`: how many keys each query selects.
+    SelectorWidth,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::SelectorWidth => "selector_width",
+        }
+    }
+}
+
+/// Bounds that keep every evaluation finite.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Nested function calls (and loads).
+    pub max_call_depth: usize,
+    /// Calls plus loop and comprehension iterations in one run.
+    pub max_steps: u64,
+    /// Items in a list made by `range`.
+    pub max_list_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_call_depth: 2_000,
+            max_steps: 50_000_000,
+            max_list_len: 10_000_000,
+        }
+    }
+}
+
+/// What a top-level statement produced.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An expression statement's value (printed by the REPL and `--verbose`).
+    Value { value: Value, origin: Origin },
+    /// Names bound by an assignment, `def`, `for` or `load`.
+    Assigned(Vec<(Rc<str>, Value)>),
+}
+
+/// A RASP interpreter: builtins, library, and one global scope.
+pub struct Interpreter {
+    machine: Machine,
+    globals: Env,
+}
+
+impl Interpreter {
+    /// An interpreter with the standard library loaded.
+    pub fn new() -> Result<Interpreter, Error> {
+        Interpreter::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Result<Interpreter, Error> {
+        let builtins = Env::root();
+        let at = |name: &str| Origin {
+            source: source("<builtin>", name.to_string()),
+            span: crate::syntax::span::Span::new(0, name.len()),
+        };
+        let sop = |kind: SOpKind, name: &str| {
+            let s = SOp::new(kind, Some(at(name)));
+            s.name_if_unnamed(&Rc::from(name));
+            s
+        };
+        let mut token_sops = Vec::new();
+        for conv in [TokenConv::Str, TokenConv::Int, TokenConv::Float, TokenConv::Bool, TokenConv::AsIs] {
+            let s = sop(SOpKind::Tokens(conv), conv.name());
+            builtins.set_reserved(conv.name().into(), Value::SOp(s.clone()), Guard::Everywhere);
+            token_sops.push(s);
+        }
+        builtins.set_reserved("tokens".into(), Value::SOp(token_sops[0].clone()), Guard::None);
+        let indices = sop(SOpKind::Indices, "indices");
+        let length = sop(SOpKind::Length, "length");
+        builtins.set_reserved("indices".into(), Value::SOp(indices.clone()), Guard::Everywhere);
+        builtins.set_reserved("length".into(), Value::SOp(length.clone()), Guard::TopLevel);
+        builtins.set_reserved("True".into(), Value::Atom(Atom::Bool(true)), Guard::Everywhere);
+        builtins.set_reserved("False".into(), Value::Atom(Atom::Bool(false)), Guard::Everywhere);
+        builtins.set_reserved(
+            "selector_width".into(),
+            Value::Builtin(Builtin::SelectorWidth),
+            Guard::TopLevel,
+        );
+        let library = builtins.child();
+        let mut machine = Machine {
+            limits,
+            depth: 0,
+            steps: 0,
+            library: library.clone(),
+            indices,
+            length,
+            loading: Vec::new(),
+            embedded: STDLIB.to_vec(),
+        };
+        for (name, text) in STDLIB {
+            let guard = if *name == "prelude" { Guard::TopLevel } else { Guard::None };
+            let src = source(format!("<stdlib>/{name}.rasp"), *text);
+            let program = parse_program(&src)?;
+            let scope = library.top_level_child();
+            let ctx = Ctx {
+                env: scope.clone(),
+                source: src,
+                dir: None,
+            };
+            machine.exec_block(&program.stmts, &ctx, &mut |_| {})?;
+            for n in scope.own_names() {
+                if let (false, Some(v)) = (n.starts_with('_'), scope.get(&n)) {
+                    library.set_reserved(n, v, guard);
+                }
+            }
+        }
+        machine.steps = 0;
+        let globals = library.top_level_child();
+        Ok(Interpreter { machine, globals })
+    }
+
+    /// Runs a program (a file, or REPL input) in the global scope. `dir` is
+    /// where `load` looks first. What top-level statements produce goes to
+    /// `sink` as it happens, so output before an error is not lost.
+    pub fn run(&mut self, src: &Source, dir: Option<&Path>, sink: &mut dyn FnMut(Event)) -> Result<(), Error> {
+        let program = parse_program(src)?;
+        let ctx = Ctx {
+            env: self.globals.clone(),
+            source: src.clone(),
+            dir: dir.map(Path::to_path_buf),
+        };
+        self.machine.steps = 0;
+        self.machine.depth = 0;
+        self.machine.exec_block(&program.stmts, &ctx, sink)?;
+        Ok(())
+    }
+
+    /// Looks a name up in the global scope (and the library and builtins).
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.globals.get(name)
+    }
+
+    /// The global scope.
+    pub fn globals(&self) -> &Env {
+        &self.globals
+    }
+
+    /// Parses an input written as on the command line: text starting with
+    /// `[` is a RASP list of atoms (`[3, 1, 2]`, `["a", "b"]`); anything else
+    /// is a string, split into characters.
+    pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
+        if !text.trim_start().starts_with('[') {
+            return Ok(text.chars().map(|c| Atom::Str(c.to_string().into())).collect());
+        }
+        let src = source("<input>", text.to_string());
+        let bad = |msg: &str| {
+            Error::Eval(EvalError::new(
+                ErrorKind::InvalidInput(msg.to_string()),
+                Some(Origin {
+                    source: src.clone(),
+                    span: crate::syntax::span::Span::new(0, text.len()),
+                }),
+            ))
+        };
+        let program = parse_program(&source("<input>", format!("{text};")))?;
+        let [stmt] = &program.stmts[..] else {
+            return Err(bad("expected one list, such as `[3, 1, 2]`"));
+        };
+        let StmtKind::Expr(expr) = &stmt.kind else {
+            return Err(bad("expected a list, such as `[3, 1, 2]`"));
+        };
+        let builtins = Env::root();
+        builtins.set("True".into(), Value::Atom(Atom::Bool(true)));
+        builtins.set("False".into(), Value::Atom(Atom::Bool(false)));
+        let mut machine = Machine {
+            limits: Limits::default(),
+            depth: 0,
+            steps: 0,
+            library: builtins.clone(),
+            indices: SOp::new(SOpKind::Indices, None),
+            length: SOp::new(SOpKind::Length, None),
+            loading: Vec::new(),
+            embedded: Vec::new(),
+        };
+        let ctx = Ctx {
+            env: builtins,
+            source: src.clone(),
+            dir: None,
+        };
+        let value = machine.eval(expr, &ctx)?;
+        let atoms = interp::input_atoms(&value).map_err(|k| bad(&k.to_string()))?;
+        if atoms.is_empty() {
+            return Err(bad("the input is empty"));
+        }
+        Ok(atoms)
+    }
+}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        // Functions close over the scopes that hold them: break the cycles.
+        self.globals.clear();
+        self.machine.library.clear();
+    }
+}

@@ -1,0 +1,105 @@
+//! Runs every golden case in `tests/programs/` through the interpreter, one
+//! test per file (see `rasp::golden` for the format).
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use rasp::eval::print::{sequence_text, value_text};
+use rasp::eval::run::eval_sop;
+use rasp::eval::value::Value;
+use rasp::eval::Event;
+use rasp::golden::{parse_case, Expected};
+use rasp::syntax::span::source;
+use rasp::Interpreter;
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "rasp"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    assert!(files.len() >= 100, "expected at least 100 programs in {}", dir.display());
+    let trials = files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Trial::test(name, move || check(&path))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn check(path: &Path) -> Result<(), Failed> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let case = parse_case(&text).map_err(|e| e.to_string())?;
+    let mut interp = Interpreter::new().map_err(|e| e.to_string())?;
+    let src = source(path.display().to_string(), text);
+    let mut prints = Vec::new();
+    let mut last_sop = None;
+    interp
+        .run(&src, path.parent(), &mut |event| match event {
+            Event::Value { value, .. } => {
+                if let Value::SOp(s) = &value {
+                    last_sop = Some(s.clone());
+                }
+                prints.push(value_text(&value));
+            }
+            Event::Assigned(bound) => {
+                for (_, v) in bound {
+                    if let Value::SOp(s) = v {
+                        last_sop = Some(s);
+                    }
+                }
+            }
+        })
+        .map_err(|e| format!("the program failed: {}", rasp::diagnostics::render(&e, false)))?;
+    let mut problems = Vec::new();
+    if prints != case.prints {
+        problems.push(format!("printed {prints:?}, expected {:?}", case.prints));
+    }
+    let sop = match &case.sop {
+        Some(name) => match interp.get(name) {
+            Some(Value::SOp(s)) => Some(s),
+            _ => return Err(format!("`{name}` is not an s-op").into()),
+        },
+        None => last_sop,
+    };
+    if !case.inputs.is_empty() {
+        let sop = sop.ok_or("the program defines no s-op")?;
+        for (input_text, expected) in &case.inputs {
+            let input = Interpreter::parse_input(input_text)
+                .map_err(|e| format!("bad input `{input_text}`: {e}"))?;
+            let got = eval_sop(&sop, &input);
+            match (got, expected) {
+                (Ok(seq), Expected::Output(want)) => {
+                    let shown = sequence_text(&seq);
+                    if &shown != want {
+                        problems.push(format!("input `{input_text}`: got {shown}, expected {want}"));
+                    }
+                }
+                (Ok(seq), Expected::Error) => problems.push(format!(
+                    "input `{input_text}`: got {}, expected an error",
+                    sequence_text(&seq)
+                )),
+                (Err(e), Expected::Output(want)) => problems.push(format!(
+                    "input `{input_text}`: failed ({e}), expected {want}"
+                )),
+                (Err(_), Expected::Error) => {}
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
