@@ -189,6 +189,7 @@ pub(crate) fn unexpected_help(found: Option<&str>, expected: &[String]) -> Optio
         Some("return") => "`return` may only end a function body, once",
         Some("=") => "only plain names can be assigned to; to compare, write `==`",
         _ if expects("\";\"") => "statements end with `;`",
+        _ if expects("\"return\"") => "a function body ends with `return` and its results",
         _ => return None,
     };
     Some(help.to_string())
