@@ -254,6 +254,13 @@ pub(crate) fn describe_expected(expected: &[String]) -> String {
             items.push(item);
         }
     }
+    // After a complete expression lalrpop may already have reduced past the
+    // operator levels, leaving `in` as the only operator it still expects;
+    // it reads best last, where "an operator" would go.
+    if let Some(at) = items.iter().position(|item| item == "`in`") {
+        let item = items.remove(at);
+        items.push(item);
+    }
     if wants_op {
         items.push("an operator".into());
     }

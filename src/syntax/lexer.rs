@@ -90,6 +90,8 @@ pub enum Token<'input> {
     #[regex(r#""[^"\r\n]*""#, string_contents)]
     Str(&'input str),
     #[regex(r#""[^"\r\n]*"#, unterminated_string)]
+    /// Never produced: its pattern (a string cut off by a line end or the end
+    /// of input) always fails with [`LexErrorKind::UnterminatedString`].
     UnterminatedStr,
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Ident(&'input str),

@@ -152,6 +152,12 @@ fn precedence_matches_the_reference() {
     assert_eq!(sexpr("x in a if c else b"), "(in x (if a c b))");
     assert_eq!(sexpr("a in b in c"), "(in (in a b) c)");
     assert_eq!(sexpr("a or b if c else d"), "(if (or a b) c d)");
+    assert_eq!(sexpr("not 1 == 2"), "(== (not 1) 2)");
+    assert_eq!(sexpr("1 if 0 else 2 in [2]"), "(in (if 1 0 2) (list 2))");
+    assert_eq!(sexpr("-[1,2][0]"), "(- (index (list 1 2) 0))");
+    assert_eq!(sexpr("2 * 3 % 4"), "(% (* 2 3) 4)");
+    assert_eq!(sexpr("1 < 2 == True"), "(== (< 1 2) True)");
+    assert_eq!(sexpr("1 if True else 0 or 5"), "(if 1 True (or 0 5))");
 }
 
 #[test]
@@ -369,6 +375,12 @@ fn expected_lists_are_readable() {
     assert_eq!(expected("def 1"), "expected a name");
     assert_eq!(expected("f(1 2)"), "expected `,`, `)`, or an operator");
     assert_eq!(expected(")"), "expected a statement");
+    assert_eq!(expected("(1;"), "expected `)` or `in`");
+    assert_eq!(expected("for x y"), "expected `,` or `in`");
+    assert_eq!(
+        expected("def f(x) { return x }"),
+        "expected `;`, `,`, or `in`"
+    );
     assert_eq!(
         expected("select(a, b, +)"),
         "expected `==`, `!=`, `<`, `>`, `<=`, or `>=`"
