@@ -456,6 +456,15 @@ mod never_panics {
     use super::parse;
     use proptest::prelude::*;
 
+    /// Parses, and renders any error, which must not panic either.
+    fn parse_and_render(text: &str) {
+        if let Err(err) = parse(text) {
+            let handler = miette::GraphicalReportHandler::new();
+            let mut out = String::new();
+            assert!(handler.render_report(&mut out, &err).is_ok());
+        }
+    }
+
     const TOKENS: &[&str] = &[
         "x",
         "f",
@@ -514,13 +523,13 @@ mod never_panics {
         #[test]
         fn on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let text = String::from_utf8_lossy(&bytes);
-            let _ = parse(&text);
+            parse_and_render(&text);
         }
 
         #[test]
         fn on_random_tokens(picks in proptest::collection::vec(0..TOKENS.len(), 0..80)) {
             let text: Vec<&str> = picks.iter().map(|&i| TOKENS[i]).collect();
-            let _ = parse(&text.join(" "));
+            parse_and_render(&text.join(" "));
         }
     }
 }
@@ -558,5 +567,21 @@ fn every_error_renders_with_its_label() {
             out.contains(&format!("rasp::syntax::{}", err.code_name())),
             "{out}"
         );
+    }
+}
+
+#[test]
+fn non_ascii_text_is_one_invalid_token() {
+    for (text, bad) in [("x = é;", "é"), ("a → b;", "→"), ("\"ü\" + ü;", "ü")] {
+        let err = parse_err(text);
+        assert_eq!(
+            err.to_string(),
+            format!("invalid token `{bad}`"),
+            "{text:?}"
+        );
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        let mut out = String::new();
+        assert!(handler.render_report(&mut out, &err).is_ok());
     }
 }
