@@ -19,6 +19,8 @@ pub enum Error {
 impl Error {
     /// The stable diagnostic code, e.g. `rasp::syntax::unexpected_token`.
     pub fn code_name(&self) -> String {
-        Diagnostic::code(self).map(|c| c.to_string()).unwrap_or_default()
+        Diagnostic::code(self)
+            .map(|c| c.to_string())
+            .unwrap_or_default()
     }
 }

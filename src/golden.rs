@@ -75,11 +75,15 @@ pub fn parse_case(text: &str) -> Result<Case, CaseError> {
                 pending = Some(v.to_string());
             }
             ("output", Some(v)) => {
-                let input = pending.take().ok_or_else(|| err("an output without an input"))?;
+                let input = pending
+                    .take()
+                    .ok_or_else(|| err("an output without an input"))?;
                 case.inputs.push((input, Expected::Output(v.to_string())));
             }
             ("error", _) => {
-                let input = pending.take().ok_or_else(|| err("an error without an input"))?;
+                let input = pending
+                    .take()
+                    .ok_or_else(|| err("an error without an input"))?;
                 case.inputs.push((input, Expected::Error));
             }
             _ => return Err(err(&format!("unknown header `#> {rest}`"))),

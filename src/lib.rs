@@ -8,8 +8,8 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod error;
-pub mod golden;
 pub mod eval;
+pub mod golden;
 pub mod syntax;
 
 pub use error::Error;

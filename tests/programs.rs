@@ -24,7 +24,11 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
-    assert!(files.len() >= 100, "expected at least 100 programs in {}", dir.display());
+    assert!(
+        files.len() >= 100,
+        "expected at least 100 programs in {}",
+        dir.display()
+    );
     let trials = files
         .into_iter()
         .map(|path| {
@@ -61,7 +65,12 @@ fn check(path: &Path) -> Result<(), Failed> {
                 }
             }
         })
-        .map_err(|e| format!("the program failed: {}", rasp::diagnostics::render(&e, false)))?;
+        .map_err(|e| {
+            format!(
+                "the program failed: {}",
+                rasp::diagnostics::render(&e, false)
+            )
+        })?;
     let mut problems = Vec::new();
     if prints != case.prints {
         problems.push(format!("printed {prints:?}, expected {:?}", case.prints));
@@ -83,7 +92,9 @@ fn check(path: &Path) -> Result<(), Failed> {
                 (Ok(seq), Expected::Output(want)) => {
                     let shown = sequence_text(&seq);
                     if &shown != want {
-                        problems.push(format!("input `{input_text}`: got {shown}, expected {want}"));
+                        problems.push(format!(
+                            "input `{input_text}`: got {shown}, expected {want}"
+                        ));
                     }
                 }
                 (Ok(seq), Expected::Error) => problems.push(format!(

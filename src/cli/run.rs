@@ -24,11 +24,19 @@ pub enum CliError {
     ReadFile { path: String, reason: String },
     /// `--sop NAME` names nothing, or not an s-op.
     #[error("`{name}` is {what}, not an s-op")]
-    #[diagnostic(code(rasp::cli::not_an_sop), help("`--sop` takes the name of an s-op the program binds at top level"))]
+    #[diagnostic(
+        code(rasp::cli::not_an_sop),
+        help("`--sop` takes the name of an s-op the program binds at top level")
+    )]
     NotAnSOp { name: String, what: String },
     /// The program binds no s-op to run.
     #[error("`{path}` defines no s-op to run")]
-    #[diagnostic(code(rasp::cli::no_sop), help("assign an s-op at top level, as in `result = reverse(tokens);`, or pass `--sop NAME`"))]
+    #[diagnostic(
+        code(rasp::cli::no_sop),
+        help(
+            "assign an s-op at top level, as in `result = reverse(tokens);`, or pass `--sop NAME`"
+        )
+    )]
     NoSOp { path: String },
 }
 

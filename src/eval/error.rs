@@ -213,15 +213,26 @@ impl From<MapError> for ErrorKind {
 pub struct Frame {
     pub origin: Origin,
     pub message: String,
+    /// The label at the frame's span.
+    pub label: &'static str,
 }
 
-/// An evaluation error with where it happened.
+/// An evaluation error with where it happened (boxed: errors are rare and
+/// results are returned everywhere).
 #[derive(Debug, Clone)]
-pub struct EvalError {
+pub struct EvalError(Box<ErrorData>);
+
+/// The parts of an [`EvalError`].
+#[derive(Debug, Clone)]
+pub struct ErrorData {
     pub kind: ErrorKind,
     pub at: Option<Origin>,
     /// Text for the label at `at`; a default one is used if `None`.
     pub label: Option<String>,
+    /// The position of the input where an s-op failed.
+    pub position: Option<usize>,
+    /// The input an s-op failed on, as given.
+    pub input: Option<String>,
     /// Call sites, innermost first.
     pub frames: Vec<Frame>,
 }
@@ -231,12 +242,14 @@ const MAX_FRAMES: usize = 4;
 
 impl EvalError {
     pub fn new(kind: impl Into<ErrorKind>, at: Option<Origin>) -> EvalError {
-        EvalError {
+        EvalError(Box::new(ErrorData {
             kind: kind.into(),
             at,
             label: None,
+            position: None,
+            input: None,
             frames: Vec::new(),
-        }
+        }))
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> EvalError {
@@ -250,20 +263,57 @@ impl EvalError {
         if input.chars().count() > 40 {
             shown.push_str("...");
         }
-        let label = self.label.take().unwrap_or_else(|| "fails here".to_string());
-        self.label = Some(format!("{label} of input `{shown}`"));
+        self.input = Some(shown);
         self
     }
 
+    /// Says at which position of the input an s-op failed.
+    pub fn at_position(mut self, position: Option<usize>) -> EvalError {
+        self.position = position;
+        self
+    }
+
+    /// The text of the primary label.
+    fn label_text(&self) -> String {
+        let base = self.label.clone().unwrap_or_else(|| "here".to_string());
+        match (self.position, &self.input) {
+            (Some(p), Some(i)) => format!("{base} at position {p} of input `{i}`"),
+            (Some(p), None) => format!("{base} at position {p}"),
+            (None, Some(i)) => format!("{base} on input `{i}`"),
+            (None, None) => base,
+        }
+    }
+
     /// Records that the error happened inside a call made at `origin`.
-    pub fn in_call(mut self, origin: Origin, message: impl Into<String>) -> EvalError {
-        if self.at.is_none() {
-            self.at = Some(origin);
-        } else if self.frames.len() < MAX_FRAMES {
-            self.frames.push(Frame {
-                origin,
-                message: message.into(),
-            });
+    pub fn in_call(self, origin: Origin, message: impl Into<String>) -> EvalError {
+        self.with_frame(origin, message, "called here")
+    }
+
+    /// Adds a related location with a message and a label. Repeats of the
+    /// previous location (recursion) are shown once.
+    pub fn with_frame(
+        mut self,
+        origin: Origin,
+        message: impl Into<String>,
+        label: &'static str,
+    ) -> EvalError {
+        let same = |o: &Origin| {
+            o.span.start == origin.span.start && o.source.name() == origin.source.name()
+        };
+        match &self.at {
+            None => self.at = Some(origin),
+            Some(at) if same(at) => {}
+            Some(_) => {
+                if self.frames.len() < MAX_FRAMES
+                    && self.frames.last().is_none_or(|f| !same(&f.origin))
+                {
+                    self.frames.push(Frame {
+                        origin,
+                        message: message.into(),
+                        label,
+                    });
+                }
+            }
         }
         self
     }
@@ -271,6 +321,20 @@ impl EvalError {
     /// The stable diagnostic code, e.g. `rasp::eval::undefined_name`.
     pub fn code_name(&self) -> &'static str {
         self.kind.code()
+    }
+}
+
+impl std::ops::Deref for EvalError {
+    type Target = ErrorData;
+
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EvalError {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
     }
 }
 
@@ -288,7 +352,9 @@ impl Diagnostic for EvalError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.kind.help().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.kind
+            .help()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -297,11 +363,10 @@ impl Diagnostic for EvalError {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let origin = self.at.as_ref()?;
-        let text = self.label.clone().unwrap_or_else(|| "here".to_string());
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            Some(text),
-            origin.span,
-        ))))
+        let text = self.label_text();
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(text), origin.span),
+        )))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
@@ -330,10 +395,9 @@ impl Diagnostic for Frame {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            Some("called here".to_string()),
-            self.origin.span,
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(self.label.to_string()), self.origin.span),
+        )))
     }
 }
 

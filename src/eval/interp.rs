@@ -32,15 +32,33 @@ pub struct Ctx {
     pub env: Env,
     pub source: Source,
     pub dir: Option<PathBuf>,
+    /// Inside a library function: the user's call that led there.
+    pub call_site: Option<Rc<Origin>>,
 }
 
 impl Ctx {
+    /// A context for code of `source` running in `env`.
+    pub fn new(env: Env, source: Source, dir: Option<PathBuf>) -> Ctx {
+        Ctx {
+            env,
+            source,
+            dir,
+            call_site: None,
+        }
+    }
+
     fn origin(&self, span: Span) -> Origin {
         Origin {
             source: self.source.clone(),
             span,
+            call_site: self.call_site.clone(),
         }
     }
+}
+
+/// Whether a source is part of the embedded standard library.
+pub fn is_library_source(source: &Source) -> bool {
+    source.name().starts_with("<stdlib>")
 }
 
 /// Evaluation state shared by all code of one interpreter.
@@ -124,7 +142,8 @@ impl Machine {
             }
             StmtKind::For { vars, iter, body } => {
                 let iterable = self.eval(iter, ctx)?;
-                let items = self.iteration_items(iterable, ctx.origin(iter.span), "a `for` loop")?;
+                let items =
+                    self.iteration_items(iterable, ctx.origin(iter.span), "a `for` loop")?;
                 let origin = ctx.origin(stmt.span);
                 for item in items {
                     self.step(&origin)?;
@@ -163,7 +182,10 @@ impl Machine {
             Value::List(list) => Ok(list.as_ref().clone()),
             Value::Dict(dict) => Ok(dict.keys().map(|k| Value::Atom(k.clone())).collect()),
             other => Err(EvalError::new(
-                ErrorKind::Type(format!("{what} needs a list or a dict, not {}", other.describe())),
+                ErrorKind::Type(format!(
+                    "{what} needs a list or a dict, not {}",
+                    other.describe()
+                )),
                 Some(at),
             )),
         }
@@ -300,10 +322,7 @@ impl Machine {
                 Ok(Value::Dict(Rc::new(dict)))
             }
             ExprKind::Select {
-                keys,
-                queries,
-                op,
-                ..
+                keys, queries, op, ..
             } => {
                 let k = self.eval(keys, ctx)?;
                 let k = ops::lift(&k, "the keys of `select`", &ctx.origin(keys.span))?;
@@ -547,7 +566,10 @@ impl Machine {
                     .map(|m| Value::Matrix(Rc::new(m)))
                     .map_err(|e| at_call(e, &at))
             }
-            other => Err(EvalError::new(ErrorKind::NotCallable(other.describe()), Some(at))),
+            other => Err(EvalError::new(
+                ErrorKind::NotCallable(other.describe()),
+                Some(at),
+            )),
         }
     }
 
@@ -565,9 +587,14 @@ impl Machine {
                     )
                 })?;
                 match arg {
-                    Value::Selector(s) => Ok(Value::SOp(SOp::new(SOpKind::SelectorWidth(s), Some(at)))),
+                    Value::Selector(s) => {
+                        Ok(Value::SOp(SOp::new(SOpKind::SelectorWidth(s), Some(at))))
+                    }
                     other => Err(EvalError::new(
-                        ErrorKind::Type(format!("`selector_width` needs a selector, not {}", other.describe())),
+                        ErrorKind::Type(format!(
+                            "`selector_width` needs a selector, not {}",
+                            other.describe()
+                        )),
                         Some(at),
                     )),
                 }
@@ -575,7 +602,12 @@ impl Machine {
         }
     }
 
-    fn call_function(&mut self, func: &Function, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+    fn call_function(
+        &mut self,
+        func: &Function,
+        args: Vec<Value>,
+        at: Origin,
+    ) -> EvalResult<Value> {
         let def: &FuncDef = &func.def;
         if args.len() != def.params.len() {
             return Err(EvalError::new(
@@ -588,21 +620,35 @@ impl Machine {
             ));
         }
         if self.depth >= self.limits.max_call_depth {
-            return Err(EvalError::new(ErrorKind::RecursionLimit(self.limits.max_call_depth), Some(at)));
+            return Err(EvalError::new(
+                ErrorKind::RecursionLimit(self.limits.max_call_depth),
+                Some(at),
+            ));
         }
         self.step(&at)?;
         self.depth += 1;
-        let result = stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || self.run_body(func, args));
+        let call_site = if is_library_source(&func.source) {
+            at.call_site.clone().or_else(|| Some(Rc::new(at.clone())))
+        } else {
+            None
+        };
+        let result = stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || {
+            self.run_body(func, args, call_site)
+        });
         self.depth -= 1;
         result.map_err(|e| e.in_call(at, format!("in this call to `{}`", def.name.name)))
     }
 
-    fn run_body(&mut self, func: &Function, args: Vec<Value>) -> EvalResult<Value> {
+    fn run_body(
+        &mut self,
+        func: &Function,
+        args: Vec<Value>,
+        call_site: Option<Rc<Origin>>,
+    ) -> EvalResult<Value> {
         let def = &func.def;
         let ctx = Ctx {
-            env: func.env.child(),
-            source: func.source.clone(),
-            dir: None,
+            call_site,
+            ..Ctx::new(func.env.child(), func.source.clone(), None)
         };
         for (param, arg) in def.params.iter().zip(args) {
             self.bind(param, arg, &ctx)?;
@@ -622,7 +668,9 @@ impl Machine {
     /// `load "name";`: runs the file in a fresh scope under the library and
     /// binds its public names here.
     fn load(&mut self, name: &str, ctx: &Ctx, at: Origin) -> EvalResult<Vec<(Rc<str>, Value)>> {
-        let (source, dir, key) = self.find_load(name, ctx).map_err(|k| EvalError::new(k, Some(at.clone())))?;
+        let (source, dir, key) = self
+            .find_load(name, ctx)
+            .map_err(|k| EvalError::new(k, Some(at.clone())))?;
         if self.loading.contains(&key) {
             return Err(EvalError::new(
                 ErrorKind::Limit(format!("`{name}` is already being loaded (a load cycle)")),
@@ -630,16 +678,19 @@ impl Machine {
             ));
         }
         if self.depth >= self.limits.max_call_depth {
-            return Err(EvalError::new(ErrorKind::RecursionLimit(self.limits.max_call_depth), Some(at)));
+            return Err(EvalError::new(
+                ErrorKind::RecursionLimit(self.limits.max_call_depth),
+                Some(at),
+            ));
         }
-        let program = crate::syntax::parse_program(&source)
-            .map_err(|e| EvalError::new(ErrorKind::Type(format!("`{name}` does not parse: {e}")), Some(at.clone())))?;
+        let program = crate::syntax::parse_program(&source).map_err(|e| {
+            EvalError::new(
+                ErrorKind::Type(format!("`{name}` does not parse: {e}")),
+                Some(at.clone()),
+            )
+        })?;
         let scope = self.library.top_level_child();
-        let inner = Ctx {
-            env: scope.clone(),
-            source,
-            dir,
-        };
+        let inner = Ctx::new(scope.clone(), source, dir);
         self.loading.push(key);
         self.depth += 1;
         let result = self.exec_block(&program.stmts, &inner, &mut |_| {});
@@ -665,7 +716,11 @@ impl Machine {
 
     /// Finds `name.rasp`: next to the loading file, in the current
     /// directory, then in the embedded library.
-    fn find_load(&self, name: &str, ctx: &Ctx) -> Result<(Source, Option<PathBuf>, PathBuf), ErrorKind> {
+    fn find_load(
+        &self,
+        name: &str,
+        ctx: &Ctx,
+    ) -> Result<(Source, Option<PathBuf>, PathBuf), ErrorKind> {
         let file = if name.ends_with(".rasp") {
             name.to_string()
         } else {
@@ -713,22 +768,20 @@ fn apply_input(args: &[Value], at: &Origin) -> EvalResult<Vec<Atom>> {
 }
 
 /// Errors without a place of their own (an empty input) point at the call.
-fn at_call(err: EvalError, at: &Origin) -> EvalError {
+fn at_call(mut err: EvalError, at: &Origin) -> EvalError {
     if err.at.is_none() {
-        EvalError {
-            at: Some(at.clone()),
-            ..err
-        }
-    } else {
-        err
+        err.at = Some(at.clone());
     }
+    err
 }
 
 /// The atoms of an input given to an s-op in a program: a string (its
 /// characters) or a list of atoms.
 pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
     match value {
-        Value::Atom(Atom::Str(s)) => Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect()),
+        Value::Atom(Atom::Str(s)) => {
+            Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect())
+        }
         Value::List(items) => items
             .iter()
             .map(|v| match v {

@@ -49,8 +49,15 @@ pub enum Table {
 pub enum MapError {
     Atom(AtomError),
     MissingKey(String),
-    IndexOutOfRange { index: i64, len: usize, what: &'static str },
-    BadIndex { what: &'static str, got: &'static str },
+    IndexOutOfRange {
+        index: i64,
+        len: usize,
+        what: &'static str,
+    },
+    BadIndex {
+        what: &'static str,
+        got: &'static str,
+    },
     NotAnAtom(String),
 }
 

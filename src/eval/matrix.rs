@@ -87,7 +87,12 @@ impl Selection {
         Selection {
             n: self.n,
             words_per_row: self.words_per_row,
-            bits: self.bits.iter().zip(&other.bits).map(|(&a, &b)| f(a, b)).collect(),
+            bits: self
+                .bits
+                .iter()
+                .zip(&other.bits)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod map;
 pub mod matrix;
 pub mod ops;
 pub mod print;
+pub mod pyfmt;
 pub mod run;
 pub mod sop;
 pub mod value;
@@ -102,6 +103,7 @@ impl Interpreter {
         let at = |name: &str| Origin {
             source: source("<builtin>", name.to_string()),
             span: crate::syntax::span::Span::new(0, name.len()),
+            call_site: None,
         };
         let sop = |kind: SOpKind, name: &str| {
             let s = SOp::new(kind, Some(at(name)));
@@ -109,18 +111,40 @@ impl Interpreter {
             s
         };
         let mut token_sops = Vec::new();
-        for conv in [TokenConv::Str, TokenConv::Int, TokenConv::Float, TokenConv::Bool, TokenConv::AsIs] {
+        for conv in [
+            TokenConv::Str,
+            TokenConv::Int,
+            TokenConv::Float,
+            TokenConv::Bool,
+            TokenConv::AsIs,
+        ] {
             let s = sop(SOpKind::Tokens(conv), conv.name());
             builtins.set_reserved(conv.name().into(), Value::SOp(s.clone()), Guard::Everywhere);
             token_sops.push(s);
         }
-        builtins.set_reserved("tokens".into(), Value::SOp(token_sops[0].clone()), Guard::None);
+        builtins.set_reserved(
+            "tokens".into(),
+            Value::SOp(token_sops[0].clone()),
+            Guard::None,
+        );
         let indices = sop(SOpKind::Indices, "indices");
         let length = sop(SOpKind::Length, "length");
-        builtins.set_reserved("indices".into(), Value::SOp(indices.clone()), Guard::Everywhere);
+        builtins.set_reserved(
+            "indices".into(),
+            Value::SOp(indices.clone()),
+            Guard::Everywhere,
+        );
         builtins.set_reserved("length".into(), Value::SOp(length.clone()), Guard::TopLevel);
-        builtins.set_reserved("True".into(), Value::Atom(Atom::Bool(true)), Guard::Everywhere);
-        builtins.set_reserved("False".into(), Value::Atom(Atom::Bool(false)), Guard::Everywhere);
+        builtins.set_reserved(
+            "True".into(),
+            Value::Atom(Atom::Bool(true)),
+            Guard::Everywhere,
+        );
+        builtins.set_reserved(
+            "False".into(),
+            Value::Atom(Atom::Bool(false)),
+            Guard::Everywhere,
+        );
         builtins.set_reserved(
             "selector_width".into(),
             Value::Builtin(Builtin::SelectorWidth),
@@ -138,15 +162,15 @@ impl Interpreter {
             embedded: STDLIB.to_vec(),
         };
         for (name, text) in STDLIB {
-            let guard = if *name == "prelude" { Guard::TopLevel } else { Guard::None };
+            let guard = if *name == "prelude" {
+                Guard::TopLevel
+            } else {
+                Guard::None
+            };
             let src = source(format!("<stdlib>/{name}.rasp"), *text);
             let program = parse_program(&src)?;
             let scope = library.top_level_child();
-            let ctx = Ctx {
-                env: scope.clone(),
-                source: src,
-                dir: None,
-            };
+            let ctx = Ctx::new(scope.clone(), src, None);
             machine.exec_block(&program.stmts, &ctx, &mut |_| {})?;
             for n in scope.own_names() {
                 if let (false, Some(v)) = (n.starts_with('_'), scope.get(&n)) {
@@ -162,13 +186,18 @@ impl Interpreter {
     /// Runs a program (a file, or REPL input) in the global scope. `dir` is
     /// where `load` looks first. What top-level statements produce goes to
     /// `sink` as it happens, so output before an error is not lost.
-    pub fn run(&mut self, src: &Source, dir: Option<&Path>, sink: &mut dyn FnMut(Event)) -> Result<(), Error> {
+    pub fn run(
+        &mut self,
+        src: &Source,
+        dir: Option<&Path>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Error> {
         let program = parse_program(src)?;
-        let ctx = Ctx {
-            env: self.globals.clone(),
-            source: src.clone(),
-            dir: dir.map(Path::to_path_buf),
-        };
+        let ctx = Ctx::new(
+            self.globals.clone(),
+            src.clone(),
+            dir.map(Path::to_path_buf),
+        );
         self.machine.steps = 0;
         self.machine.depth = 0;
         self.machine.exec_block(&program.stmts, &ctx, sink)?;
@@ -190,7 +219,10 @@ impl Interpreter {
     /// is a string, split into characters.
     pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
         if !text.trim_start().starts_with('[') {
-            return Ok(text.chars().map(|c| Atom::Str(c.to_string().into())).collect());
+            return Ok(text
+                .chars()
+                .map(|c| Atom::Str(c.to_string().into()))
+                .collect());
         }
         let src = source("<input>", text.to_string());
         let bad = |msg: &str| {
@@ -199,6 +231,7 @@ impl Interpreter {
                 Some(Origin {
                     source: src.clone(),
                     span: crate::syntax::span::Span::new(0, text.len()),
+                    call_site: None,
                 }),
             ))
         };
@@ -222,11 +255,7 @@ impl Interpreter {
             loading: Vec::new(),
             embedded: Vec::new(),
         };
-        let ctx = Ctx {
-            env: builtins,
-            source: src.clone(),
-            dir: None,
-        };
+        let ctx = Ctx::new(builtins, src.clone(), None);
         let value = machine.eval(expr, &ctx)?;
         let atoms = interp::input_atoms(&value).map_err(|k| bad(&k.to_string()))?;
         if atoms.is_empty() {

@@ -67,12 +67,19 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
     if matches!(op, BinaryOp::And | BinaryOp::Or) {
         if sop_side && sel_side {
             return Err(type_error(
-                format!("cannot combine a selector and an s-op with `{}`", op.symbol()),
+                format!(
+                    "cannot combine a selector and an s-op with `{}`",
+                    op.symbol()
+                ),
                 at,
             ));
         }
         if sop_side {
-            let func = if op == BinaryOp::And { MapFn::Both } else { MapFn::Either };
+            let func = if op == BinaryOp::And {
+                MapFn::Both
+            } else {
+                MapFn::Either
+            };
             let args = vec![lift(&x, "`and`/`or`", at)?, lift(&y, "`and`/`or`", at)?];
             return Ok(Value::SOp(map(func, args, at)));
         }
@@ -151,8 +158,7 @@ pub fn equal(x: &Value, y: &Value) -> bool {
             a.len() == b.len() && a.iter().zip(b.iter()).all(|(p, q)| equal(p, q))
         }
         (Value::Dict(a), Value::Dict(b)) => {
-            a.len() == b.len()
-                && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| equal(v, w)))
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| equal(v, w)))
         }
         (Value::Func(a), Value::Func(b)) => Rc::ptr_eq(a, b),
         (Value::SOp(a), Value::SOp(b)) => a.id() == b.id(),
@@ -166,7 +172,11 @@ pub fn equal(x: &Value, y: &Value) -> bool {
 pub fn choose(cond: SOp, then: Value, otherwise: Value, at: &Origin) -> EvalResult<Value> {
     let then = lift(&then, "a branch of an element-wise `if`", at)?;
     let otherwise = lift(&otherwise, "a branch of an element-wise `if`", at)?;
-    Ok(Value::SOp(map(MapFn::Choose, vec![cond, then, otherwise], at)))
+    Ok(Value::SOp(map(
+        MapFn::Choose,
+        vec![cond, then, otherwise],
+        at,
+    )))
 }
 
 /// `round(x)`.
@@ -178,7 +188,10 @@ pub fn round(x: Value, at: &Origin) -> EvalResult<Value> {
             .map_err(|e| EvalError::new(e, Some(at.clone()))),
         Value::SOp(s) => Ok(Value::SOp(map(MapFn::Round, vec![s], at))),
         other => Err(type_error(
-            format!("`round` needs a number or an s-op, not {}", other.describe()),
+            format!(
+                "`round` needs a number or an s-op, not {}",
+                other.describe()
+            ),
             at,
         )),
     }
@@ -229,7 +242,10 @@ pub fn contains(elem: Value, container: Value, at: &Origin) -> EvalResult<Value>
             Ok(Value::SOp(map(MapFn::InList(Rc::new(atoms)), vec![s], at)))
         }
         (Value::SOp(_), other) => Err(type_error(
-            format!("`s in X` needs X to be a list of atoms, not {}", other.describe()),
+            format!(
+                "`s in X` needs X to be a list of atoms, not {}",
+                other.describe()
+            ),
             at,
         )),
         (Value::Atom(a), Value::List(list)) => Ok(Value::Atom(Atom::Bool(
@@ -260,18 +276,30 @@ pub fn contains(elem: Value, container: Value, at: &Origin) -> EvalResult<Value>
             Ok(Value::SOp(positive))
         }
         (Value::Atom(_), other) => Err(type_error(
-            format!("`atom in X` needs X to be a list or an s-op, not {}", other.describe()),
+            format!(
+                "`atom in X` needs X to be a list or an s-op, not {}",
+                other.describe()
+            ),
             at,
         )),
         (elem, _) => Err(type_error(
-            format!("`A in X` needs A to be an s-op or an atom, not {}", elem.describe()),
+            format!(
+                "`A in X` needs A to be an s-op or an atom, not {}",
+                elem.describe()
+            ),
             at,
         )),
     }
 }
 
 /// `target[index]`.
-pub fn index(target: Value, idx: Value, length: &SOp, indices: &SOp, at: &Origin) -> EvalResult<Value> {
+pub fn index(
+    target: Value,
+    idx: Value,
+    length: &SOp,
+    indices: &SOp,
+    at: &Origin,
+) -> EvalResult<Value> {
     let fail = |kind: ErrorKind| EvalError::new(kind, Some(at.clone()));
     match (target, idx) {
         (Value::List(list), Value::SOp(s)) => Ok(Value::SOp(map(
@@ -285,8 +313,15 @@ pub fn index(target: Value, idx: Value, length: &SOp, indices: &SOp, at: &Origin
             at,
         ))),
         (Value::Atom(Atom::Str(text)), Value::SOp(s)) => {
-            let chars = text.chars().map(|c| Atom::Str(c.to_string().into())).collect();
-            Ok(Value::SOp(map(MapFn::Lookup(Rc::new(Table::Str(chars))), vec![s], at)))
+            let chars = text
+                .chars()
+                .map(|c| Atom::Str(c.to_string().into()))
+                .collect();
+            Ok(Value::SOp(map(
+                MapFn::Lookup(Rc::new(Table::Str(chars))),
+                vec![s],
+                at,
+            )))
         }
         (Value::List(list), Value::Atom(key)) => {
             let i = resolve_index(&key, list.len(), "list").map_err(|e| fail(e.into()))?;
@@ -331,7 +366,10 @@ pub fn index(target: Value, idx: Value, length: &SOp, indices: &SOp, at: &Origin
             )))
         }
         (Value::SOp(_), other) => Err(type_error(
-            format!("an s-op can be indexed only by an int, not {}", other.describe()),
+            format!(
+                "an s-op can be indexed only by an int, not {}",
+                other.describe()
+            ),
             at,
         )),
         (target, idx) => Err(type_error(

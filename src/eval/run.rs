@@ -12,7 +12,9 @@ use std::rc::Rc;
 use super::atom::Atom;
 use super::error::{ErrorKind, EvalError, EvalResult};
 use super::matrix::Selection;
-use super::sop::{topological_order, Node, NodeId, SOp, SOpKind, Selector, SelectorKind, TokenConv};
+use super::sop::{
+    topological_order, Node, NodeId, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
+};
 use super::value::{SeqType, Sequence};
 use crate::syntax::ast::CmpOp;
 
@@ -65,6 +67,9 @@ struct Run<'a> {
     order: Vec<Node>,
     /// How many not-yet-run nodes read each node.
     readers_left: HashMap<NodeId, usize>,
+    /// Where the first reader of each node was written (errors in builtin
+    /// nodes such as `tokens_int` point there).
+    first_reader: HashMap<NodeId, Origin>,
     roots: Vec<NodeId>,
     columns: HashMap<NodeId, Rc<Sequence>>,
     selections: HashMap<NodeId, Rc<Selection>>,
@@ -75,9 +80,17 @@ impl<'a> Run<'a> {
         check_input(input)?;
         let order = topological_order(roots);
         let mut readers_left = HashMap::new();
+        let mut first_reader = HashMap::new();
         for node in &order {
+            let origin = match node {
+                Node::SOp(s) => s.origin(),
+                Node::Selector(s) => s.origin(),
+            };
             for child in child_ids(node) {
                 *readers_left.entry(child).or_insert(0) += 1;
+                if let Some(o) = origin {
+                    first_reader.entry(child).or_insert_with(|| o.clone());
+                }
             }
         }
         Ok(Run {
@@ -85,6 +98,7 @@ impl<'a> Run<'a> {
             n: input.len(),
             order,
             readers_left,
+            first_reader,
             roots: roots.iter().map(Node::id).collect(),
             columns: HashMap::new(),
             selections: HashMap::new(),
@@ -137,11 +151,12 @@ impl<'a> Run<'a> {
     }
 
     fn fail(&self, sop: &SOp, kind: impl Into<ErrorKind>, position: Option<usize>) -> EvalError {
-        let label = match position {
-            Some(p) => format!("`{}` fails at position {p}", sop.label()),
-            None => format!("`{}` fails here", sop.label()),
+        let builtin = sop.origin().is_none_or(|o| o.source.name() == "<builtin>");
+        let origin = match self.first_reader.get(&sop.id()) {
+            Some(reader) if builtin => Some(reader),
+            _ => sop.origin(),
         };
-        EvalError::new(kind, sop.origin().cloned()).with_label(label)
+        node_error(kind, origin, format!("`{}` fails", sop.label()), position)
     }
 
     fn sop_column(&self, sop: &SOp) -> EvalResult<Sequence> {
@@ -173,7 +188,13 @@ impl<'a> Run<'a> {
                     for c in &cols {
                         match c.values.get(i) {
                             Some(v) => row.push(v),
-                            None => return Err(self.fail(sop, ErrorKind::Type("internal: short column".into()), Some(i))),
+                            None => {
+                                return Err(self.fail(
+                                    sop,
+                                    ErrorKind::Type("internal: short column".into()),
+                                    Some(i),
+                                ))
+                            }
                         }
                     }
                     out.push(func.apply(&row).map_err(|e| self.fail(sop, e, Some(i)))?);
@@ -198,9 +219,8 @@ impl<'a> Run<'a> {
                 (0..n).map(|q| Atom::Int(sel.width(q) as i64)).collect()
             }
         };
-        let ty = SeqType::of(&values).ok_or_else(|| {
-            self.fail(sop, ErrorKind::MixedSequence(describe_mix(&values)), None)
-        })?;
+        let ty = SeqType::of(&values)
+            .ok_or_else(|| self.fail(sop, ErrorKind::MixedSequence(describe_mix(&values)), None))?;
         Ok(Sequence { values, ty })
     }
 
@@ -224,7 +244,8 @@ impl<'a> Run<'a> {
         };
         let positions = [first, second].into_iter().chain(selected);
         if vals.ty.is_numeric() {
-            return mean(positions.map(|k| &vals.values[k])).map_err(|e| self.fail(sop, e, Some(q)));
+            return mean(positions.map(|k| &vals.values[k]))
+                .map_err(|e| self.fail(sop, e, Some(q)));
         }
         let first_value = &vals.values[first];
         let mut all_same = true;
@@ -255,8 +276,12 @@ impl<'a> Run<'a> {
                 let keys = self.column(keys);
                 let queries = self.column(queries);
                 select_matrix(&keys, &queries, *op, n).map_err(|(kind, q)| {
-                    EvalError::new(kind, sel.origin().cloned())
-                        .with_label(format!("this select fails at query position {q}"))
+                    node_error(
+                        kind,
+                        sel.origin(),
+                        format!("`{}` fails", sel.label()),
+                        Some(q),
+                    )
                 })?
             }
             SelectorKind::And(a, b) => self.sel(a).zip_with(&self.sel(b), |x, y| x & y),
@@ -266,12 +291,45 @@ impl<'a> Run<'a> {
     }
 }
 
+/// An error at a node. A node made inside a library function is reported
+/// at the user's call that made it, with the library line as a note.
+fn node_error(
+    kind: impl Into<ErrorKind>,
+    origin: Option<&Origin>,
+    label: String,
+    position: Option<usize>,
+) -> EvalError {
+    let Some(origin) = origin else {
+        return EvalError::new(kind, None)
+            .with_label(label)
+            .at_position(position);
+    };
+    match &origin.call_site {
+        Some(site) => {
+            let inner = Origin {
+                call_site: None,
+                ..origin.clone()
+            };
+            EvalError::new(kind, Some((**site).clone()))
+                .with_label(label)
+                .at_position(position)
+                .with_frame(inner, "inside the library", "made here")
+        }
+        None => EvalError::new(kind, Some(origin.clone()))
+            .with_label(label)
+            .at_position(position),
+    }
+}
+
 fn child_ids(node: &Node) -> Vec<NodeId> {
     let (sops, sels) = match node {
         Node::SOp(s) => s.children(),
         Node::Selector(s) => s.children(),
     };
-    sops.iter().map(|s| s.id()).chain(sels.iter().map(|s| s.id())).collect()
+    sops.iter()
+        .map(|s| s.id())
+        .chain(sels.iter().map(|s| s.id()))
+        .collect()
 }
 
 /// Python's `sum(values) * 1.0 / len(values)`: ints summed exactly, floats

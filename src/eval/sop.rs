@@ -35,6 +35,9 @@ use crate::syntax::span::{Source, Span};
 pub struct Origin {
     pub source: Source,
     pub span: Span,
+    /// For code run inside a library function: the user's call that led
+    /// there (diagnostics point at it).
+    pub call_site: Option<Rc<Origin>>,
 }
 
 impl fmt::Debug for Origin {

@@ -1,0 +1,238 @@
+//! The `rasp` binary, end to end: the README's command, every example of
+//! the language specification (the `langdoc_*` golden programs) through
+//! `rasp run`, JSON output, standard input, and exit statuses.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use rasp::golden::{parse_case, Expected};
+
+fn rasp(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rasp"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rasp starts");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("rasp finishes")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn write_program(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rasp-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write program");
+    path
+}
+
+#[test]
+fn readme_command_reverses_hello() {
+    let out = rasp(&["run", "examples/reverse.rasp", "--input", "hello"], None);
+    assert_eq!(
+        stdout(&out),
+        "[o, l, l, e, h]\n",
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn every_language_example_runs_through_rasp_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/programs")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("langdoc_"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "expected the language examples");
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let case = parse_case(&text).expect("valid case");
+        let path = file.to_string_lossy().into_owned();
+        let mut args = vec!["run".to_string(), path.clone(), "--verbose".into()];
+        if let Some(sop) = &case.sop {
+            args.push("--sop".into());
+            args.push(sop.clone());
+        }
+        for (input, _) in &case.inputs {
+            args.push(format!("--input={input}"));
+        }
+        if case.inputs.is_empty() {
+            // Nothing to run on: the program's prints are the whole result.
+            args.push("--input=x".into());
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = rasp(&argv, None);
+        let mut want: Vec<String> = case.prints.clone();
+        let mut failures = 0;
+        for (_, expected) in &case.inputs {
+            match expected {
+                Expected::Output(o) => want.push(o.clone()),
+                Expected::Error => failures += 1,
+            }
+        }
+        let got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+        if case.inputs.is_empty() {
+            // The extra line is the default s-op on `x`, if there is one.
+            assert!(
+                got.starts_with(&want),
+                "{path}: printed {got:?}, expected {want:?}"
+            );
+            continue;
+        }
+        assert_eq!(got, want, "{path}: stderr: {}", stderr(&out));
+        let code = if failures > 0 { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(code), "{path}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn inputs_come_from_standard_input_one_per_line() {
+    let out = rasp(
+        &["run", "examples/reverse.rasp"],
+        Some("abc\n\n[1, 2, 3]\n"),
+    );
+    assert_eq!(stdout(&out), "[c, b, a]\n[3, 2, 1]\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn json_output_keeps_real_types() {
+    let prog = write_program(
+        "mean.rasp",
+        "m = aggregate(select(indices, indices, <=), tokens_int);\n",
+    );
+    let out = rasp(
+        &[
+            "run",
+            prog.to_str().expect("utf-8"),
+            "--json",
+            "--input",
+            "[1, 2, 4]",
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&out),
+        "{\"input\":[1,2,4],\"output\":[1,1.5,2.3333333333333335]}\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = rasp(
+        &[
+            "run",
+            "examples/reverse.rasp",
+            "--json",
+            "--input",
+            "[true]",
+            "--input",
+            "ab",
+        ],
+        None,
+    );
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with("{\"input\":\"[true]\",\"error\":\"undefined name"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1],
+        "{\"input\":[\"a\",\"b\"],\"output\":[\"b\",\"a\"]}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_failing_input_does_not_stop_the_others() {
+    let prog = write_program(
+        "lookup.rasp",
+        "d = {\"a\": 1, \"b\": 2};\nlooked = d[tokens];\n",
+    );
+    let p = prog.to_str().expect("utf-8");
+    let out = rasp(
+        &["run", p, "--input", "ab", "--input", "az", "--input", "ba"],
+        None,
+    );
+    assert_eq!(stdout(&out), "[1, 2]\n[2, 1]\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("rasp::eval::missing_key"), "{err}");
+    assert!(err.contains("position 1 of input `az`"), "{err}");
+}
+
+#[test]
+fn exit_statuses() {
+    let out = rasp(&["run", "examples/reverse.rasp", "--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = rasp(
+        &[
+            "run",
+            "examples/reverse.rasp",
+            "--sop",
+            "nothing",
+            "--input",
+            "a",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rasp::cli::not_an_sop"));
+    let out = rasp(&["run", "no/such/file.rasp", "--input", "a"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("rasp::cli::read_file"));
+    let bad = write_program("bad.rasp", "x = 1 +;\n");
+    let out = rasp(&["run", bad.to_str().expect("utf-8"), "--input", "a"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("rasp::syntax::"), "{}", stderr(&out));
+    let none = write_program("none.rasp", "x = 1;\n");
+    let out = rasp(
+        &["run", none.to_str().expect("utf-8"), "--input", "a"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("rasp::cli::no_sop"));
+}
+
+#[test]
+fn sop_flag_and_verbose_printing() {
+    let prog = write_program(
+        "two.rasp",
+        "a = tokens_int + 1;\nb = tokens_int * 10;\n2 ^ 3 ^ 2;\n[1, \"x\"];\n",
+    );
+    let p = prog.to_str().expect("utf-8");
+    let out = rasp(&["run", p, "--input", "[1, 2]"], None);
+    assert_eq!(stdout(&out), "[10, 20]\n");
+    let out = rasp(
+        &["run", p, "--sop", "a", "--verbose", "--input", "[1, 2]"],
+        None,
+    );
+    assert_eq!(stdout(&out), "64\n[1, 'x']\n[2, 3]\n");
+}

@@ -1,0 +1,6 @@
+//! Integration tests: diagnostics snapshots, the command line, and property
+//! tests of the whole pipeline. (One test binary keeps build times down.)
+
+mod cli;
+mod diagnostics;
+mod fuzz;
