@@ -371,15 +371,50 @@ fn as_exact_f64(col: &Sequence) -> Option<Vec<f64>> {
         .collect()
 }
 
-fn compare_f64(op: CmpOp, a: f64, b: f64) -> bool {
-    match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
-        CmpOp::Lt => a < b,
-        CmpOp::Gt => a > b,
-        CmpOp::Le => a <= b,
-        CmpOp::Ge => a >= b,
+/// Two string columns as ranks in their joint sorted order, so that
+/// comparing ranks compares the strings (code point order).
+fn string_ranks(keys: &Sequence, queries: &Sequence) -> Option<(Vec<f64>, Vec<f64>)> {
+    if keys.ty != SeqType::Str || queries.ty != SeqType::Str {
+        return None;
     }
+    let text = |a: &Atom| match a {
+        Atom::Str(s) => Some(s.clone()),
+        _ => None,
+    };
+    let mut all: Vec<std::rc::Rc<str>> = keys
+        .values
+        .iter()
+        .chain(&queries.values)
+        .filter_map(text)
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let rank = |col: &Sequence| -> Option<Vec<f64>> {
+        col.values
+            .iter()
+            .map(|a| {
+                text(a)
+                    .and_then(|s| all.binary_search(&s).ok())
+                    .map(|r| r as f64)
+            })
+            .collect()
+    };
+    Some((rank(keys)?, rank(queries)?))
+}
+
+/// Fills a selection from numeric keys and queries with one comparison,
+/// 64 keys at a time (monomorphised per comparison so the loop vectorises).
+fn numeric_selection(keys: &[f64], queries: &[f64], cmp: impl Fn(f64, f64) -> bool) -> Selection {
+    Selection::from_rows(queries.len(), |qi, row| {
+        let qv = queries[qi];
+        for (word, chunk) in row.iter_mut().zip(keys.chunks(64)) {
+            let mut bits = 0u64;
+            for (b, &kv) in chunk.iter().enumerate() {
+                bits |= u64::from(cmp(kv, qv)) << b;
+            }
+            *word = bits;
+        }
+    })
 }
 
 /// The selection `keys[k] op queries[q]`, with fast paths for numeric and
@@ -390,15 +425,19 @@ fn select_matrix(
     op: CmpOp,
     n: usize,
 ) -> Result<Selection, (ErrorKind, usize)> {
-    if let (Some(k), Some(q)) = (as_exact_f64(keys), as_exact_f64(queries)) {
-        return Ok(Selection::from_rows(n, |qi, row| {
-            let qv = q[qi];
-            for (ki, &kv) in k.iter().enumerate() {
-                if compare_f64(op, kv, qv) {
-                    row[ki / 64] |= 1 << (ki % 64);
-                }
-            }
-        }));
+    let fast = match (as_exact_f64(keys), as_exact_f64(queries)) {
+        (Some(k), Some(q)) => Some((k, q)),
+        _ => string_ranks(keys, queries),
+    };
+    if let Some((k, q)) = fast {
+        return Ok(match op {
+            CmpOp::Eq => numeric_selection(&k, &q, |a, b| a == b),
+            CmpOp::Ne => numeric_selection(&k, &q, |a, b| a != b),
+            CmpOp::Lt => numeric_selection(&k, &q, |a, b| a < b),
+            CmpOp::Gt => numeric_selection(&k, &q, |a, b| a > b),
+            CmpOp::Le => numeric_selection(&k, &q, |a, b| a <= b),
+            CmpOp::Ge => numeric_selection(&k, &q, |a, b| a >= b),
+        });
     }
     let mut failure = None;
     let sel = Selection::from_rows(n, |qi, row| {
