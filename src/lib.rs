@@ -5,6 +5,7 @@
 //! parsed by [`syntax`], then run by [`eval`], which builds the lazy s-op DAG
 //! that later stages consume.
 
+pub mod analyze;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;
