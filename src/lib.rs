@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod compile;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
