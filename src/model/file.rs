@@ -21,13 +21,12 @@
 //! file), then names, dtypes, shapes (derived from the config), metadata and
 //! finiteness are checked here.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use ndarray::{Array, ArrayD, Dimension, IxDyn};
 use safetensors::tensor::{Metadata, TensorInfo};
-use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,28 +57,39 @@ impl Model {
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         self.check_shapes()?;
         check_consistency(&self.config, &self.meta)?;
-        let mut tensors = Vec::new();
+        // Written by hand rather than by `safetensors::serialize`, whose
+        // metadata is a `HashMap`: its random order would make two saves of one
+        // model differ. Here the header lists the metadata, then the tensors
+        // in TransformerLens order, so a model always gives the same bytes.
+        let mut entries = serde_json::Map::new();
+        let metadata = serde_json::json!({
+            "config": config_json(&self.config, &self.meta.sop),
+            "rasp": meta_json(&self.meta),
+            "format": "pt",
+        });
+        entries.insert("__metadata__".into(), metadata);
+        let mut data = Vec::with_capacity(4 * self.parameter_count());
         for (name, view) in self.tensors() {
             if let Some((index, &value)) = view.iter().enumerate().find(|(_, w)| !w.is_finite()) {
                 return Err(ModelError::NonFiniteWeight { name, index, value });
             }
-            let data = view.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let shape = view.shape().to_vec();
-            tensors.push((name, F32Tensor { shape, data }));
+            let start = data.len();
+            data.extend(view.iter().flat_map(|w| w.to_le_bytes()));
+            let entry = serde_json::json!({
+                "dtype": "F32",
+                "shape": view.shape(),
+                "data_offsets": [start, data.len()],
+            });
+            entries.insert(name, entry);
         }
-        let metadata = HashMap::from([
-            (
-                "config".to_string(),
-                config_json(&self.config, &self.meta.sop),
-            ),
-            ("rasp".to_string(), meta_json(&self.meta)),
-            ("format".to_string(), "pt".to_string()),
-        ]);
-        safetensors::serialize(tensors, Some(metadata)).map_err(|e| ModelError::Io {
-            action: "serialize",
-            path: "the model".into(),
-            reason: e.to_string(),
-        })
+        let mut header = Value::Object(entries).to_string().into_bytes();
+        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
+        header.resize(header.len().next_multiple_of(8), b' ');
+        let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
+        bytes.extend((header.len() as u64).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(data);
+        Ok(bytes)
     }
 
     /// Parses and validates the bytes of a `.safetensors` model file.
@@ -144,27 +154,6 @@ impl Model {
             unembed,
             unembed_bias,
         })
-    }
-}
-
-/// One F32 tensor ready to serialize.
-struct F32Tensor {
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl View for F32Tensor {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
     }
 }
 
