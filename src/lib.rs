@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod eval;
 pub mod golden;
+pub mod model;
 pub mod syntax;
 
 pub use error::Error;
