@@ -4,7 +4,8 @@
 //! library, and this module turns results into output and exit codes:
 //! 0 success, 1 a program or input failed, 2 bad command-line usage.
 
-mod run;
+mod compile;
+pub mod run;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,6 +27,12 @@ enum Command {
     Run(RunArgs),
     /// Count the attention layers and heads an s-op needs (the paper's analysis).
     Analyze(AnalyzeArgs),
+    /// Compile an s-op to transformer weights (a .safetensors file).
+    Compile(compile::CompileArgs),
+    /// Run a compiled model on inputs, as `rasp run` runs the program.
+    Exec(compile::ExecArgs),
+    /// Compile, then compare the model with the interpreter.
+    Verify(compile::VerifyArgs),
 }
 
 /// Arguments of `rasp analyze`.
@@ -100,6 +107,9 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Analyze(args)) => analyze(&args),
+        Some(Command::Compile(args)) => compile::run_compile(&args),
+        Some(Command::Exec(args)) => compile::run_exec(&args),
+        Some(Command::Verify(args)) => compile::run_verify(&args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -3,5 +3,6 @@
 
 mod analyze;
 mod cli;
+mod compile;
 mod diagnostics;
 mod fuzz;

@@ -1,0 +1,302 @@
+//! `rasp compile`, `rasp exec` and `rasp verify`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::run::{atoms_json, load_program, report};
+use super::{EXIT_FAILURE, EXIT_USAGE};
+use crate::compile::verify::{all_inputs, random_inputs, verify};
+use crate::compile::{compile, CompileError};
+use crate::eval::atom::Atom;
+use crate::model::{Model, OutputDecoding};
+use crate::Interpreter;
+
+/// Arguments of `rasp compile`.
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// The program file.
+    pub file: PathBuf,
+    /// The input tokens: `a,b,c` (strings), or a RASP list such as `[1, 2, 3]`.
+    #[arg(long, value_name = "TOKENS")]
+    pub vocab: String,
+    /// The longest input the model must handle.
+    #[arg(long, value_name = "N")]
+    pub max_len: usize,
+    /// The s-op to compile (default: the last s-op the program assigned).
+    #[arg(long, value_name = "NAME")]
+    pub sop: Option<String>,
+    /// Where to write the weights (a `.safetensors` file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// Arguments of `rasp exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// A compiled model (`.safetensors`).
+    pub model: PathBuf,
+    /// An input, as for `rasp run`. Repeatable; without it, inputs are read
+    /// one per line from standard input.
+    #[arg(short, long = "input", value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// One JSON object per input and line, as `rasp run --json` prints.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `rasp verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The program file.
+    pub file: PathBuf,
+    /// The input tokens: `a,b,c` (strings), or a RASP list such as `[1, 2, 3]`.
+    #[arg(long, value_name = "TOKENS")]
+    pub vocab: String,
+    /// The longest input.
+    #[arg(long, value_name = "N")]
+    pub max_len: usize,
+    /// The s-op to compile (default: the last s-op the program assigned).
+    #[arg(long, value_name = "NAME")]
+    pub sop: Option<String>,
+    /// Random inputs to try when there are more than a million inputs.
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+    /// The seed of the random inputs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Parses `--vocab`: comma-separated strings, or a RASP list of atoms.
+fn parse_vocab(text: &str) -> Result<Vec<Atom>, crate::Error> {
+    if text.trim_start().starts_with('[') {
+        return Interpreter::parse_input(text);
+    }
+    Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
+}
+
+fn compile_file(
+    file: &std::path::Path,
+    sop: Option<&str>,
+    vocab: &str,
+    max_len: usize,
+) -> Result<(Model, crate::eval::sop::SOp), ExitCode> {
+    let vocab = parse_vocab(vocab).map_err(|e| {
+        report(&e);
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    let loaded = load_program(file, sop, false)?;
+    let source = std::fs::read_to_string(file).unwrap_or_default();
+    let model = compile(&loaded.sop, &loaded.name, &source, &vocab, max_len).map_err(
+        |e: CompileError| {
+            report(&e);
+            ExitCode::from(EXIT_FAILURE)
+        },
+    )?;
+    Ok((model, loaded.sop))
+}
+
+/// A one-screen summary of a model.
+pub fn summary(model: &Model) -> String {
+    let c = &model.config;
+    let mut out = format!(
+        "{}: {} layer{}, d_model {}, {} parameters ({} non-zero)\n",
+        model.meta.sop,
+        c.n_layers,
+        if c.n_layers == 1 { "" } else { "s" },
+        c.d_model,
+        model.parameter_count(),
+        model.nonzero_parameter_count()
+    );
+    for (l, layer) in model.layers.iter().enumerate() {
+        let heads = (0..c.n_heads)
+            .filter(|&h| {
+                layer
+                    .attn
+                    .w_o
+                    .index_axis(ndarray::Axis(0), h)
+                    .iter()
+                    .any(|x| *x != 0.0)
+            })
+            .count();
+        let units = (0..c.d_mlp)
+            .filter(|&u| layer.mlp.w_out.row(u).iter().any(|x| *x != 0.0))
+            .count();
+        out.push_str(&format!(
+            "  layer {}: {heads} head{}, MLP {units} units\n",
+            l + 1,
+            if heads == 1 { "" } else { "s" }
+        ));
+    }
+    let output = match &model.meta.output {
+        OutputDecoding::Categorical { values } => format!("categorical, {} values", values.len()),
+        OutputDecoding::Numerical => "numerical".into(),
+    };
+    out.push_str(&format!(
+        "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}\n",
+        model.meta.vocab.len(),
+        model.meta.max_len,
+        c.n_heads,
+        c.d_head,
+        c.d_mlp
+    ));
+    out
+}
+
+/// Runs `rasp compile`.
+pub fn run_compile(args: &CompileArgs) -> ExitCode {
+    let (model, _) = match compile_file(&args.file, args.sop.as_deref(), &args.vocab, args.max_len)
+    {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    if let Err(e) = model.save(&args.output) {
+        report(&e);
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    print!("{}", summary(&model));
+    println!("  written to {}", args.output.display());
+    ExitCode::SUCCESS
+}
+
+/// Runs `rasp exec`.
+pub fn run_exec(args: &ExecArgs) -> ExitCode {
+    let model = match Model::load(&args.model) {
+        Ok(m) => m,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = false;
+    let mut one = |text: &str, out: &mut dyn Write| {
+        if !exec_input(&model, text, args.json, out) {
+            failed = true;
+        }
+    };
+    if args.inputs.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else {
+                failed = true;
+                break;
+            };
+            let line = line.trim_end_matches('\r');
+            if !line.is_empty() {
+                one(line, &mut out);
+            }
+        }
+    } else {
+        for text in &args.inputs {
+            one(text, &mut out);
+        }
+    }
+    let _ = out.flush();
+    if failed {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn exec_input(model: &Model, text: &str, json: bool, out: &mut dyn Write) -> bool {
+    let fail = |message: String, input: serde_json::Value, out: &mut dyn Write| {
+        if json {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"input": input, "error": message})
+            );
+        }
+    };
+    let input = match Interpreter::parse_input(text) {
+        Ok(i) => i,
+        Err(e) => {
+            fail(e.to_string(), serde_json::Value::String(text.into()), out);
+            report(&e);
+            return false;
+        }
+    };
+    let result = model
+        .encode(&input)
+        .and_then(|ids| model.forward(&[ids], false))
+        .map(|fwd| model.decode(&fwd));
+    match result {
+        Ok(mut outputs) => {
+            let values = outputs.pop().unwrap_or_default();
+            if json {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"input": atoms_json(&input), "output": atoms_json(&values)})
+                );
+            } else {
+                let shown: Vec<String> = values.iter().map(Atom::short).collect();
+                let _ = writeln!(out, "[{}]", shown.join(", "));
+            }
+            true
+        }
+        Err(e) => {
+            fail(e.to_string(), atoms_json(&input), out);
+            let _ = out.flush();
+            report(&e);
+            false
+        }
+    }
+}
+
+/// Runs `rasp verify`.
+pub fn run_verify(args: &VerifyArgs) -> ExitCode {
+    let (model, sop) =
+        match compile_file(&args.file, args.sop.as_deref(), &args.vocab, args.max_len) {
+            Ok(m) => m,
+            Err(code) => return code,
+        };
+    let vocab = model.meta.vocab.clone();
+    let started = std::time::Instant::now();
+    let (report, mode) = match all_inputs(&vocab, args.max_len, 1_000_000) {
+        Some(inputs) => (
+            verify(&model, &sop, inputs, |_| {}),
+            "every input".to_string(),
+        ),
+        None => (
+            verify(
+                &model,
+                &sop,
+                random_inputs(&vocab, args.max_len, args.samples, args.seed),
+                |_| {},
+            ),
+            format!("{} random inputs (seed {})", args.samples, args.seed),
+        ),
+    };
+    print!("{}", summary(&model));
+    println!(
+        "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)",
+        args.max_len,
+        report.total,
+        report.matched,
+        report.undefined,
+        report.mismatch_count,
+        started.elapsed().as_secs_f64()
+    );
+    for (input, want, got) in &report.mismatches {
+        let show = |v: &[Atom]| {
+            format!(
+                "[{}]",
+                v.iter().map(Atom::short).collect::<Vec<_>>().join(", ")
+            )
+        };
+        println!(
+            "  input {}: interpreter {}, model {}",
+            show(input),
+            show(want),
+            show(got)
+        );
+    }
+    if report.mismatch_count > 0 {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

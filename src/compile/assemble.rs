@@ -1,0 +1,692 @@
+//! Schedule and assembly: the compile graph to transformer weights.
+//!
+//! # Residual layout
+//!
+//! Dimension 0 is `one` (1 at every position), dimension 1 is `bos` (1 at
+//! position 0 only); then each node's dimensions: one per value (one-hot) for a
+//! categorical node, one holding the number for a numerical node, plus, for
+//! `selector_width` and `length`, a scratch dimension holding `1/(w+1)`.
+//!
+//! # BOS
+//!
+//! Every query scores BOS half as high as a selected key, so a query that
+//! selects nothing attends to BOS, whose value vector is the aggregate's
+//! default. The BOS query itself is made to attend only to BOS, so every
+//! node's content at position 0 is a known constant (`bos_residual`): key and
+//! value maps subtract it through the `bos` direction, making BOS's key and
+//! value exactly what the head needs, and every MLP unit is switched off at
+//! position 0 through the same direction. Nothing at position 0 is decoded.
+//!
+//! # Exactness
+//!
+//! Attention is sharp but not hard: with score `s` on selected keys and `s/2`
+//! on BOS, at most `2·N·e^(-s/2)` of a query's weight falls outside the
+//! intended keys. Each head's `s` is derived from what its result must keep
+//! apart: one-hot entries (a tolerance of 1/32), the smallest gap between two
+//! possible means times their range, or the gap `1/((N+1)(N+2))` between two
+//! `1/(w+1)`. MLPs read their inputs through clean steps
+//! `ReLU(L(x−t)+1) − ReLU(L(x−t))`, exactly 0 or 1 once the input is within a
+//! quarter gap of a known value, so their outputs are exact and errors never
+//! accumulate through them.
+
+use ndarray::{Array1, Array2, Array3};
+
+use super::error::CompileError;
+use super::graph::{for_each_tuple, GNode, Graph, Group, Id, Kind};
+use super::values::as_f64;
+use crate::eval::atom::Atom;
+use crate::model::{
+    Attention, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+};
+
+const ONE: usize = 0;
+const BOS: usize = 1;
+
+/// Where each node lives in the residual stream and when it is computed.
+struct Layout {
+    /// First dimension of each node (none for constants).
+    start: Vec<Option<usize>>,
+    /// The scratch `1/(w+1)` dimension of width and length nodes.
+    scratch: Vec<Option<usize>>,
+    labels: Vec<String>,
+    /// Sub-layer after which each node is available: -1 for embeddings,
+    /// `2l` for attention in layer `l`, `2l+1` for its MLP.
+    avail: Vec<i64>,
+    /// The residual stream's content at position 0.
+    bos: Vec<f64>,
+}
+
+/// A head in f64, before padding: `[d_model, d]` and `[d, d_model]` maps.
+struct Head {
+    q: Array2<f64>,
+    k: Array2<f64>,
+    v: Array2<f64>,
+    o: Array2<f64>,
+}
+
+/// MLP units in f64: input weights `[d_model]`, bias, output weights.
+struct Unit {
+    w_in: Vec<(usize, f64)>,
+    bias: f64,
+    w_out: Vec<(usize, f64)>,
+}
+
+/// Compiles a graph into a model.
+pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, CompileError> {
+    let live = live_nodes(graph);
+    let layout = layout(graph, &live)?;
+    let d_model = layout.labels.len();
+    let n = graph.max_len;
+    let last = live.iter().map(|&id| layout.avail[id]).max().unwrap_or(-1);
+    let n_layers = usize::try_from(last.max(0) / 2 + 1).unwrap_or(1);
+    let mut heads: Vec<Vec<Head>> = (0..n_layers).map(|_| Vec::new()).collect();
+    let mut units: Vec<Vec<Unit>> = (0..n_layers).map(|_| Vec::new()).collect();
+    for &id in &live {
+        let node = &graph.nodes[id];
+        let at = layout.avail[id];
+        match &node.kind {
+            Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => {}
+            Kind::Map { .. } | Kind::Convert { .. } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                units[layer].extend(map_units(graph, &layout, id)?);
+            }
+            Kind::Aggregate {
+                groups,
+                values,
+                default,
+            } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(aggregate_head(
+                    graph, &layout, id, groups, *values, default, d_model,
+                ));
+            }
+            Kind::Width { groups } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(width_head(graph, &layout, id, groups, d_model));
+                units[layer].extend(width_units(graph, &layout, id, false));
+            }
+            Kind::Length => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(width_head(graph, &layout, id, &[], d_model));
+                units[layer].extend(width_units(graph, &layout, id, true));
+            }
+        }
+    }
+    for layer_units in &mut units {
+        for unit in layer_units.iter_mut() {
+            gate_at_bos(unit, &layout.bos);
+        }
+    }
+    let n_heads = heads.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let d_head = heads
+        .iter()
+        .flatten()
+        .map(|h| h.q.ncols().max(h.v.ncols()))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let d_mlp = units.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let scale = (d_head as f64).sqrt();
+    let mut layers = Vec::with_capacity(n_layers);
+    for (layer_heads, layer_units) in heads.iter().zip(&units) {
+        let mut attn = Attention {
+            w_q: Array3::zeros((n_heads, d_model, d_head)),
+            w_k: Array3::zeros((n_heads, d_model, d_head)),
+            w_v: Array3::zeros((n_heads, d_model, d_head)),
+            w_o: Array3::zeros((n_heads, d_head, d_model)),
+            b_q: Array2::zeros((n_heads, d_head)),
+            b_k: Array2::zeros((n_heads, d_head)),
+            b_v: Array2::zeros((n_heads, d_head)),
+            b_o: Array1::zeros(d_model),
+        };
+        for (h, head) in layer_heads.iter().enumerate() {
+            for ((r, c), x) in head.q.indexed_iter() {
+                attn.w_q[[h, r, c]] = (x * scale) as f32;
+            }
+            for ((r, c), x) in head.k.indexed_iter() {
+                attn.w_k[[h, r, c]] = *x as f32;
+            }
+            for ((r, c), x) in head.v.indexed_iter() {
+                attn.w_v[[h, r, c]] = *x as f32;
+            }
+            for ((r, c), x) in head.o.indexed_iter() {
+                attn.w_o[[h, r, c]] = *x as f32;
+            }
+        }
+        let mut mlp = Mlp {
+            w_in: Array2::zeros((d_model, d_mlp)),
+            b_in: Array1::zeros(d_mlp),
+            w_out: Array2::zeros((d_mlp, d_model)),
+            b_out: Array1::zeros(d_model),
+        };
+        for (u, unit) in layer_units.iter().enumerate() {
+            for &(d, w) in &unit.w_in {
+                mlp.w_in[[d, u]] += w as f32;
+            }
+            mlp.b_in[u] = unit.bias as f32;
+            for &(d, w) in &unit.w_out {
+                mlp.w_out[[u, d]] += w as f32;
+            }
+        }
+        layers.push(Layer { attn, mlp });
+    }
+    let (embed, pos_embed) = embeddings(graph, &layout, &live, d_model);
+    let out = &graph.nodes[graph.output];
+    let out_start = layout.start[graph.output]
+        .ok_or_else(|| CompileError::internal("the output has no dimensions"))?;
+    let (unembed, output) = if out.numerical {
+        let mut u = Array2::zeros((d_model, 1));
+        u[[out_start, 0]] = 1.0;
+        (u, OutputDecoding::Numerical)
+    } else {
+        let mut u = Array2::zeros((d_model, out.values.len()));
+        for i in 0..out.values.len() {
+            u[[out_start + i, i]] = 1.0;
+        }
+        (
+            u,
+            OutputDecoding::Categorical {
+                values: out.values.values().to_vec(),
+            },
+        )
+    };
+    let d_vocab_out = unembed.ncols();
+    Ok(Model {
+        config: ModelConfig {
+            n_layers,
+            d_model,
+            n_heads,
+            d_head,
+            d_mlp,
+            n_ctx: n + 1,
+            d_vocab: graph.vocab.len() + 1,
+            d_vocab_out,
+        },
+        meta: ModelMeta {
+            format_version: FORMAT_VERSION,
+            bos_token: "BOS".into(),
+            vocab: graph.vocab.clone(),
+            max_len: n,
+            output,
+            residual_labels: layout.labels,
+            source: source.to_string(),
+            sop: sop_name.to_string(),
+        },
+        embed,
+        pos_embed,
+        layers,
+        unembed,
+        unembed_bias: Array1::zeros(d_vocab_out),
+    })
+}
+
+/// The nodes the output needs, in dependency order.
+fn live_nodes(graph: &Graph) -> Vec<Id> {
+    let mut live = vec![false; graph.nodes.len()];
+    live[graph.output] = true;
+    for id in (0..graph.nodes.len()).rev() {
+        if !live[id] {
+            continue;
+        }
+        for input in inputs(&graph.nodes[id]) {
+            live[input] = true;
+        }
+    }
+    (0..graph.nodes.len()).filter(|&id| live[id]).collect()
+}
+
+fn inputs(node: &GNode) -> Vec<Id> {
+    match &node.kind {
+        Kind::Token(_) | Kind::Position(_) | Kind::Const(_) | Kind::Length => vec![],
+        Kind::Map { sources, .. } => sources.clone(),
+        Kind::Convert { source } => vec![*source],
+        Kind::Aggregate { groups, values, .. } => {
+            let mut v: Vec<Id> = groups.iter().flat_map(|g| [g.keys, g.queries]).collect();
+            v.push(*values);
+            v
+        }
+        Kind::Width { groups } => groups.iter().flat_map(|g| [g.keys, g.queries]).collect(),
+    }
+}
+
+/// The first odd (MLP) or even (attention) sub-layer after `after`.
+fn next_sublayer(after: i64, mlp: bool) -> i64 {
+    let mut s = after + 1;
+    if (s.rem_euclid(2) == 1) != mlp {
+        s += 1;
+    }
+    s
+}
+
+fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
+    let count = graph.nodes.len();
+    let mut l = Layout {
+        start: vec![None; count],
+        scratch: vec![None; count],
+        labels: vec!["one".into(), "bos".into()],
+        avail: vec![-1; count],
+        bos: vec![1.0, 1.0],
+    };
+    for &id in live {
+        let node = &graph.nodes[id];
+        let ready = inputs(node).iter().map(|&i| l.avail[i]).max().unwrap_or(-1);
+        l.avail[id] = match &node.kind {
+            Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => -1,
+            Kind::Map { .. } | Kind::Convert { .. } => next_sublayer(ready, true),
+            Kind::Aggregate { .. } => next_sublayer(ready, false),
+            Kind::Width { .. } | Kind::Length => next_sublayer(ready, false) + 1,
+        };
+        if matches!(node.kind, Kind::Const(_)) {
+            continue;
+        }
+        l.start[id] = Some(l.labels.len());
+        if node.numerical {
+            l.labels.push(node.label.clone());
+            let bos = match &node.kind {
+                Kind::Aggregate { default, .. } => as_f64(default),
+                _ => 0.0,
+            };
+            l.bos.push(bos);
+        } else {
+            for v in node.values.values() {
+                l.labels.push(format!("{}:{}", node.label, v.short()));
+                let bos = match &node.kind {
+                    Kind::Aggregate { default, .. } if same_atom(v, default) => 1.0,
+                    _ => 0.0,
+                };
+                l.bos.push(bos);
+            }
+        }
+        if matches!(node.kind, Kind::Width { .. } | Kind::Length) {
+            l.scratch[id] = Some(l.labels.len());
+            l.labels.push(format!("{}:1/(w+1)", node.label));
+            l.bos.push(1.0);
+        }
+    }
+    if l.labels.len() > 1_000_000 {
+        return Err(CompileError::internal("the residual stream is too wide"));
+    }
+    Ok(l)
+}
+
+fn same_atom(a: &Atom, b: &Atom) -> bool {
+    a.type_name() == b.type_name() && a.py_eq(b)
+}
+
+/// The residual dimension holding value index `i` of a categorical node
+/// (a constant reads `one`).
+fn value_dim(graph: &Graph, layout: &Layout, id: Id, i: usize) -> usize {
+    match (&graph.nodes[id].kind, layout.start[id]) {
+        (Kind::Const(_), _) | (_, None) => ONE,
+        (_, Some(start)) => start + i,
+    }
+}
+
+/// Softmax sharpness for a head whose output must keep `gap` apart over a
+/// range `range`, with `n` keys.
+fn sharpness(n: usize, range: f64, gap: f64) -> f64 {
+    let n = n.max(2) as f64;
+    2.0 * (16.0 * n * range.max(1.0) / gap.max(1e-9)).ln() + 2.0
+}
+
+/// Adds the query/key coordinates of a conjunction of groups: selected
+/// pairs score `s`, others at most 0; BOS scores `bos_score` for ordinary
+/// queries and dominates for the BOS query. Returns (Q, K).
+fn score_maps(
+    graph: &Graph,
+    layout: &Layout,
+    groups: &[Group],
+    s: f64,
+    bos_score: f64,
+    d_model: usize,
+) -> (Array2<f64>, Array2<f64>) {
+    let coords: usize = groups.iter().map(|g| g.pred.len()).sum::<usize>() + 2;
+    let mut q = Array2::zeros((d_model, coords));
+    let mut k = Array2::zeros((d_model, coords));
+    let mut c = 0;
+    for g in groups {
+        for (kv, row) in g.pred.iter().enumerate() {
+            k[[value_dim(graph, layout, g.keys, kv), c]] += 1.0;
+            for (qv, &selected) in row.iter().enumerate() {
+                if selected {
+                    q[[value_dim(graph, layout, g.queries, qv), c]] += s;
+                }
+            }
+            c += 1;
+        }
+    }
+    // The conjunction: every non-BOS key loses (G - 1)·s.
+    let shift = c;
+    if groups.len() > 1 {
+        k[[ONE, shift]] = 1.0;
+        q[[ONE, shift]] = -((groups.len() - 1) as f64) * s;
+    }
+    let bos_coord = shift + 1;
+    k[[BOS, bos_coord]] = 1.0;
+    q[[ONE, bos_coord]] = bos_score;
+    q[[BOS, bos_coord]] = (2 * groups.len().max(1) + 2) as f64 * s;
+    // BOS's key is exactly the BOS coordinate: subtract whatever the node
+    // dimensions hold at position 0.
+    for col in 0..coords {
+        if col == bos_coord {
+            continue;
+        }
+        let at_bos: f64 = (0..d_model).map(|d| layout.bos[d] * k[[d, col]]).sum();
+        k[[BOS, col]] -= at_bos;
+    }
+    (q, k)
+}
+
+/// Sets the `bos` row of a value map so that BOS's value is `wanted`.
+fn fix_bos_value(v: &mut Array2<f64>, layout: &Layout, wanted: &[f64]) {
+    for (col, want) in wanted.iter().enumerate() {
+        let at_bos: f64 = (0..v.nrows()).map(|d| layout.bos[d] * v[[d, col]]).sum();
+        v[[BOS, col]] += want - at_bos;
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "one head's whole description")]
+fn aggregate_head(
+    graph: &Graph,
+    layout: &Layout,
+    id: Id,
+    groups: &[Group],
+    values: Id,
+    default: &Atom,
+    d_model: usize,
+) -> Head {
+    let node = &graph.nodes[id];
+    let n = graph.max_len;
+    let vnode = &graph.nodes[values];
+    let Some(out) = layout.start[id] else {
+        return empty_head(d_model);
+    };
+    if node.numerical {
+        let numbers: Vec<f64> = node.values.values().iter().map(as_f64).collect();
+        let range = numbers.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            - numbers.iter().cloned().fold(f64::INFINITY, f64::min);
+        let s = sharpness(n, range, min_gap(&numbers));
+        let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
+        let mut v = Array2::zeros((d_model, 1));
+        match (vnode.numerical, layout.start[values]) {
+            (true, Some(start)) => v[[start, 0]] = 1.0,
+            _ => {
+                for (i, a) in vnode.values.values().iter().enumerate() {
+                    v[[value_dim(graph, layout, values, i), 0]] += as_f64(a);
+                }
+            }
+        }
+        fix_bos_value(&mut v, layout, &[as_f64(default)]);
+        let mut o = Array2::zeros((1, d_model));
+        o[[0, out]] = 1.0;
+        return Head { q, k, v, o };
+    }
+    let s = sharpness(n, 1.0, 1.0 / 2.0);
+    let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
+    let width = node.values.len();
+    let mut v = Array2::zeros((d_model, width));
+    for (i, a) in vnode.values.values().iter().enumerate() {
+        if let Some(j) = node.values.position(a) {
+            v[[value_dim(graph, layout, values, i), j]] += 1.0;
+        }
+    }
+    let mut wanted = vec![0.0; width];
+    if let Some(j) = node.values.position(default) {
+        wanted[j] = 1.0;
+    }
+    fix_bos_value(&mut v, layout, &wanted);
+    let mut o = Array2::zeros((width, d_model));
+    for j in 0..width {
+        o[[j, out + j]] = 1.0;
+    }
+    Head { q, k, v, o }
+}
+
+fn empty_head(d_model: usize) -> Head {
+    Head {
+        q: Array2::zeros((d_model, 1)),
+        k: Array2::zeros((d_model, 1)),
+        v: Array2::zeros((d_model, 1)),
+        o: Array2::zeros((1, d_model)),
+    }
+}
+
+/// The attention half of `selector_width` (and of `length`, with no
+/// groups: every key selected): BOS and the selected keys score alike, so
+/// BOS gets `1/(w+1)`, written to the scratch dimension.
+fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model: usize) -> Head {
+    let n = graph.max_len;
+    let gap = 1.0 / ((n + 1) * (n + 2)) as f64;
+    let s = sharpness(n, 1.0, gap);
+    let (mut q, mut k) = score_maps(graph, layout, groups, s, s, d_model);
+    if groups.is_empty() {
+        // Every non-BOS key is selected.
+        let extra = q.ncols();
+        let mut q2 = Array2::zeros((d_model, extra + 1));
+        let mut k2 = Array2::zeros((d_model, extra + 1));
+        q2.slice_mut(ndarray::s![.., ..extra]).assign(&q);
+        k2.slice_mut(ndarray::s![.., ..extra]).assign(&k);
+        q2[[ONE, extra]] = s;
+        k2[[ONE, extra]] = 1.0;
+        k2[[BOS, extra]] = -1.0;
+        q = q2;
+        k = k2;
+    }
+    let mut v = Array2::zeros((d_model, 1));
+    fix_bos_value(&mut v, layout, &[1.0]);
+    let mut o = Array2::zeros((1, d_model));
+    if let Some(scratch) = layout.scratch[id] {
+        o[[0, scratch]] = 1.0;
+    }
+    Head { q, k, v, o }
+}
+
+fn min_gap(numbers: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = numbers.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min)
+        .min(1.0)
+}
+
+/// `ReLU(L(x−t)+1) − ReLU(L(x−t))` over the input `x = Σ w_in`: two units.
+fn step(w_in: &[(usize, f64)], threshold: f64, slope: f64, out: &[(usize, f64)]) -> [Unit; 2] {
+    let scaled: Vec<(usize, f64)> = w_in.iter().map(|&(d, w)| (d, w * slope)).collect();
+    let negated: Vec<(usize, f64)> = out.iter().map(|&(d, w)| (d, -w)).collect();
+    [
+        Unit {
+            w_in: scaled.clone(),
+            bias: -slope * threshold + 1.0,
+            w_out: out.to_vec(),
+        },
+        Unit {
+            w_in: scaled,
+            bias: -slope * threshold,
+            w_out: negated,
+        },
+    ]
+}
+
+/// The one-hot output of `value` for node `id` (nothing if it is not one of
+/// the node's values).
+fn one_hot(graph: &Graph, layout: &Layout, id: Id, value: &Atom) -> Vec<(usize, f64)> {
+    match (graph.nodes[id].values.position(value), layout.start[id]) {
+        (Some(i), Some(start)) => vec![(start + i, 1.0)],
+        _ => Vec::new(),
+    }
+}
+
+fn difference(a: &[(usize, f64)], b: &[(usize, f64)]) -> Vec<(usize, f64)> {
+    a.iter()
+        .cloned()
+        .chain(b.iter().map(|&(d, w)| (d, -w)))
+        .collect()
+}
+
+/// Units reading a numerical input `x` (dimension `dim`) with known values
+/// `values` into `f(value)` output vectors: a constant unit for the smallest
+/// value, then a step at each midpoint adding the difference.
+fn numeric_lookup(dim: usize, values: &[(f64, Vec<(usize, f64)>)]) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let Some((_, first)) = values.first() else {
+        return units;
+    };
+    units.push(Unit {
+        w_in: vec![(ONE, 1.0)],
+        bias: 0.0,
+        w_out: first.clone(),
+    });
+    for pair in values.windows(2) {
+        let (lo, lo_out) = &pair[0];
+        let (hi, hi_out) = &pair[1];
+        let gap = hi - lo;
+        let slope = 4.0 / gap;
+        units.extend(step(
+            &[(dim, 1.0)],
+            (lo + hi) / 2.0,
+            slope,
+            &difference(hi_out, lo_out),
+        ));
+    }
+    units
+}
+
+fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, CompileError> {
+    let node = &graph.nodes[id];
+    match &node.kind {
+        Kind::Convert { source } => {
+            let dim = layout.start[*source]
+                .ok_or_else(|| CompileError::internal("a converted node has no dimension"))?;
+            let points = numeric_points(&graph.nodes[*source], |a| one_hot(graph, layout, id, a));
+            Ok(numeric_lookup(dim, &points))
+        }
+        Kind::Map { sources, expr } => {
+            if let [only] = sources[..] {
+                let src = &graph.nodes[only];
+                if src.numerical {
+                    let dim = layout.start[only].ok_or_else(|| {
+                        CompileError::internal("a numerical node has no dimension")
+                    })?;
+                    let points = numeric_points(src, |a| match expr.eval(&[a]) {
+                        Ok(v) => one_hot(graph, layout, id, &v),
+                        Err(_) => Vec::new(),
+                    });
+                    return Ok(numeric_lookup(dim, &points));
+                }
+            }
+            let sets: Vec<&super::values::ValueSet> =
+                sources.iter().map(|s| &graph.nodes[*s].values).collect();
+            let k = sources.len() as f64;
+            let mut units = Vec::new();
+            let mut digits_of = Vec::new();
+            for_each_tuple(&sets, |tuple| {
+                digits_of.push(tuple.iter().map(|a| (*a).clone()).collect::<Vec<Atom>>())
+            });
+            for tuple in digits_of {
+                let refs: Vec<&Atom> = tuple.iter().collect();
+                let Ok(value) = expr.eval(&refs) else {
+                    continue;
+                };
+                let out = one_hot(graph, layout, id, &value);
+                if out.is_empty() {
+                    continue;
+                }
+                let w_in: Vec<(usize, f64)> = sources
+                    .iter()
+                    .zip(&tuple)
+                    .filter_map(|(s, a)| {
+                        graph.nodes[*s]
+                            .values
+                            .position(a)
+                            .map(|i| (value_dim(graph, layout, *s, i), 1.0))
+                    })
+                    .collect();
+                units.extend(step(&w_in, k - 0.5, 8.0, &out));
+            }
+            Ok(units)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The distinct numbers a numerical node can hold, each with the output
+/// `f` gives for the first atom of that number.
+fn numeric_points(
+    node: &GNode,
+    f: impl Fn(&Atom) -> Vec<(usize, f64)>,
+) -> Vec<(f64, Vec<(usize, f64)>)> {
+    let mut points: Vec<(f64, Vec<(usize, f64)>)> = Vec::new();
+    for a in node.values.values() {
+        let x = as_f64(a);
+        if points.last().is_some_and(|(p, _)| *p == x) {
+            continue;
+        }
+        points.push((x, f(a)));
+    }
+    points
+}
+
+/// The MLP half of `selector_width`/`length`: `1/(w+1)` to one-hot `w`.
+fn width_units(graph: &Graph, layout: &Layout, id: Id, is_length: bool) -> Vec<Unit> {
+    let Some(scratch) = layout.scratch[id] else {
+        return Vec::new();
+    };
+    let first = usize::from(is_length);
+    let mut points: Vec<(f64, Vec<(usize, f64)>)> = (first..=graph.max_len)
+        .map(|w| {
+            (
+                1.0 / (w as f64 + 1.0),
+                one_hot(graph, layout, id, &Atom::Int(w as i64)),
+            )
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    numeric_lookup(scratch, &points)
+}
+
+/// Switches a unit off at position 0: its pre-activation there becomes -1.
+fn gate_at_bos(unit: &mut Unit, bos: &[f64]) {
+    let at_bos: f64 = unit.w_in.iter().map(|&(d, w)| bos[d] * w).sum::<f64>() + unit.bias;
+    unit.w_in.push((BOS, -(at_bos + 1.0)));
+}
+
+fn embeddings(
+    graph: &Graph,
+    layout: &Layout,
+    live: &[Id],
+    d_model: usize,
+) -> (Array2<f32>, Array2<f32>) {
+    let mut embed = Array2::zeros((graph.vocab.len() + 1, d_model));
+    let mut pos = Array2::zeros((graph.max_len + 1, d_model));
+    embed[[0, ONE]] = 1.0;
+    embed[[0, BOS]] = 1.0;
+    for row in 1..=graph.vocab.len() {
+        embed[[row, ONE]] = 1.0;
+    }
+    for &id in live {
+        let (Some(start), node) = (layout.start[id], &graph.nodes[id]) else {
+            continue;
+        };
+        match &node.kind {
+            Kind::Token(table) => {
+                for (i, value) in table.iter().enumerate() {
+                    if let Some(j) = value.as_ref().and_then(|v| node.values.position(v)) {
+                        embed[[i + 1, start + j]] = 1.0;
+                    }
+                }
+            }
+            Kind::Position(table) => {
+                for (i, value) in table.iter().enumerate() {
+                    if let Some(j) = value.as_ref().and_then(|v| node.values.position(v)) {
+                        pos[[i + 1, start + j]] = 1.0;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (embed, pos)
+}

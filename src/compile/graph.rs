@@ -1,0 +1,577 @@
+//! The compile graph: the s-op DAG reduced to what a transformer computes.
+//!
+//! Walking the DAG in topological order, each s-op becomes one of:
+//!
+//! - an *embedding* node: a function of the input token alone (`tokens`, and
+//!   maps of it) or of the position alone (`indices`, and maps of it),
+//!   tabulated into the token or position embedding;
+//! - an *MLP* node: a map of other nodes. Chains of maps are fused: a map that
+//!   only other maps read is never materialised, its function is inlined into
+//!   its readers (an expression over the materialised sources);
+//! - an *attention* node: `aggregate`, `selector_width`, `length`;
+//! - a *conversion*: a numerical node read where one-hot values are needed.
+//!
+//! Every node gets its value set and its encoding: numerical (one dimension,
+//! the number) for means of numbers, categorical (one dimension per value)
+//! otherwise.
+
+use std::collections::HashMap;
+
+use super::error::CompileError;
+use super::values::{means, ValueSet};
+use crate::eval::atom::Atom;
+use crate::eval::map::{MapError, MapFn};
+use crate::eval::sop::{
+    topological_order, Node, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
+};
+
+/// A node's index in the graph.
+pub type Id = usize;
+
+/// A fused element-wise function of a node's sources.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// The value of the i-th source.
+    Source(usize),
+    Const(Atom),
+    Apply(MapFn, Vec<Expr>),
+}
+
+impl Expr {
+    /// Evaluates the expression on one tuple of source values.
+    pub fn eval(&self, sources: &[&Atom]) -> Result<Atom, MapError> {
+        match self {
+            Expr::Source(i) => Ok(sources[*i].clone()),
+            Expr::Const(a) => Ok(a.clone()),
+            Expr::Apply(func, args) => {
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(sources))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let refs: Vec<&Atom> = values.iter().collect();
+                func.apply(&refs)
+            }
+        }
+    }
+
+    fn shifted(&self, map: &[usize]) -> Expr {
+        match self {
+            Expr::Source(i) => Expr::Source(map[*i]),
+            Expr::Const(a) => Expr::Const(a.clone()),
+            Expr::Apply(f, args) => {
+                Expr::Apply(f.clone(), args.iter().map(|a| a.shifted(map)).collect())
+            }
+        }
+    }
+}
+
+/// One conjunct of a selector: a predicate on (key value, query value) of
+/// one keys node and one queries node.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub keys: Id,
+    pub queries: Id,
+    /// `pred[k][q]`: whether a key of value index `k` is selected by a query
+    /// of value index `q`.
+    pub pred: Vec<Vec<bool>>,
+}
+
+/// What a node computes.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A function of the input token: `table[i]` for vocabulary entry `i`
+    /// (`None` where the function fails).
+    Token(Vec<Option<Atom>>),
+    /// A function of the position: `table[i]` for index `i`.
+    Position(Vec<Option<Atom>>),
+    /// A constant (never stored in the residual stream: it reads `one`).
+    Const(Atom),
+    /// An MLP: `expr` of the sources' values.
+    Map { sources: Vec<Id>, expr: Expr },
+    /// An MLP reading a numerical node into one-hot values.
+    Convert { source: Id },
+    /// An attention head; `groups` are a conjunction.
+    Aggregate {
+        groups: Vec<Group>,
+        values: Id,
+        default: Atom,
+    },
+    /// An attention head counting selected keys, then an MLP.
+    Width { groups: Vec<Group> },
+    /// The sequence length (a width over every key).
+    Length,
+}
+
+#[derive(Debug, Clone)]
+pub struct GNode {
+    pub kind: Kind,
+    pub values: ValueSet,
+    /// One dimension holding the number, rather than one per value.
+    pub numerical: bool,
+    pub label: String,
+    pub origin: Option<Origin>,
+}
+
+/// The whole graph; `nodes` are in dependency order.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub nodes: Vec<GNode>,
+    pub output: Id,
+    pub vocab: Vec<Atom>,
+    pub max_len: usize,
+}
+
+/// Limits on what one node may cost.
+pub const MAX_VALUES: usize = 20_000;
+pub const MAX_TUPLES: usize = 200_000;
+
+/// An s-op as the builder sees it: a materialised node, or an expression
+/// over materialised nodes still to be inlined into its readers.
+#[derive(Clone)]
+enum Repr {
+    Node(Id),
+    Inline { sources: Vec<Id>, expr: Expr },
+}
+
+struct Builder<'a> {
+    vocab: &'a [Atom],
+    max_len: usize,
+    nodes: Vec<GNode>,
+    reprs: HashMap<u64, Repr>,
+    forced: HashMap<u64, Id>,
+    converted: HashMap<Id, Id>,
+}
+
+/// Builds the compile graph of `root` for inputs over `vocab` of lengths
+/// `1..=max_len`.
+pub fn build(root: &SOp, vocab: &[Atom], max_len: usize) -> Result<Graph, CompileError> {
+    let mut b = Builder {
+        vocab,
+        max_len,
+        nodes: Vec::new(),
+        reprs: HashMap::new(),
+        forced: HashMap::new(),
+        converted: HashMap::new(),
+    };
+    for node in topological_order(&[Node::SOp(root.clone())]) {
+        if let Node::SOp(sop) = node {
+            let repr = b.repr_of(&sop)?;
+            b.reprs.insert(sop.id(), repr);
+        }
+    }
+    let mut output = b.force(root)?;
+    if let Kind::Const(a) = &b.nodes[output].kind {
+        // A constant output still needs its dimensions: tabulate it by position.
+        let table = vec![Some(a.clone()); max_len];
+        output = b.push(
+            Kind::Position(table),
+            ValueSet::from_atoms([a.clone()]),
+            false,
+            root,
+        );
+    }
+    Ok(Graph {
+        nodes: b.nodes,
+        output,
+        vocab: vocab.to_vec(),
+        max_len,
+    })
+}
+
+fn too_large(sop: &SOp, what: &str, size: u128, limit: usize) -> CompileError {
+    CompileError::too_large(
+        sop,
+        format!("{what} has {size} elements, more than the limit of {limit}"),
+    )
+}
+
+impl Builder<'_> {
+    fn push(&mut self, kind: Kind, values: ValueSet, numerical: bool, sop: &SOp) -> Id {
+        self.nodes.push(GNode {
+            kind,
+            values,
+            numerical,
+            label: sop.label(),
+            origin: sop.origin().cloned(),
+        });
+        self.nodes.len() - 1
+    }
+
+    fn repr_of(&mut self, sop: &SOp) -> Result<Repr, CompileError> {
+        let n = self.max_len;
+        Ok(match sop.kind() {
+            SOpKind::Tokens(conv) => {
+                let table: Vec<Option<Atom>> =
+                    self.vocab.iter().map(|t| convert_token(*conv, t)).collect();
+                let values = ValueSet::from_atoms(table.iter().flatten().cloned());
+                Repr::Node(self.push(Kind::Token(table), values, false, sop))
+            }
+            SOpKind::Indices => {
+                let table: Vec<Option<Atom>> = (0..n).map(|i| Some(Atom::Int(i as i64))).collect();
+                let values = ValueSet::from_atoms(table.iter().flatten().cloned());
+                Repr::Node(self.push(Kind::Position(table), values, false, sop))
+            }
+            SOpKind::Length => {
+                let values = ValueSet::from_atoms((1..=n).map(|i| Atom::Int(i as i64)));
+                Repr::Node(self.push(Kind::Length, values, false, sop))
+            }
+            SOpKind::Const(a) => Repr::Inline {
+                sources: Vec::new(),
+                expr: Expr::Const(a.clone()),
+            },
+            SOpKind::Map { func, args } => {
+                let mut sources: Vec<Id> = Vec::new();
+                let mut exprs = Vec::with_capacity(args.len());
+                for arg in args {
+                    match self.reprs.get(&arg.id()).cloned() {
+                        Some(Repr::Node(id)) => {
+                            let pos = index_of(&mut sources, id);
+                            exprs.push(Expr::Source(pos));
+                        }
+                        Some(Repr::Inline {
+                            sources: inner,
+                            expr,
+                        }) => {
+                            let map: Vec<usize> =
+                                inner.iter().map(|id| index_of(&mut sources, *id)).collect();
+                            exprs.push(expr.shifted(&map));
+                        }
+                        None => {
+                            return Err(CompileError::internal(
+                                "a map's input was not visited first",
+                            ))
+                        }
+                    }
+                }
+                Repr::Inline {
+                    sources,
+                    expr: Expr::Apply(func.clone(), exprs),
+                }
+            }
+            SOpKind::Aggregate {
+                selector,
+                values,
+                default,
+            } => {
+                let groups = self.groups(selector)?;
+                let vals = self.force(values)?;
+                let vnode = &self.nodes[vals];
+                let numeric = vnode.numerical || vnode.values.is_numeric();
+                let vals = if numeric || !vnode.numerical {
+                    vals
+                } else {
+                    self.convert(vals, values)?
+                };
+                let node_values = self.nodes[vals].values.clone();
+                let (set, numerical) = if numeric {
+                    if !matches!(default, Atom::Int(_) | Atom::Float(_)) {
+                        return Err(CompileError::unsupported(
+                            sop,
+                            format!(
+                                "a mean of numbers with the non-numeric default {}",
+                                default.repr()
+                            ),
+                        ));
+                    }
+                    let extra =
+                        means(node_values.values(), self.max_len, MAX_VALUES).map_err(|_| {
+                            too_large(
+                                sop,
+                                "the set of possible means",
+                                MAX_VALUES as u128 + 1,
+                                MAX_VALUES,
+                            )
+                        })?;
+                    let set = ValueSet::from_atoms(
+                        node_values
+                            .values()
+                            .iter()
+                            .cloned()
+                            .chain(extra.into_iter().map(Atom::Float))
+                            .chain([default.clone()]),
+                    );
+                    (set, true)
+                } else {
+                    (
+                        node_values.union(&ValueSet::from_atoms([default.clone()])),
+                        false,
+                    )
+                };
+                if set.len() > MAX_VALUES {
+                    return Err(too_large(
+                        sop,
+                        "the value set",
+                        set.len() as u128,
+                        MAX_VALUES,
+                    ));
+                }
+                Repr::Node(self.push(
+                    Kind::Aggregate {
+                        groups,
+                        values: vals,
+                        default: default.clone(),
+                    },
+                    set,
+                    numerical,
+                    sop,
+                ))
+            }
+            SOpKind::SelectorWidth(selector) => {
+                let groups = self.groups(selector)?;
+                let values = ValueSet::from_atoms((0..=n).map(|i| Atom::Int(i as i64)));
+                Repr::Node(self.push(Kind::Width { groups }, values, false, sop))
+            }
+        })
+    }
+
+    /// The materialised node for `sop` (creating it from an inline form).
+    fn force(&mut self, sop: &SOp) -> Result<Id, CompileError> {
+        if let Some(id) = self.forced.get(&sop.id()) {
+            return Ok(*id);
+        }
+        let repr = self
+            .reprs
+            .get(&sop.id())
+            .cloned()
+            .ok_or_else(|| CompileError::internal("an s-op was read before it was visited"))?;
+        let id = match repr {
+            Repr::Node(id) => id,
+            Repr::Inline { sources, expr } => self.materialize(sop, sources, expr)?,
+        };
+        self.forced.insert(sop.id(), id);
+        Ok(id)
+    }
+
+    fn materialize(&mut self, sop: &SOp, sources: Vec<Id>, expr: Expr) -> Result<Id, CompileError> {
+        if sources.is_empty() {
+            let value = expr
+                .eval(&[])
+                .map_err(|e| CompileError::map_fails(sop, e))?;
+            return Ok(self.push(
+                Kind::Const(value.clone()),
+                ValueSet::from_atoms([value]),
+                false,
+                sop,
+            ));
+        }
+        let all = |pred: fn(&Kind) -> bool| sources.iter().all(|s| pred(&self.nodes[*s].kind));
+        if all(|k| matches!(k, Kind::Token(_))) || all(|k| matches!(k, Kind::Position(_))) {
+            let by_token = matches!(self.nodes[sources[0]].kind, Kind::Token(_));
+            let rows = if by_token {
+                self.vocab.len()
+            } else {
+                self.max_len
+            };
+            let mut table = Vec::with_capacity(rows);
+            for row in 0..rows {
+                let args: Option<Vec<Atom>> = sources
+                    .iter()
+                    .map(|s| match &self.nodes[*s].kind {
+                        Kind::Token(t) | Kind::Position(t) => t.get(row).cloned().flatten(),
+                        _ => None,
+                    })
+                    .collect();
+                let refs: Option<Vec<&Atom>> = args.as_ref().map(|a| a.iter().collect());
+                table.push(refs.and_then(|r| expr.eval(&r).ok()));
+            }
+            let values = ValueSet::from_atoms(table.iter().flatten().cloned());
+            let kind = if by_token {
+                Kind::Token(table)
+            } else {
+                Kind::Position(table)
+            };
+            return Ok(self.push(kind, values, false, sop));
+        }
+        // Numerical sources are read through steps; with other sources
+        // beside them they are converted to one-hot values first.
+        let mut sources = sources;
+        if sources.len() > 1 {
+            for s in sources.iter_mut() {
+                if self.nodes[*s].numerical {
+                    *s = self.convert(*s, sop)?;
+                }
+            }
+        }
+        let sets: Vec<&ValueSet> = sources.iter().map(|s| &self.nodes[*s].values).collect();
+        let tuples: u128 = sets.iter().map(|s| s.len() as u128).product();
+        if tuples > MAX_TUPLES as u128 {
+            return Err(too_large(sop, "the table of this map", tuples, MAX_TUPLES));
+        }
+        let mut out = Vec::new();
+        for_each_tuple(&sets, |tuple| {
+            if let Ok(v) = expr.eval(tuple) {
+                out.push(v);
+            }
+        });
+        let values = ValueSet::from_atoms(out);
+        if values.len() > MAX_VALUES {
+            return Err(too_large(
+                sop,
+                "the value set",
+                values.len() as u128,
+                MAX_VALUES,
+            ));
+        }
+        Ok(self.push(Kind::Map { sources, expr }, values, false, sop))
+    }
+
+    /// A categorical copy of a numerical node.
+    fn convert(&mut self, id: Id, sop: &SOp) -> Result<Id, CompileError> {
+        if let Some(c) = self.converted.get(&id) {
+            return Ok(*c);
+        }
+        let values = self.nodes[id].values.clone();
+        let c = self.push(Kind::Convert { source: id }, values, false, sop);
+        self.nodes[c].label = format!("{}(one-hot)", self.nodes[id].label);
+        self.converted.insert(id, c);
+        Ok(c)
+    }
+
+    /// A selector as a conjunction of predicate groups, one per distinct
+    /// (keys, queries) pair.
+    fn groups(&mut self, selector: &Selector) -> Result<Vec<Group>, CompileError> {
+        let mut conjuncts: Vec<&Selector> = Vec::new();
+        let mut stack = vec![selector];
+        while let Some(s) = stack.pop() {
+            match s.kind() {
+                SelectorKind::And(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                _ => conjuncts.push(s),
+            }
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        for conjunct in conjuncts {
+            let (keys_sop, queries_sop) = single_pair(conjunct).ok_or_else(|| {
+                CompileError::unsupported_selector(
+                    conjunct,
+                    "an `or` or `not` of selects over different keys or queries".to_string(),
+                )
+            })?;
+            let keys = self.categorical(&keys_sop)?;
+            let queries = self.categorical(&queries_sop)?;
+            let kv = self.nodes[keys].values.clone();
+            let qv = self.nodes[queries].values.clone();
+            let pred: Vec<Vec<bool>> = kv
+                .values()
+                .iter()
+                .map(|k| {
+                    qv.values()
+                        .iter()
+                        .map(|q| predicate(conjunct, k, q))
+                        .collect()
+                })
+                .collect();
+            match groups
+                .iter_mut()
+                .find(|g| g.keys == keys && g.queries == queries)
+            {
+                Some(g) => {
+                    for (row, new) in g.pred.iter_mut().zip(pred) {
+                        for (cell, p) in row.iter_mut().zip(new) {
+                            *cell = *cell && p;
+                        }
+                    }
+                }
+                None => groups.push(Group {
+                    keys,
+                    queries,
+                    pred,
+                }),
+            }
+        }
+        Ok(groups)
+    }
+
+    fn categorical(&mut self, sop: &SOp) -> Result<Id, CompileError> {
+        let id = self.force(sop)?;
+        if self.nodes[id].numerical {
+            self.convert(id, sop)
+        } else {
+            Ok(id)
+        }
+    }
+}
+
+/// The position of `id` in `list`, appending it if absent.
+fn index_of(list: &mut Vec<Id>, id: Id) -> usize {
+    match list.iter().position(|x| *x == id) {
+        Some(p) => p,
+        None => {
+            list.push(id);
+            list.len() - 1
+        }
+    }
+}
+
+fn convert_token(conv: TokenConv, token: &Atom) -> Option<Atom> {
+    match conv {
+        TokenConv::Str => Some(token.to_str()),
+        TokenConv::Int => token.to_int().ok(),
+        TokenConv::Float => token.to_float().ok(),
+        TokenConv::Bool => Some(token.to_bool()),
+        TokenConv::AsIs => Some(token.clone()),
+    }
+}
+
+/// Calls `f` on every tuple of the sets' values (an odometer; no recursion).
+pub fn for_each_tuple(sets: &[&ValueSet], mut f: impl FnMut(&[&Atom])) {
+    if sets.iter().any(|s| s.is_empty()) {
+        return;
+    }
+    let mut digits = vec![0usize; sets.len()];
+    loop {
+        let tuple: Vec<&Atom> = sets
+            .iter()
+            .zip(&digits)
+            .map(|(s, d)| &s.values()[*d])
+            .collect();
+        f(&tuple);
+        let mut i = sets.len();
+        loop {
+            if i == 0 {
+                return;
+            }
+            i -= 1;
+            digits[i] += 1;
+            if digits[i] < sets[i].len() {
+                break;
+            }
+            digits[i] = 0;
+        }
+    }
+}
+
+/// The (keys, queries) pair every select of an `or`/`not` tree compares, if
+/// there is exactly one.
+fn single_pair(sel: &Selector) -> Option<(SOp, SOp)> {
+    let mut pair: Option<(SOp, SOp)> = None;
+    let mut stack = vec![sel];
+    while let Some(s) = stack.pop() {
+        match s.kind() {
+            SelectorKind::Select { keys, queries, .. } => match &pair {
+                None => pair = Some((keys.clone(), queries.clone())),
+                Some((k, q)) if k.id() == keys.id() && q.id() == queries.id() => {}
+                Some(_) => return None,
+            },
+            SelectorKind::And(a, b) | SelectorKind::Or(a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            SelectorKind::Not(a) => stack.push(a),
+        }
+    }
+    pair
+}
+
+/// Whether `sel` (all of whose selects compare the same pair) selects a key
+/// of value `k` for a query of value `q`.
+fn predicate(sel: &Selector, k: &Atom, q: &Atom) -> bool {
+    match sel.kind() {
+        SelectorKind::Select { op, .. } => Atom::compare(*op, k, q).unwrap_or(false),
+        SelectorKind::And(a, b) => predicate(a, k, q) && predicate(b, k, q),
+        SelectorKind::Or(a, b) => predicate(a, k, q) || predicate(b, k, q),
+        SelectorKind::Not(a) => !predicate(a, k, q),
+    }
+}
