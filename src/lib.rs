@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod eval;
 pub mod golden;
+pub mod repl;
 pub mod syntax;
 
 pub use error::Error;

@@ -4,6 +4,7 @@
 //! library, and this module turns results into output and exit codes:
 //! 0 success, 1 a program or input failed, 2 bad command-line usage.
 
+mod repl;
 mod run;
 
 use std::io::IsTerminal;
@@ -24,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Run a program's s-op on inputs.
     Run(RunArgs),
+    /// Start the interactive session (also what `rasp` alone does).
+    Repl,
 }
 
 /// Arguments of `rasp run`.
@@ -68,10 +71,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run::run(&args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            ExitCode::from(EXIT_USAGE)
-        }
+        Some(Command::Repl) | None => repl::repl(),
     }
 }
