@@ -171,7 +171,8 @@ fn set_example(session: &mut Session, expr: &str, out: &mut Output) {
             "a string or a list, such as `\"hello\"`",
         );
     }
-    let bare_word = expr.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let bare_word = expr.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && expr.chars().all(|c| c.is_alphanumeric() || c == '_');
     let value = if bare_word && session.interp.get(expr).is_none() {
         // `set example hello`: an unbound bare word is taken as a string.
         Value::Atom(crate::eval::atom::Atom::Str(expr.into()))

@@ -264,26 +264,21 @@ pub fn is_complete(text: &str) -> bool {
     }
 }
 
-/// The input with everything outside `start..end` blanked (newlines kept),
-/// so one statement runs alone while its spans still point into the text
-/// the user typed.
+/// The input up to `end` with everything before `start` blanked (newlines
+/// kept), so one statement runs alone while its spans still point into the
+/// text the user typed.
 fn statement_source(src: &Source, start: usize, end: usize) -> Source {
-    let text: String = src
-        .inner()
-        .char_indices()
-        .flat_map(|(i, c)| {
-            let keep = (start..end).contains(&i) || c == '\n';
-            let fill = if keep { None } else { Some(c.len_utf8()) };
-            let (keep_char, spaces) = match fill {
-                None => (Some(c), 0),
-                Some(n) => (None, n),
-            };
-            keep_char
-                .into_iter()
-                .chain(std::iter::repeat_n(' ', spaces))
-        })
-        .collect();
-    source(src.name(), text)
+    let text = src.inner();
+    let end = end.min(text.len());
+    let mut one = String::with_capacity(end);
+    for (i, c) in text[..end].char_indices() {
+        if i >= start || c == '\n' {
+            one.push(c);
+        } else {
+            one.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
+    source(src.name(), one)
 }
 
 #[cfg(test)]

@@ -81,8 +81,11 @@ pub(super) fn named_value(
                 .push_str(&format!("{HEAD}{kind}: {prefix}{}\n", value_repr(value)));
         }
         Value::Matrix(m) => {
-            out.text
-                .push_str(&format!("{HEAD}selection: {}\n", bound_prefix(name, bound)));
+            let bound_name = name.filter(|_| bound).map(|n| format!(" {n}"));
+            out.text.push_str(&format!(
+                "{HEAD}selection:{}\n",
+                bound_name.unwrap_or_default()
+            ));
             push_indented(&mut out.text, &matrix_text(m, None), ROWS);
         }
         Value::Atom(_) | Value::Sequence(_) => {
