@@ -19,7 +19,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::{DefaultHistory, History};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Config, Context, Editor, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, Helper};
 
 use super::{stderr_color, EXIT_FAILURE};
 use crate::diagnostics::render;
@@ -137,6 +137,7 @@ fn interactive_loop(mut session: Session) -> ExitCode {
     let color = terminal_color();
     let config = Config::builder()
         .auto_add_history(false)
+        .completion_type(CompletionType::List)
         .history_ignore_dups(true)
         .map(|b| b.max_history_size(1000))
         .and_then(|b| b)

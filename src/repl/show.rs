@@ -49,7 +49,7 @@ pub(super) fn named_value(
                         "{BODY}Example: {call} = {}\n",
                         sequence_typed(&seq)
                     )),
-                    Err(e) => failure(session, &call, &e, out),
+                    Err(e) => failure(session, &call, bound, &e, out),
                 }
             }
         }
@@ -66,7 +66,7 @@ pub(super) fn named_value(
                     }
                     Err(e) => {
                         let call = format!("{}({})", callee(&label), session.example.text());
-                        failure(session, &call, &e, out)
+                        failure(session, &call, bound, &e, out)
                     }
                 }
             }
@@ -116,10 +116,16 @@ fn callee(label: &str) -> String {
     }
 }
 
-fn failure(session: &Session, call: &str, error: &dyn miette::Diagnostic, out: &mut Output) {
-    out.text.push_str(&format!(
-        "{BODY}Example: {call} failed (the name is bound):\n"
-    ));
+fn failure(
+    session: &Session,
+    call: &str,
+    bound: bool,
+    error: &dyn miette::Diagnostic,
+    out: &mut Output,
+) {
+    let note = if bound { " (the name is bound)" } else { "" };
+    out.text
+        .push_str(&format!("{BODY}Example: {call} failed{note}:\n"));
     let rendered = render(error, session.color);
     push_indented(&mut out.text, rendered.trim_end(), BODY);
 }
