@@ -5,11 +5,14 @@
 //! parsed by [`syntax`], then run by [`eval`], which builds the lazy s-op DAG
 //! that later stages consume.
 
+pub mod analyze;
 pub mod cli;
+pub mod compile;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
 pub mod golden;
+pub mod model;
 pub mod repl;
 pub mod syntax;
 

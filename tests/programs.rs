@@ -1,5 +1,6 @@
-//! Runs every golden case in `tests/programs/` through the interpreter, one
-//! test per file (see `rasp::golden` for the format).
+//! Runs every golden case in `tests/programs/` and every example in
+//! `examples/` through the interpreter, one test per file (see
+//! `rasp::golden` for the format).
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,29 @@ use rasp::Interpreter;
 
 fn main() {
     let args = Arguments::from_args();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let programs = rasp_files(&root.join("tests/programs"));
+    assert!(
+        programs.len() >= 100,
+        "expected at least 100 golden programs"
+    );
+    let examples = rasp_files(&root.join("examples"));
+    assert!(!examples.is_empty(), "expected examples");
+    let mut trials = Vec::new();
+    for (prefix, files) in [("", programs), ("examples::", examples)] {
+        for path in files {
+            let name = path
+                .file_stem()
+                .map(|s| format!("{prefix}{}", s.to_string_lossy()))
+                .unwrap_or_default();
+            trials.push(Trial::test(name, move || check(&path)));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn rasp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -24,22 +46,7 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
-    assert!(
-        files.len() >= 100,
-        "expected at least 100 programs in {}",
-        dir.display()
-    );
-    let trials = files
-        .into_iter()
-        .map(|path| {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Trial::test(name, move || check(&path))
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    files
 }
 
 fn check(path: &Path) -> Result<(), Failed> {
@@ -72,6 +79,9 @@ fn check(path: &Path) -> Result<(), Failed> {
             )
         })?;
     let mut problems = Vec::new();
+    if path.parent().is_some_and(|d| d.ends_with("examples")) && case.inputs.is_empty() {
+        problems.push("an example must show at least one input and its output".to_string());
+    }
     if prints != case.prints {
         problems.push(format!("printed {prints:?}, expected {:?}", case.prints));
     }

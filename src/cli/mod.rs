@@ -25,8 +25,24 @@ pub struct Cli {
 enum Command {
     /// Run a program's s-op on inputs.
     Run(RunArgs),
+    /// Count the attention layers and heads an s-op needs (the paper's analysis).
+    Analyze(AnalyzeArgs),
     /// Start the interactive session (also what `rasp` alone does).
     Repl,
+}
+
+/// Arguments of `rasp analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// The program file.
+    pub file: PathBuf,
+    /// The s-op to analyse (default: the last s-op the program assigned or
+    /// printed at top level).
+    #[arg(long, value_name = "NAME")]
+    pub sop: Option<String>,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `rasp run`.
@@ -60,6 +76,21 @@ pub fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
+/// Runs `rasp analyze`.
+fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    let loaded = match run::load_program(&args.file, args.sop.as_deref(), false) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let analysis = crate::analyze::analyze(&loaded.sop, &loaded.name);
+    if args.json {
+        println!("{}", analysis.to_json());
+    } else {
+        print!("{}", analysis.table());
+    }
+    ExitCode::SUCCESS
+}
+
 /// Parses arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -71,6 +102,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run::run(&args),
+        Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Repl) | None => repl::repl(),
     }
 }

@@ -40,82 +40,93 @@ pub enum CliError {
     NoSOp { path: String },
 }
 
-fn report(diagnostic: &dyn Diagnostic) {
+pub fn report(diagnostic: &dyn Diagnostic) {
     eprint!("{}", render(diagnostic, stderr_color()));
 }
 
-/// Runs `rasp run`.
-pub fn run(args: &RunArgs) -> ExitCode {
-    let path = args.file.display().to_string();
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            report(&CliError::ReadFile {
-                path,
-                reason: e.to_string(),
-            });
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    let mut interp = match Interpreter::new() {
-        Ok(i) => i,
-        Err(e) => {
-            report(&e);
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
+/// A program loaded for a command: its interpreter and the s-op it runs.
+pub struct Loaded {
+    pub sop: SOp,
+    pub name: String,
+}
+
+/// Loads `file`, runs it (printing top-level values with `verbose`) and
+/// picks the s-op: `--sop NAME`, or the last one the program bound or
+/// printed. On failure, reports and returns the exit code.
+pub fn load_program(
+    file: &std::path::Path,
+    sop_name: Option<&str>,
+    verbose: bool,
+) -> Result<Loaded, ExitCode> {
+    let path = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        report(&CliError::ReadFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        });
+        ExitCode::from(EXIT_FAILURE)
+    })?;
+    let mut interp = Interpreter::new().map_err(|e| {
+        report(&e);
+        ExitCode::from(EXIT_FAILURE)
+    })?;
     let src = source(&path, text);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut last_sop: Option<SOp> = None;
-    let verbose = args.verbose;
-    let result = interp.run(&src, args.file.parent(), &mut |event| match event {
+    let mut last: Option<(String, SOp)> = None;
+    let result = interp.run(&src, file.parent(), &mut |event| match event {
         Event::Value { value, .. } => {
             if let Value::SOp(s) = &value {
-                last_sop = Some(s.clone());
+                last = Some((s.label(), s.clone()));
             }
             if verbose {
                 let _ = writeln!(out, "{}", value_text(&value));
             }
         }
         Event::Assigned(bound) => {
-            for (_, v) in bound {
+            for (name, v) in bound {
                 if let Value::SOp(s) = v {
-                    last_sop = Some(s);
+                    last = Some((name.to_string(), s));
                 }
             }
         }
     });
+    let _ = out.flush();
     if let Err(e) = result {
         report(&e);
-        return ExitCode::from(EXIT_FAILURE);
+        return Err(ExitCode::from(EXIT_FAILURE));
     }
-    let sop = match &args.sop {
+    let (name, sop) = match sop_name {
         Some(name) => match interp.get(name) {
-            Some(Value::SOp(s)) => s,
-            Some(other) => {
+            Some(Value::SOp(s)) => (name.to_string(), s),
+            other => {
                 report(&CliError::NotAnSOp {
-                    name: name.clone(),
-                    what: other.describe(),
+                    name: name.to_string(),
+                    what: other.map_or_else(|| "not defined".to_string(), |v| v.describe()),
                 });
-                return ExitCode::from(EXIT_USAGE);
-            }
-            None => {
-                report(&CliError::NotAnSOp {
-                    name: name.clone(),
-                    what: "not defined".into(),
-                });
-                return ExitCode::from(EXIT_USAGE);
+                return Err(ExitCode::from(EXIT_USAGE));
             }
         },
-        None => match last_sop {
-            Some(s) => s,
+        None => match last {
+            Some(found) => found,
             None => {
                 report(&CliError::NoSOp { path });
-                return ExitCode::from(EXIT_FAILURE);
+                return Err(ExitCode::from(EXIT_FAILURE));
             }
         },
     };
+    Ok(Loaded { sop, name })
+}
+
+/// Runs `rasp run`.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let loaded = match load_program(&args.file, args.sop.as_deref(), args.verbose) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let sop = loaded.sop;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let mut failed = false;
     let mut run_one = |text: &str, out: &mut dyn Write| {
         if !run_input(&sop, text, args.json, out) {

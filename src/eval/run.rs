@@ -21,6 +21,9 @@ use crate::syntax::ast::CmpOp;
 /// The longest input an s-op is evaluated on (selections are n×n bits).
 pub const MAX_INPUT_LEN: usize = 20_000;
 
+/// The most memory the selections alive at one time may take.
+pub const MAX_SELECTION_BYTES: usize = 2 << 30;
+
 /// Evaluates `sop` on `input`.
 pub fn eval_sop(sop: &SOp, input: &[Atom]) -> EvalResult<Sequence> {
     let mut run = Run::new(input, &[Node::SOp(sop.clone())])?;
@@ -114,6 +117,19 @@ impl<'a> Run<'a> {
                     self.columns.insert(sop.id(), Rc::new(column));
                 }
                 Node::Selector(sel) => {
+                    let bytes = self.n * self.n.div_ceil(64) * 8;
+                    if (self.selections.len() + 1) * bytes > MAX_SELECTION_BYTES {
+                        return Err(node_error(
+                            ErrorKind::Limit(format!(
+                                "evaluating this on an input of length {} needs more than {} MiB of selections at once",
+                                self.n,
+                                MAX_SELECTION_BYTES >> 20
+                            )),
+                            sel.origin(),
+                            format!("`{}` is one of them", sel.label()),
+                            None,
+                        ));
+                    }
                     let selection = self.selection(sel)?;
                     self.selections.insert(sel.id(), Rc::new(selection));
                 }

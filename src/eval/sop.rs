@@ -40,6 +40,15 @@ pub struct Origin {
     pub call_site: Option<Rc<Origin>>,
 }
 
+impl Origin {
+    /// The source text the span covers, if it is short and on one line.
+    pub fn snippet(&self) -> Option<String> {
+        let text = self.source.inner().get(self.span.start..self.span.end)?;
+        let text = text.trim();
+        (!text.is_empty() && text.len() <= 48 && !text.contains('\n')).then(|| text.to_string())
+    }
+}
+
 impl fmt::Debug for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{:?}", self.source.name(), self.span)
@@ -188,9 +197,16 @@ impl SOp {
             SOpKind::Indices => "indices".into(),
             SOpKind::Length => "length".into(),
             SOpKind::Const(atom) => atom.repr(),
-            SOpKind::Map { func, .. } => format!("{}#{}", func.describe(), self.id()),
-            SOpKind::Aggregate { .. } => format!("aggregate#{}", self.id()),
-            SOpKind::SelectorWidth(_) => format!("selector_width#{}", self.id()),
+            _ => {
+                if let Some(text) = self.origin().and_then(Origin::snippet) {
+                    return text;
+                }
+                match &self.0.kind {
+                    SOpKind::Map { func, .. } => format!("{}#{}", func.describe(), self.id()),
+                    SOpKind::Aggregate { .. } => format!("aggregate#{}", self.id()),
+                    _ => format!("selector_width#{}", self.id()),
+                }
+            }
         }
     }
 }
@@ -228,7 +244,10 @@ impl Selector {
     pub fn label(&self) -> String {
         match self.name() {
             Some(name) => name.to_string(),
-            None => format!("select#{}", self.id()),
+            None => self
+                .origin()
+                .and_then(Origin::snippet)
+                .unwrap_or_else(|| format!("select#{}", self.id())),
         }
     }
 

@@ -76,13 +76,6 @@ pub enum CommandError {
     #[error("`{name}` is {what}, not an s-op")]
     #[diagnostic(code(rasp::repl::not_an_sop))]
     NotAnSOp { name: String, what: String },
-    /// A command whose machinery is not built yet.
-    #[error("`{0}` is not available yet")]
-    #[diagnostic(
-        code(rasp::repl::not_available),
-        help("the analysis of layers and heads comes with the compiler")
-    )]
-    NotAvailable(String),
 }
 
 /// Whether `line` is a command rather than RASP source.
@@ -312,17 +305,18 @@ fn type_of(session: &mut Session, expr: &str, out: &mut Output) {
     out.text.push_str(&format!("{expr} : {text}\n"));
 }
 
-/// `:analyze NAME`: layers and heads, once the analysis exists.
+/// `:analyze NAME`: the attention layers and heads an s-op needs.
 fn analyze(session: &mut Session, name: &str, out: &mut Output) {
     let Some(value) = evaluate(session, ":analyze", name, out) else {
         return;
     };
-    if !matches!(value, Value::SOp(_)) {
+    let Value::SOp(sop) = &value else {
         let error = CommandError::NotAnSOp {
             name: name.to_string(),
             what: value.describe(),
         };
         return session.report(out, &error);
-    }
-    session.report(out, &CommandError::NotAvailable(":analyze".to_string()));
+    };
+    out.text
+        .push_str(&crate::analyze::analyze(sop, name).table());
 }

@@ -236,3 +236,39 @@ fn sop_flag_and_verbose_printing() {
     );
     assert_eq!(stdout(&out), "64\n[1, 'x']\n[2, 3]\n");
 }
+
+#[test]
+fn every_example_runs_through_rasp_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "rasp") {
+            continue;
+        }
+        let case = parse_case(&std::fs::read_to_string(&path).expect("read")).expect("valid");
+        for (input, expected) in &case.inputs {
+            let out = rasp(
+                &["run", path.to_str().expect("utf-8"), "--input", input],
+                None,
+            );
+            let Expected::Output(want) = expected else {
+                panic!("examples show outputs");
+            };
+            assert_eq!(stdout(&out).trim_end(), want, "{}", path.display());
+            count += 1;
+        }
+    }
+    assert!(count >= 8);
+}
+
+#[test]
+fn analyze_prints_layers_and_json() {
+    let out = rasp(&["analyze", "examples/reverse.rasp"], None);
+    let text = stdout(&out);
+    assert!(text.starts_with("reversed: 2 attention layers"), "{text}");
+    let out = rasp(&["analyze", "examples/histogram.rasp", "--json"], None);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(json["layers"], 1);
+    assert_eq!(json["heads_per_layer"], serde_json::json!([1]));
+}

@@ -1,0 +1,545 @@
+//! The weight file: one `.safetensors` file that standard tools load.
+//!
+//! Tensors are F32, little-endian, named and shaped as TransformerLens'
+//! `HookedTransformer` state dict (`embed.W_E`, `blocks.{l}.attn.W_Q`, ...; see
+//! [`ModelConfig::tensor_shape`]). The header's `__metadata__` map holds:
+//! - `config`: JSON in `HookedTransformerConfig` terms (ReLU, no normalization,
+//!   bidirectional attention, standard positional embeddings, the sizes), so
+//!   `HookedTransformer(HookedTransformerConfig(**json.loads(config)))` builds
+//!   the architecture and `load_state_dict` fills it;
+//! - `rasp`: JSON of [`ModelMeta`]; atoms are JSON values of their own type
+//!   (`"a"`, `3`, `2.5`, `true`), non-finite floats `{"float": "inf"}`;
+//! - `format`: `"pt"`, which Hugging Face loaders expect.
+//!
+//! Attention scores are divided by `sqrt(d_head)` (TransformerLens'
+//! `use_attn_scale: true`, the default everywhere), so the file holds ordinary
+//! weights; a compiler wanting score `s` folds `sqrt(d_head)` into `W_Q`.
+//!
+//! Loading trusts nothing: the safetensors crate checks the header and that
+//! every tensor's byte range lies inside the file *before* anything is
+//! allocated for it (a header declaring a terabyte tensor fails on a small
+//! file), then names, dtypes, shapes (derived from the config), metadata and
+//! finiteness are checked here.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use ndarray::{Array, ArrayD, Dimension, IxDyn};
+use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{wrong_dtype, wrong_shape};
+use super::{
+    check_consistency, Attention, Layer, Mlp, Model, ModelConfig, ModelError, ModelMeta,
+    OutputDecoding, FORMAT_VERSION, LAYER_TENSORS,
+};
+use crate::eval::atom::Atom;
+
+impl Model {
+    /// Writes the model to `path` as a `.safetensors` file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
+        let bytes = self.to_bytes()?;
+        let path = path.as_ref();
+        std::fs::write(path, bytes).map_err(|e| io_error("write", path, &e))
+    }
+
+    /// Reads and validates a `.safetensors` model file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Model, ModelError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| io_error("read", path, &e))?;
+        Model::from_bytes(&bytes)
+    }
+
+    /// The `.safetensors` bytes of the model, after checking its shapes,
+    /// sizes and that every weight is finite.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        self.check_shapes()?;
+        check_consistency(&self.config, &self.meta)?;
+        // Written by hand rather than by `safetensors::serialize`, whose
+        // metadata is a `HashMap`: its random order would make two saves of one
+        // model differ. Here the header lists the metadata, then the tensors
+        // in TransformerLens order, so a model always gives the same bytes.
+        let mut entries = serde_json::Map::new();
+        let metadata = serde_json::json!({
+            "config": config_json(&self.config, &self.meta.sop),
+            "rasp": meta_json(&self.meta),
+            "format": "pt",
+        });
+        entries.insert("__metadata__".into(), metadata);
+        let mut data = Vec::with_capacity(4 * self.parameter_count());
+        for (name, view) in self.tensors() {
+            if let Some((index, &value)) = view.iter().enumerate().find(|(_, w)| !w.is_finite()) {
+                return Err(ModelError::NonFiniteWeight { name, index, value });
+            }
+            let start = data.len();
+            data.extend(view.iter().flat_map(|w| w.to_le_bytes()));
+            let entry = serde_json::json!({
+                "dtype": "F32",
+                "shape": view.shape(),
+                "data_offsets": [start, data.len()],
+            });
+            entries.insert(name, entry);
+        }
+        let mut header = Value::Object(entries).to_string().into_bytes();
+        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
+        header.resize(header.len().next_multiple_of(8), b' ');
+        let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
+        bytes.extend((header.len() as u64).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(data);
+        Ok(bytes)
+    }
+
+    /// Parses and validates the bytes of a `.safetensors` model file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        let (header_len, header) =
+            SafeTensors::read_metadata(bytes).map_err(|e| structure_error(e, bytes))?;
+        let data = bytes.get(8 + header_len..).unwrap_or_default();
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let Some(rasp) = metadata.get("rasp") else {
+            return Err(ModelError::NotARaspModel {
+                found: describe_tensors(&header),
+            });
+        };
+        let meta = parse_meta(rasp)?;
+        let config_text = metadata
+            .get("config")
+            .ok_or(ModelError::MissingMetadata { key: "config" })?;
+        let config = parse_config(config_text)?;
+        check_consistency(&config, &meta)?;
+
+        let mut reader = Reader {
+            header: &header,
+            data,
+            config: &config,
+            used: HashSet::new(),
+        };
+        let embed = reader.take("embed.W_E".into())?;
+        let pos_embed = reader.take("pos_embed.W_pos".into())?;
+        // No capacity from the config: n_layers is only trusted once every
+        // layer's tensors have been found in the file.
+        let mut layers = Vec::new();
+        for l in 0..config.n_layers {
+            let [q, k, v, o, bq, bk, bv, bo, w_in, b_in, w_out, b_out] =
+                LAYER_TENSORS.map(|t| format!("blocks.{l}.{t}"));
+            let attn = Attention {
+                w_q: reader.take(q)?,
+                w_k: reader.take(k)?,
+                w_v: reader.take(v)?,
+                w_o: reader.take(o)?,
+                b_q: reader.take(bq)?,
+                b_k: reader.take(bk)?,
+                b_v: reader.take(bv)?,
+                b_o: reader.take(bo)?,
+            };
+            let mlp = Mlp {
+                w_in: reader.take(w_in)?,
+                b_in: reader.take(b_in)?,
+                w_out: reader.take(w_out)?,
+                b_out: reader.take(b_out)?,
+            };
+            layers.push(Layer { attn, mlp });
+        }
+        let unembed = reader.take("unembed.W_U".into())?;
+        let unembed_bias = reader.take("unembed.b_U".into())?;
+        reader.check_no_others()?;
+        Ok(Model {
+            config,
+            meta,
+            embed,
+            pos_embed,
+            layers,
+            unembed,
+            unembed_bias,
+        })
+    }
+}
+
+/// Reads tensors out of a validated safetensors buffer, remembering which.
+struct Reader<'a> {
+    header: &'a Metadata,
+    data: &'a [u8],
+    config: &'a ModelConfig,
+    used: HashSet<String>,
+}
+
+impl Reader<'_> {
+    /// The tensor `name`, checked for presence, dtype, shape and finiteness.
+    fn take<D: Dimension>(&mut self, name: String) -> Result<Array<f32, D>, ModelError> {
+        let info: &TensorInfo = self
+            .header
+            .info(&name)
+            .ok_or_else(|| ModelError::MissingTensor { name: name.clone() })?;
+        let dtype = format!("{:?}", info.dtype);
+        if info.dtype != Dtype::F32 {
+            return Err(wrong_dtype(&name, &dtype, &info.shape));
+        }
+        let expected = self.config.tensor_shape(&name).unwrap_or_default();
+        if info.shape != expected {
+            return Err(wrong_shape(&name, &dtype, expected, &info.shape));
+        }
+        let (start, end) = info.data_offsets;
+        let bytes = self
+            .data
+            .get(start..end)
+            .ok_or(ModelError::DataOutOfRange {
+                declared: end as u64,
+                available: self.data.len() as u64,
+            })?;
+        let mut values = Vec::with_capacity(bytes.len() / 4);
+        for (index, chunk) in bytes.chunks_exact(4).enumerate() {
+            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            if !value.is_finite() {
+                return Err(ModelError::NonFiniteWeight { name, index, value });
+            }
+            values.push(value);
+        }
+        let array = ArrayD::from_shape_vec(IxDyn(&expected), values)
+            .and_then(|a| a.into_dimensionality::<D>())
+            .map_err(|e| ModelError::BadTensorLayout {
+                reason: format!("tensor `{name}`: {e}"),
+            })?;
+        self.used.insert(name);
+        Ok(array)
+    }
+
+    /// Fails on the first tensor (in file order) that was not taken.
+    fn check_no_others(&self) -> Result<(), ModelError> {
+        match self
+            .header
+            .offset_keys()
+            .into_iter()
+            .find(|name| !self.used.contains(name))
+        {
+            Some(name) => Err(ModelError::UnexpectedTensor {
+                name,
+                n_layers: self.config.n_layers,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A safetensors structure error as one of ours, with the numbers that
+/// explain it.
+fn structure_error(error: SafeTensorError, bytes: &[u8]) -> ModelError {
+    let declared_header = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes);
+    let after_length = bytes.len().saturating_sub(8);
+    let layout = |reason: String| ModelError::BadTensorLayout { reason };
+    match error {
+        SafeTensorError::HeaderTooSmall => ModelError::NotSafetensors {
+            reason: format!("the file has {} bytes, fewer than the 8 that give the header's length", bytes.len()),
+        },
+        SafeTensorError::HeaderTooLarge => ModelError::NotSafetensors {
+            reason: format!("the first 8 bytes declare a header of {declared_header} bytes, more than the 100 MB safetensors allows"),
+        },
+        SafeTensorError::InvalidHeaderLength => ModelError::TruncatedHeader {
+            needed: declared_header,
+            available: after_length,
+        },
+        SafeTensorError::InvalidHeader(e) => ModelError::InvalidHeader {
+            reason: format!("it is not UTF-8 ({e})"),
+        },
+        SafeTensorError::InvalidHeaderDeserialization(e) | SafeTensorError::JsonError(e) => {
+            ModelError::InvalidHeader {
+                reason: e.to_string(),
+            }
+        }
+        SafeTensorError::MetadataIncompleteBuffer => {
+            // The header parsed (the check that failed comes after), so its
+            // declared data length is available from a second parse.
+            let header_end = usize::try_from(declared_header)
+                .ok()
+                .and_then(|n| n.checked_add(8));
+            let declared = header_end
+                .and_then(|end| bytes.get(8..end))
+                .and_then(|h| serde_json::from_slice::<Metadata>(h).ok())
+                .map_or(0, |m| m.data_len() as u64);
+            ModelError::DataOutOfRange {
+                declared,
+                available: (after_length as u64).saturating_sub(declared_header),
+            }
+        }
+        SafeTensorError::InvalidOffset(name) => layout(format!(
+            "the data offsets of tensor `{name}` overlap another tensor or leave a gap"
+        )),
+        SafeTensorError::TensorInvalidInfo => {
+            layout("a tensor's byte range does not match its shape and dtype".into())
+        }
+        SafeTensorError::ValidationOverflow => {
+            layout("a tensor's declared size overflows".into())
+        }
+        SafeTensorError::MisalignedSlice => {
+            layout("a tensor's size is not a whole number of bytes".into())
+        }
+        other => ModelError::InvalidHeader {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// "it holds 2 tensors: `a`, `b`" (at most 5 named).
+fn describe_tensors(header: &Metadata) -> String {
+    let names = header.offset_keys();
+    if names.is_empty() {
+        return "it holds no tensors".to_string();
+    }
+    let shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+    let more = if names.len() > 5 { ", ..." } else { "" };
+    format!(
+        "it holds {} tensor(s): {}{more}",
+        names.len(),
+        shown.join(", ")
+    )
+}
+
+fn io_error(action: &'static str, path: &Path, error: &std::io::Error) -> ModelError {
+    ModelError::Io {
+        action,
+        path: path.display().to_string(),
+        reason: error.to_string().to_lowercase(),
+    }
+}
+
+/// The `config` metadata: `HookedTransformerConfig` fields, nothing else, so
+/// that `HookedTransformerConfig(**config)` accepts it.
+#[derive(Serialize, Deserialize)]
+struct TlConfig {
+    n_layers: usize,
+    d_model: usize,
+    n_ctx: usize,
+    d_head: usize,
+    n_heads: usize,
+    d_mlp: usize,
+    d_vocab: usize,
+    d_vocab_out: usize,
+    act_fn: String,
+    normalization_type: Option<String>,
+    attention_dir: String,
+    positional_embedding_type: String,
+    #[serde(default = "yes")]
+    use_attn_scale: bool,
+    #[serde(default)]
+    attn_only: bool,
+    #[serde(default)]
+    parallel_attn_mlp: bool,
+    #[serde(default)]
+    gated_mlp: bool,
+    #[serde(default)]
+    original_architecture: Option<String>,
+    #[serde(default)]
+    model_name: Option<String>,
+    #[serde(default)]
+    default_prepend_bos: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn config_json(c: &ModelConfig, sop: &str) -> String {
+    let tl = TlConfig {
+        n_layers: c.n_layers,
+        d_model: c.d_model,
+        n_ctx: c.n_ctx,
+        d_head: c.d_head,
+        n_heads: c.n_heads,
+        d_mlp: c.d_mlp,
+        d_vocab: c.d_vocab,
+        d_vocab_out: c.d_vocab_out,
+        act_fn: "relu".into(),
+        normalization_type: None,
+        attention_dir: "bidirectional".into(),
+        positional_embedding_type: "standard".into(),
+        use_attn_scale: true,
+        attn_only: false,
+        parallel_attn_mlp: false,
+        gated_mlp: false,
+        original_architecture: Some("rasp".into()),
+        model_name: Some(format!("rasp-{sop}")),
+        default_prepend_bos: false,
+    };
+    serde_json::to_string(&tl).unwrap_or_default()
+}
+
+fn parse_config(text: &str) -> Result<ModelConfig, ModelError> {
+    let tl: TlConfig = serde_json::from_str(text).map_err(|e| ModelError::MalformedMetadata {
+        key: "config",
+        reason: e.to_string(),
+    })?;
+    let unsupported = |field, found: String, expected| {
+        Err(ModelError::UnsupportedConfig {
+            field,
+            found,
+            expected,
+        })
+    };
+    if tl.act_fn != "relu" {
+        return unsupported("act_fn", format!("{:?}", tl.act_fn), "\"relu\"");
+    }
+    if let Some(norm) = tl.normalization_type {
+        return unsupported("normalization_type", format!("{norm:?}"), "null");
+    }
+    if tl.attention_dir != "bidirectional" {
+        return unsupported(
+            "attention_dir",
+            format!("{:?}", tl.attention_dir),
+            "\"bidirectional\"",
+        );
+    }
+    if tl.positional_embedding_type != "standard" {
+        let found = format!("{:?}", tl.positional_embedding_type);
+        return unsupported("positional_embedding_type", found, "\"standard\"");
+    }
+    for (field, value, expected) in [
+        ("use_attn_scale", tl.use_attn_scale, true),
+        ("attn_only", tl.attn_only, false),
+        ("parallel_attn_mlp", tl.parallel_attn_mlp, false),
+        ("gated_mlp", tl.gated_mlp, false),
+    ] {
+        if value != expected {
+            let expected = if expected { "true" } else { "false" };
+            return unsupported(field, value.to_string(), expected);
+        }
+    }
+    Ok(ModelConfig {
+        n_layers: tl.n_layers,
+        d_model: tl.d_model,
+        n_heads: tl.n_heads,
+        d_head: tl.d_head,
+        d_mlp: tl.d_mlp,
+        n_ctx: tl.n_ctx,
+        d_vocab: tl.d_vocab,
+        d_vocab_out: tl.d_vocab_out,
+    })
+}
+
+/// [`ModelMeta`] as stored: atoms as JSON values.
+#[derive(Serialize, Deserialize)]
+struct MetaJson {
+    format_version: u32,
+    bos_token: String,
+    vocab: Vec<Value>,
+    max_len: usize,
+    output: OutputJson,
+    residual_labels: Vec<String>,
+    source: String,
+    sop: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum OutputJson {
+    Categorical { values: Vec<Value> },
+    Numerical,
+}
+
+fn meta_json(meta: &ModelMeta) -> String {
+    let json = MetaJson {
+        format_version: meta.format_version,
+        bos_token: meta.bos_token.clone(),
+        vocab: meta.vocab.iter().map(atom_to_json).collect(),
+        max_len: meta.max_len,
+        output: match &meta.output {
+            OutputDecoding::Categorical { values } => OutputJson::Categorical {
+                values: values.iter().map(atom_to_json).collect(),
+            },
+            OutputDecoding::Numerical => OutputJson::Numerical,
+        },
+        residual_labels: meta.residual_labels.clone(),
+        source: meta.source.clone(),
+        sop: meta.sop.clone(),
+    };
+    serde_json::to_string(&json).unwrap_or_default()
+}
+
+fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
+    let malformed = |reason: String| ModelError::MalformedMetadata {
+        key: "rasp",
+        reason,
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+    match value.get("format_version").map(Value::as_u64) {
+        None => return Err(malformed("missing field `format_version`".into())),
+        Some(None) => return Err(malformed("`format_version` is not a whole number".into())),
+        Some(Some(v)) if v != u64::from(FORMAT_VERSION) => {
+            return Err(ModelError::UnsupportedVersion {
+                found: v,
+                supported: FORMAT_VERSION,
+            })
+        }
+        Some(Some(_)) => {}
+    }
+    let json: MetaJson = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+    let atoms = |field: &str, values: &[Value]| -> Result<Vec<Atom>, ModelError> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| atom_from_json(v).map_err(|e| malformed(format!("`{field}[{i}]`: {e}"))))
+            .collect()
+    };
+    Ok(ModelMeta {
+        format_version: json.format_version,
+        bos_token: json.bos_token,
+        vocab: atoms("vocab", &json.vocab)?,
+        max_len: json.max_len,
+        output: match json.output {
+            OutputJson::Categorical { values } => OutputDecoding::Categorical {
+                values: atoms("output.values", &values)?,
+            },
+            OutputJson::Numerical => OutputDecoding::Numerical,
+        },
+        residual_labels: json.residual_labels,
+        source: json.source,
+        sop: json.sop,
+    })
+}
+
+/// An atom as the JSON value of its own type; non-finite floats, which JSON
+/// lacks, as `{"float": "inf" | "-inf" | "nan"}`.
+fn atom_to_json(atom: &Atom) -> Value {
+    match atom {
+        Atom::Bool(b) => Value::Bool(*b),
+        Atom::Int(i) => Value::from(*i),
+        Atom::Float(x) if x.is_finite() => Value::from(*x),
+        Atom::Float(x) => {
+            let text = if x.is_nan() {
+                "nan"
+            } else if *x > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            };
+            serde_json::json!({ "float": text })
+        }
+        Atom::Str(s) => Value::String(s.to_string()),
+    }
+}
+
+fn atom_from_json(value: &Value) -> Result<Atom, String> {
+    match value {
+        Value::Bool(b) => Ok(Atom::Bool(*b)),
+        Value::String(s) => Ok(Atom::str(s)),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) if !n.is_f64() => Ok(Atom::Int(i)),
+            (_, Some(x)) if n.is_f64() => Ok(Atom::Float(x)),
+            _ => Err(format!("{n} does not fit in a 64-bit integer")),
+        },
+        Value::Object(map) if map.len() == 1 => match map.get("float").and_then(Value::as_str) {
+            Some("inf") => Ok(Atom::Float(f64::INFINITY)),
+            Some("-inf") => Ok(Atom::Float(f64::NEG_INFINITY)),
+            Some("nan") => Ok(Atom::Float(f64::NAN)),
+            _ => Err(format!("{value} is not a value")),
+        },
+        other => Err(format!("{other} is not a value")),
+    }
+}
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

@@ -1,0 +1,404 @@
+//! Tests of the forward pass against a naive reference, on a hand-built model.
+
+use ndarray::{arr1, Array1, Array2, Array3};
+
+use super::{relu, softmax};
+use crate::eval::atom::Atom;
+use crate::model::{
+    Attention, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+};
+
+// Residual layout of the test model.
+const ONE: usize = 0;
+const BOS: usize = 1;
+const TOKENS: usize = 2; // tokens:a, tokens:b, tokens:c
+const POSITIONS: usize = 5; // pos:0 ..= pos:4
+const PREV: usize = 10; // prev:-, prev:a, prev:b, prev:c
+const SCRATCH: usize = 14;
+const D_MODEL: usize = 15;
+
+/// A small deterministic generator for "random" weights in (-0.5, 0.5).
+pub(crate) fn pseudo_random(seed: &mut u64) -> f32 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+}
+
+/// One layer over vocab `{a, b, c}`, `max_len` 4. Head 0 copies the previous
+/// token (BOS shows as `-`) into `prev:*`; head 1 and the MLP have arbitrary
+/// weights but write only into a scratch dimension, so the output is the
+/// previous token while every weight still matters to the numbers.
+pub(crate) fn previous_token_model() -> Model {
+    let mut seed = 7;
+    let (n_heads, d_head, d_mlp, n_ctx, d_vocab) = (2, 5, 3, 5, 4);
+    let mut embed = Array2::zeros((d_vocab, D_MODEL));
+    embed.column_mut(ONE).fill(1.0);
+    embed[[0, BOS]] = 1.0;
+    for token in 0..3 {
+        embed[[token + 1, TOKENS + token]] = 1.0;
+    }
+    let pos_embed = Array2::from_shape_fn((n_ctx, D_MODEL), |(p, d)| f32::from(d == POSITIONS + p));
+
+    let sharpness = 20.0 * (d_head as f32).sqrt(); // folded into W_Q
+    let mut w_q = Array3::zeros((n_heads, D_MODEL, d_head));
+    let mut w_k = Array3::zeros((n_heads, D_MODEL, d_head));
+    let mut w_v = Array3::zeros((n_heads, D_MODEL, d_head));
+    let mut w_o = Array3::zeros((n_heads, d_head, D_MODEL));
+    for p in 1..n_ctx {
+        w_q[[0, POSITIONS + p, p - 1]] = sharpness;
+    }
+    for p in 0..n_ctx {
+        w_k[[0, POSITIONS + p, p]] = 1.0;
+    }
+    for (slot, dim) in [BOS, TOKENS, TOKENS + 1, TOKENS + 2]
+        .into_iter()
+        .enumerate()
+    {
+        w_v[[0, dim, slot]] = 1.0;
+        w_o[[0, slot, PREV + slot]] = 1.0;
+    }
+    for d in 0..D_MODEL {
+        for j in 0..d_head {
+            w_q[[1, d, j]] = pseudo_random(&mut seed);
+            w_k[[1, d, j]] = pseudo_random(&mut seed);
+            w_v[[1, d, j]] = pseudo_random(&mut seed);
+        }
+    }
+    for j in 0..d_head {
+        w_o[[1, j, SCRATCH]] = pseudo_random(&mut seed);
+    }
+    let mut random =
+        |shape: (usize, usize)| Array2::from_shape_simple_fn(shape, || pseudo_random(&mut seed));
+    let b_q = random((n_heads, d_head));
+    let b_k = random((n_heads, d_head));
+    let b_v = random((n_heads, d_head));
+    let w_in = random((D_MODEL, d_mlp));
+    let b_in = random((1, d_mlp)).row(0).to_owned();
+    let mut w_out = Array2::zeros((d_mlp, D_MODEL));
+    w_out.column_mut(SCRATCH).assign(&arr1(&[0.3, -0.2, 0.1]));
+    let mut b_out = Array1::zeros(D_MODEL);
+    b_out[SCRATCH] = 0.25;
+    let mut b_o = Array1::zeros(D_MODEL);
+    b_o[SCRATCH] = -0.5;
+
+    let mut unembed = Array2::zeros((D_MODEL, 4));
+    for slot in 0..4 {
+        unembed[[PREV + slot, slot]] = 1.0;
+    }
+    let mut labels = vec!["one".to_string(), "bos".to_string()];
+    labels.extend(["a", "b", "c"].map(|t| format!("tokens:{t}")));
+    labels.extend((0..n_ctx).map(|p| format!("pos:{p}")));
+    labels.extend(["-", "a", "b", "c"].map(|t| format!("prev:{t}")));
+    labels.push("scratch".into());
+    Model {
+        config: ModelConfig {
+            n_layers: 1,
+            d_model: D_MODEL,
+            n_heads,
+            d_head,
+            d_mlp,
+            n_ctx,
+            d_vocab,
+            d_vocab_out: 4,
+        },
+        meta: ModelMeta {
+            format_version: FORMAT_VERSION,
+            bos_token: "BOS".into(),
+            vocab: ["a", "b", "c"].map(Atom::str).to_vec(),
+            max_len: n_ctx - 1,
+            output: OutputDecoding::Categorical {
+                values: ["-", "a", "b", "c"].map(Atom::str).to_vec(),
+            },
+            residual_labels: labels,
+            source: "prev = aggregate(select(indices, indices - 1, ==), tokens);".into(),
+            sop: "prev".into(),
+        },
+        embed,
+        pos_embed,
+        layers: vec![Layer {
+            attn: Attention {
+                w_q,
+                w_k,
+                w_v,
+                w_o,
+                b_q,
+                b_k,
+                b_v,
+                b_o,
+            },
+            mlp: Mlp {
+                w_in,
+                b_in,
+                w_out,
+                b_out,
+            },
+        }],
+        unembed,
+        unembed_bias: Array1::zeros(4),
+    }
+}
+
+/// The forward pass of one sequence, one position and one number at a time,
+/// in f64: the definition the batched pass must agree with.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "the reference spells out every index, like the formulas"
+)]
+fn reference_logits(model: &Model, ids: &[u32]) -> Vec<Vec<f64>> {
+    let c = &model.config;
+    let len = ids.len();
+    let mut x: Vec<Vec<f64>> = (0..len)
+        .map(|p| {
+            (0..c.d_model)
+                .map(|d| f64::from(model.embed[[ids[p] as usize, d]] + model.pos_embed[[p, d]]))
+                .collect()
+        })
+        .collect();
+    for layer in &model.layers {
+        let a = &layer.attn;
+        let project = |w: &Array3<f32>, b: &Array2<f32>, h: usize, row: &[f64]| -> Vec<f64> {
+            (0..c.d_head)
+                .map(|j| {
+                    f64::from(b[[h, j]])
+                        + (0..c.d_model)
+                            .map(|d| row[d] * f64::from(w[[h, d, j]]))
+                            .sum::<f64>()
+                })
+                .collect()
+        };
+        let mut attn_out: Vec<Vec<f64>> = vec![a.b_o.iter().map(|&b| f64::from(b)).collect(); len];
+        for h in 0..c.n_heads {
+            for (qp, out) in attn_out.iter_mut().enumerate() {
+                let q = project(&a.w_q, &a.b_q, h, &x[qp]);
+                let scores: Vec<f64> = (0..len)
+                    .map(|kp| {
+                        let k = project(&a.w_k, &a.b_k, h, &x[kp]);
+                        q.iter().zip(&k).map(|(a, b)| a * b).sum::<f64>() / (c.d_head as f64).sqrt()
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                let mut z = vec![0.0; c.d_head];
+                for (kp, s) in scores.iter().enumerate() {
+                    let v = project(&a.w_v, &a.b_v, h, &x[kp]);
+                    for j in 0..c.d_head {
+                        z[j] += (s - max).exp() / total * v[j];
+                    }
+                }
+                for d in 0..c.d_model {
+                    out[d] += (0..c.d_head)
+                        .map(|j| z[j] * f64::from(a.w_o[[h, j, d]]))
+                        .sum::<f64>();
+                }
+            }
+        }
+        for (row, out) in x.iter_mut().zip(&attn_out) {
+            row.iter_mut().zip(out).for_each(|(r, o)| *r += o);
+        }
+        let m = &layer.mlp;
+        for row in &mut x {
+            let hidden: Vec<f64> = (0..c.d_mlp)
+                .map(|u| {
+                    let pre = f64::from(m.b_in[u])
+                        + (0..c.d_model)
+                            .map(|d| row[d] * f64::from(m.w_in[[d, u]]))
+                            .sum::<f64>();
+                    pre.max(0.0)
+                })
+                .collect();
+            for d in 0..c.d_model {
+                row[d] += f64::from(m.b_out[d])
+                    + (0..c.d_mlp)
+                        .map(|u| hidden[u] * f64::from(m.w_out[[u, d]]))
+                        .sum::<f64>();
+            }
+        }
+    }
+    x.iter()
+        .map(|row| {
+            (0..c.d_vocab_out)
+                .map(|o| {
+                    f64::from(model.unembed_bias[o])
+                        + (0..c.d_model)
+                            .map(|d| row[d] * f64::from(model.unembed[[d, o]]))
+                            .sum::<f64>()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn atoms(text: &str) -> Vec<Atom> {
+    text.chars().map(|c| Atom::str(&c.to_string())).collect()
+}
+
+fn strings(values: &[Atom]) -> String {
+    values.iter().map(Atom::to_py_str).collect()
+}
+
+#[test]
+fn softmax_is_stable_and_normalised() {
+    let mut row = arr1(&[1000.0_f32, 1001.0, 999.0]);
+    softmax(row.view_mut());
+    let expected = [0.244_728_48, 0.665_240_94, 0.090_030_57];
+    for (got, want) in row.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-6, "{row}");
+    }
+}
+
+#[test]
+fn softmax_gives_masked_entries_zero_and_masked_rows_zeros() {
+    let mut row = arr1(&[0.0_f32, f32::NEG_INFINITY, 0.0]);
+    softmax(row.view_mut());
+    assert_eq!(row, arr1(&[0.5, 0.0, 0.5]));
+    let mut masked = arr1(&[f32::NEG_INFINITY; 3]);
+    softmax(masked.view_mut());
+    assert_eq!(masked, arr1(&[0.0; 3]));
+    let mut empty = Array1::<f32>::zeros(0);
+    softmax(empty.view_mut());
+}
+
+#[test]
+fn relu_clips_negatives_and_nan() {
+    let mut x = arr1(&[-1.0_f32, 0.0, 2.5, f32::NAN]);
+    relu(&mut x);
+    assert_eq!(x, arr1(&[0.0, 0.0, 2.5, 0.0]));
+}
+
+#[test]
+fn forward_matches_the_naive_reference() {
+    let model = previous_token_model();
+    for input in ["a", "bac", "ccab", "abca"] {
+        let ids = model.encode(&atoms(input)).unwrap();
+        let fwd = model.forward(std::slice::from_ref(&ids), false).unwrap();
+        let reference = reference_logits(&model, &ids);
+        for (got, want) in fwd.logits.rows().into_iter().zip(&reference) {
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (f64::from(*g) - w).abs() < 1e-4,
+                    "{input}: {got} vs {want:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn decode_reads_the_previous_token() {
+    let model = previous_token_model();
+    let batch: Vec<_> = ["bac", "c", "abca"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    let fwd = model.forward(&batch, false).unwrap();
+    let decoded: Vec<String> = model.decode(&fwd).iter().map(|d| strings(d)).collect();
+    assert_eq!(decoded, ["-ba", "-", "-abc"]);
+}
+
+#[test]
+fn a_batch_of_different_lengths_equals_each_item_alone() {
+    let model = previous_token_model();
+    let batch: Vec<_> = ["abca", "c", "ba", "bbb"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    let together = model.forward(&batch, true).unwrap();
+    for (item, ids) in batch.iter().enumerate() {
+        let alone = model.forward(std::slice::from_ref(ids), true).unwrap();
+        assert_eq!(together.logits_of(item), alone.logits_of(0));
+        assert_eq!(together.residual_of(item), alone.residual_of(0));
+        assert_eq!(together.patterns[item], alone.patterns[0]);
+    }
+}
+
+#[test]
+fn record_keeps_every_residual_and_pattern() {
+    let model = previous_token_model();
+    let batch: Vec<_> = ["abca", "c"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    let fwd = model.forward(&batch, true).unwrap();
+    assert_eq!(fwd.residuals.len(), 3);
+    assert!(fwd.residuals.iter().all(|r| r.dim() == (7, D_MODEL)));
+    assert_eq!(fwd.residuals[2], fwd.residual);
+    assert_eq!(fwd.patterns.len(), 2);
+    assert_eq!(fwd.patterns[0][0].dim(), (2, 5, 5));
+    assert_eq!(fwd.patterns[1][0].dim(), (2, 2, 2));
+    for row in fwd.patterns[0][0].rows() {
+        assert!((row.sum() - 1.0).abs() < 1e-5);
+    }
+    assert!(fwd.pattern(0, 0, 0)[[3, 2]] > 0.999);
+    let names: Vec<_> = (0..3).map(super::Forward::residual_name).collect();
+    assert_eq!(
+        names,
+        [
+            "blocks.0.hook_resid_pre",
+            "blocks.0.hook_resid_mid",
+            "blocks.0.hook_resid_post"
+        ]
+    );
+    let unrecorded = model.forward(&batch, false).unwrap();
+    assert!(unrecorded.residuals.is_empty() && unrecorded.patterns.is_empty());
+}
+
+#[test]
+fn empty_batch_is_fine() {
+    let fwd = previous_token_model().forward(&[], true).unwrap();
+    assert!(fwd.is_empty() && fwd.logits.nrows() == 0);
+}
+
+#[test]
+fn encode_errors_name_the_problem() {
+    let model = previous_token_model();
+    let err = model.encode(&atoms("abz")).unwrap_err();
+    assert_eq!(err.code_name(), "rasp::model::unknown_token");
+    assert_eq!(
+        err.to_string(),
+        "token 'z' at position 2 is not in the model's vocabulary"
+    );
+    let err = model.encode(&atoms("abcab")).unwrap_err();
+    assert_eq!(err.code_name(), "rasp::model::input_too_long");
+    assert_eq!(
+        model.encode(&[]).unwrap_err().code_name(),
+        "rasp::model::empty_input"
+    );
+    assert_eq!(model.encode(&atoms("ca")).unwrap(), [0, 3, 1]);
+}
+
+#[test]
+fn forward_rejects_bad_token_ids() {
+    let model = previous_token_model();
+    for batch in [
+        vec![vec![1, 2]],
+        vec![vec![0, 4]],
+        vec![vec![0; 6]],
+        vec![vec![]],
+    ] {
+        let err = model.forward(&batch, false).unwrap_err();
+        assert_eq!(err.code_name(), "rasp::model::bad_token_ids", "{batch:?}");
+    }
+}
+
+#[test]
+fn forward_rejects_a_model_whose_shapes_contradict_its_config() {
+    let mut model = previous_token_model();
+    model.layers[0].mlp.b_in = Array1::zeros(4);
+    let err = model.forward(&[vec![0]], false).unwrap_err();
+    assert_eq!(err.code_name(), "rasp::model::wrong_shape");
+    assert_eq!(
+        err.to_string(),
+        "tensor `blocks.0.mlp.b_in` has shape [4], expected [3]"
+    );
+}
+
+#[test]
+fn parameter_counts() {
+    let model = previous_token_model();
+    let expected =
+        4 * 15 + 5 * 15 + 4 * 2 * 15 * 5 + 3 * 2 * 5 + 15 + 15 * 3 + 3 + 3 * 15 + 15 + 15 * 4 + 4;
+    assert_eq!(model.parameter_count(), expected);
+    assert!(model.nonzero_parameter_count() < expected);
+    assert!(model.nonzero_parameter_count() > 100);
+}
