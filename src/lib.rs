@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod golden;
 pub mod model;
+pub mod repl;
 pub mod syntax;
 
 pub use error::Error;

@@ -5,6 +5,7 @@
 //! 0 success, 1 a program or input failed, 2 bad command-line usage.
 
 mod compile;
+mod repl;
 pub mod run;
 
 use std::io::IsTerminal;
@@ -33,6 +34,8 @@ enum Command {
     Exec(compile::ExecArgs),
     /// Compile, then compare the model with the interpreter.
     Verify(compile::VerifyArgs),
+    /// Start the interactive session (also what `rasp` alone does).
+    Repl,
 }
 
 /// Arguments of `rasp analyze`.
@@ -110,10 +113,6 @@ pub fn main() -> ExitCode {
         Some(Command::Compile(args)) => compile::run_compile(&args),
         Some(Command::Exec(args)) => compile::run_exec(&args),
         Some(Command::Verify(args)) => compile::run_verify(&args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            ExitCode::from(EXIT_USAGE)
-        }
+        Some(Command::Repl) | None => repl::repl(),
     }
 }

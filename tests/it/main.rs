@@ -6,3 +6,4 @@ mod cli;
 mod compile;
 mod diagnostics;
 mod fuzz;
+mod repl;

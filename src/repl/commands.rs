@@ -1,0 +1,322 @@
+//! REPL commands: the reference REPL's (`set example E`, `show example`,
+//! `examples on|off`, `full seq display on|off`, `exit`, `quit`) and ours,
+//! which start with `:` and are listed by `:help`.
+//!
+//! A command is recognised only at the start of a statement, and only in
+//! its exact form: `set = 3;` is still an assignment.
+
+use std::path::Path;
+
+use miette::Diagnostic;
+
+use super::{Example, Output, Session, Status};
+use crate::eval::interp::input_atoms;
+use crate::eval::run::{check_input, eval_sop};
+use crate::eval::value::Value;
+use crate::eval::Event;
+use crate::syntax::ast::StmtKind;
+use crate::syntax::parse_program;
+use crate::syntax::span::source;
+
+/// Our commands, with a one-line description each, as `:help` lists them.
+pub const COMMANDS: &[(&str, &str)] = &[
+    (":help", "list the commands"),
+    (":load FILE", "run a RASP file in this session"),
+    (
+        ":names",
+        "the names bound in this session, with their kinds",
+    ),
+    (":names all", "also the builtins and the library"),
+    (
+        ":type EXPR",
+        "the kind of a value (and an s-op's type on the example)",
+    ),
+    (":analyze NAME", "layers and attention heads of an s-op"),
+    (":quit", "end the session (also `exit`, `quit`, Ctrl-D)"),
+];
+
+/// The reference REPL's commands, as `:help` lists them.
+pub const REFERENCE_COMMANDS: &[(&str, &str)] = &[
+    (
+        "set example E",
+        "set the running example: a string or a list of atoms",
+    ),
+    ("show example", "print the running example"),
+    (
+        "examples on|off",
+        "show s-ops and selectors on the running example",
+    ),
+    (
+        "full seq display on|off",
+        "show examples as aligned input/output rows",
+    ),
+    ("exit, quit", "end the session"),
+];
+
+/// A problem with a command (the program's own errors have their own types).
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CommandError {
+    /// `:frobnicate`.
+    #[error("unknown command `{0}`")]
+    #[diagnostic(code(rasp::repl::unknown_command), help("`:help` lists the commands"))]
+    Unknown(String),
+    /// `:load` with no file, `examples maybe`.
+    #[error("`{command}` needs {what}")]
+    #[diagnostic(code(rasp::repl::usage), help("`:help` lists the commands"))]
+    Usage { command: String, what: String },
+    /// `:load missing.rasp`.
+    #[error("cannot read `{path}`: {reason}")]
+    #[diagnostic(code(rasp::repl::read_file))]
+    ReadFile { path: String, reason: String },
+    /// `:type x = 3;`.
+    #[error("`{command}` takes one expression, such as `{command} reverse`")]
+    #[diagnostic(code(rasp::repl::not_an_expression))]
+    NotAnExpression { command: String },
+    /// `:analyze` of something that is not an s-op.
+    #[error("`{name}` is {what}, not an s-op")]
+    #[diagnostic(code(rasp::repl::not_an_sop))]
+    NotAnSOp { name: String, what: String },
+}
+
+/// Whether `line` is a command rather than RASP source.
+pub fn is_command(line: &str) -> bool {
+    let line = line.trim();
+    if line.starts_with(':') {
+        return true;
+    }
+    let words: Vec<&str> = line.trim_end_matches(';').split_whitespace().collect();
+    matches!(
+        words.as_slice(),
+        ["exit" | "quit"]
+            | ["show", "example"]
+            | ["examples", "on" | "off"]
+            | ["full", "seq", "display", "on" | "off"]
+            | ["set", "example", ..]
+    )
+}
+
+/// Runs a command line (already known to be one).
+pub fn run(session: &mut Session, line: &str) -> Output {
+    let mut out = Output::new(Status::Ready);
+    let line = line.trim().trim_end_matches(';').trim_end();
+    let (head, rest) = match line.split_once(char::is_whitespace) {
+        Some((h, r)) => (h, r.trim()),
+        None => (line, ""),
+    };
+    match (head, rest) {
+        ("exit" | "quit" | ":quit" | ":q" | ":exit", _) => out.status = Status::Exit,
+        ("show", _) => show_example(session, &mut out),
+        ("examples", switch) => session.show_examples = switch == "on",
+        ("full", switch) => session.full_seq_display = switch.ends_with("on"),
+        ("set", rest) => {
+            let expr = rest.strip_prefix("example").unwrap_or(rest).trim();
+            set_example(session, expr, &mut out);
+        }
+        (":help" | ":h" | ":?", _) => out.text.push_str(&help()),
+        (":load", "") => usage(session, &mut out, ":load", "a file name"),
+        (":load", path) => load(session, path, &mut out),
+        (":names", which) => names(session, which == "all", &mut out),
+        (":type" | ":t", "") => usage(session, &mut out, ":type", "an expression"),
+        (":type" | ":t", expr) => type_of(session, expr, &mut out),
+        (":analyze", "") => usage(session, &mut out, ":analyze", "the name of an s-op"),
+        (":analyze", name) => analyze(session, name, &mut out),
+        (other, _) => session.report(&mut out, &CommandError::Unknown(other.to_string())),
+    }
+    out
+}
+
+fn usage(session: &Session, out: &mut Output, command: &str, what: &str) {
+    let error = CommandError::Usage {
+        command: command.to_string(),
+        what: what.to_string(),
+    };
+    session.report(out, &error);
+}
+
+/// The text of `:help`.
+pub fn help() -> String {
+    let width = COMMANDS
+        .iter()
+        .chain(REFERENCE_COMMANDS)
+        .map(|(c, _)| c.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("Type RASP statements, ending each with `;`. Commands:\n");
+    for (command, what) in REFERENCE_COMMANDS.iter().chain(COMMANDS) {
+        text.push_str(&format!("  {command:<width$}  {what}\n"));
+    }
+    text.push_str("Unfinished input continues on the next line; Ctrl-C abandons it.\n");
+    text
+}
+
+fn show_example(session: &Session, out: &mut Output) {
+    out.text
+        .push_str(&format!("running example is: {}\n", session.example.text()));
+}
+
+/// `set example E`: E is any expression giving a string or a list of atoms.
+fn set_example(session: &mut Session, expr: &str, out: &mut Output) {
+    if expr.is_empty() {
+        return usage(
+            session,
+            out,
+            "set example",
+            "a string or a list, such as `\"hello\"`",
+        );
+    }
+    let bare_word = expr.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && expr.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let value = if bare_word && session.interp.get(expr).is_none() {
+        // `set example hello`: an unbound bare word is taken as a string.
+        Value::Atom(crate::eval::atom::Atom::Str(expr.into()))
+    } else {
+        match evaluate(session, "set example", expr, out) {
+            Some(v) => v,
+            None => return,
+        }
+    };
+    let atoms = input_atoms(&value)
+        .map_err(|kind| crate::eval::error::EvalError::new(kind, None))
+        .and_then(|atoms| check_input(&atoms).map(|()| atoms));
+    match atoms {
+        Ok(atoms) => {
+            session.example = Example { value, atoms };
+            show_example(session, out);
+        }
+        Err(e) => session.report(out, &e),
+    }
+}
+
+/// Evaluates one expression in the session without binding anything.
+fn evaluate(session: &mut Session, command: &str, expr: &str, out: &mut Output) -> Option<Value> {
+    let src = source(super::INPUT_NAME, format!("{expr};"));
+    let program = match parse_program(&src) {
+        Ok(p) => p,
+        Err(e) => {
+            session.report(out, &e);
+            return None;
+        }
+    };
+    if !matches!(&program.stmts[..], [stmt] if matches!(stmt.kind, StmtKind::Expr(_))) {
+        let error = CommandError::NotAnExpression {
+            command: command.to_string(),
+        };
+        session.report(out, &error);
+        return None;
+    }
+    let mut value = None;
+    let result = session.interp.run(&src, None, &mut |event| {
+        if let Event::Value { value: v, .. } = event {
+            value = Some(v);
+        }
+    });
+    if let Err(e) = result {
+        session.report(out, &e);
+        return None;
+    }
+    value
+}
+
+/// `:load FILE`: runs the file in the session, listing the names it bound.
+fn load(session: &mut Session, path: &str, out: &mut Output) {
+    let path = path.trim_matches('"');
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let error = CommandError::ReadFile {
+                path: path.to_string(),
+                reason: e.to_string(),
+            };
+            return session.report(out, &error);
+        }
+    };
+    let src = source(path, text);
+    let mut bound: Vec<String> = Vec::new();
+    let mut values = Vec::new();
+    let result = session
+        .interp
+        .run(&src, Path::new(path).parent(), &mut |event| match event {
+            Event::Assigned(names) => bound.extend(names.into_iter().map(|(n, _)| n.to_string())),
+            value @ Event::Value { .. } => values.push(value),
+        });
+    for event in values {
+        session.show_event(event, out);
+    }
+    let mut seen = std::collections::HashSet::new();
+    bound.retain(|n| seen.insert(n.clone()));
+    if !bound.is_empty() {
+        out.text
+            .push_str(&format!("loaded {path}: {}\n", bound.join(", ")));
+    } else if result.is_ok() {
+        out.text
+            .push_str(&format!("loaded {path}: no names bound\n"));
+    }
+    if let Err(e) = result {
+        session.report(out, &e);
+    }
+}
+
+/// `:names [all]`: bound names and their kinds, aligned.
+fn names(session: &Session, all: bool, out: &mut Output) {
+    let globals = session.interp.globals();
+    let names = if all {
+        globals.all_names()
+    } else {
+        globals.own_names()
+    };
+    if names.is_empty() {
+        out.text
+            .push_str("no names bound yet (`:names all` lists the builtins and the library)\n");
+        return;
+    }
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for name in names {
+        if let Some(value) = globals.get(&name) {
+            out.text
+                .push_str(&format!("  {name:<width$}  {}\n", kind_text(&value)));
+        }
+    }
+}
+
+/// A value's kind, with a function's parameters.
+fn kind_text(value: &Value) -> String {
+    match value {
+        Value::Func(_) | Value::Builtin(_) => crate::eval::print::value_repr(value),
+        other => other.kind_name().to_string(),
+    }
+}
+
+/// `:type EXPR`.
+fn type_of(session: &mut Session, expr: &str, out: &mut Output) {
+    let Some(value) = evaluate(session, ":type", expr, out) else {
+        return;
+    };
+    let text = match &value {
+        Value::SOp(sop) => match eval_sop(sop, &session.example.atoms) {
+            Ok(seq) => format!(
+                "s-op of {} (on {})",
+                seq.ty.plural(),
+                session.example.text()
+            ),
+            Err(_) => format!("s-op (fails on {})", session.example.text()),
+        },
+        other => kind_text(other),
+    };
+    out.text.push_str(&format!("{expr} : {text}\n"));
+}
+
+/// `:analyze NAME`: the attention layers and heads an s-op needs.
+fn analyze(session: &mut Session, name: &str, out: &mut Output) {
+    let Some(value) = evaluate(session, ":analyze", name, out) else {
+        return;
+    };
+    let Value::SOp(sop) = &value else {
+        let error = CommandError::NotAnSOp {
+            name: name.to_string(),
+            what: value.describe(),
+        };
+        return session.report(out, &error);
+    };
+    out.text
+        .push_str(&crate::analyze::analyze(sop, name).table());
+}

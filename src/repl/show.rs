@@ -1,0 +1,198 @@
+//! How the REPL shows a value, in the reference REPL's layout:
+//!
+//! ```text
+//!      s-op: reverse
+//!          Example: reverse("hello") = [o, l, l, e, h] (strings)
+//!      selector: s
+//!          Example:
+//!                  h e l l o
+//!              h | 1
+//!      value: x = 3
+//! ```
+//!
+//! With `full seq display on`, an s-op's example is two aligned rows,
+//! `input:` and `output:`. An s-op or selector that fails on the running
+//! example is still bound: the failure is shown beside it.
+
+use super::{Output, Session};
+use crate::diagnostics::render;
+use crate::eval::atom::Atom;
+use crate::eval::print::{matrix_text, sequence_typed, value_repr, value_text};
+use crate::eval::run::{eval_selector, eval_sop};
+use crate::eval::value::{SeqType, Sequence, Value};
+
+/// Indentation of a value's header line and of its example lines.
+const HEAD: &str = "     ";
+const BODY: &str = "         ";
+const ROWS: &str = "             ";
+
+/// Shows `value`, bound to `name` when `bound`, or the value of the
+/// expression whose text is `name` otherwise.
+pub(super) fn named_value(
+    session: &Session,
+    name: Option<&str>,
+    value: &Value,
+    bound: bool,
+    out: &mut Output,
+) {
+    match value {
+        Value::SOp(sop) => {
+            let label = name.map_or_else(|| sop.label(), str::to_string);
+            out.text.push_str(&format!("{HEAD}s-op: {label}\n"));
+            if session.show_examples {
+                let call = format!("{}({})", callee(&label), session.example.text());
+                match eval_sop(sop, &session.example.atoms) {
+                    Ok(seq) if session.full_seq_display => {
+                        full_sequence(&call, &session.example.atoms, &seq, &mut out.text)
+                    }
+                    Ok(seq) => out.text.push_str(&format!(
+                        "{BODY}Example: {call} = {}\n",
+                        sequence_typed(&seq)
+                    )),
+                    Err(e) => failure(session, &call, bound, &e, out),
+                }
+            }
+        }
+        Value::Selector(selector) => {
+            let label = name.map_or_else(|| selector.label(), str::to_string);
+            out.text.push_str(&format!("{HEAD}selector: {label}\n"));
+            if session.show_examples {
+                match eval_selector(selector, &session.example.atoms) {
+                    Ok(m) => {
+                        let labels: Vec<String> =
+                            session.example.atoms.iter().map(Atom::short).collect();
+                        out.text.push_str(&format!("{BODY}Example:\n"));
+                        push_indented(&mut out.text, &matrix_text(&m, Some(&labels)), ROWS);
+                    }
+                    Err(e) => {
+                        let call = format!("{}({})", callee(&label), session.example.text());
+                        failure(session, &call, bound, &e, out)
+                    }
+                }
+            }
+        }
+        Value::Func(_) | Value::Builtin(_) => {
+            out.text.push_str(&format!("{HEAD}{}\n", value_repr(value)));
+        }
+        Value::List(_) | Value::Dict(_) => {
+            let kind = value.kind_name();
+            let prefix = bound_prefix(name, bound);
+            out.text
+                .push_str(&format!("{HEAD}{kind}: {prefix}{}\n", value_repr(value)));
+        }
+        Value::Matrix(m) => {
+            let bound_name = name.filter(|_| bound).map(|n| format!(" {n}"));
+            out.text.push_str(&format!(
+                "{HEAD}selection:{}\n",
+                bound_name.unwrap_or_default()
+            ));
+            push_indented(&mut out.text, &matrix_text(m, None), ROWS);
+        }
+        Value::Atom(_) | Value::Sequence(_) => {
+            let prefix = bound_prefix(name, bound);
+            out.text
+                .push_str(&format!("{HEAD}value: {prefix}{}\n", value_text(value)));
+        }
+    }
+}
+
+fn bound_prefix(name: Option<&str>, bound: bool) -> String {
+    match name {
+        Some(n) if bound => format!("{n} = "),
+        _ => String::new(),
+    }
+}
+
+/// `reverse` stays as it is; any other expression text is parenthesized
+/// before it is applied to the example.
+fn callee(label: &str) -> String {
+    let simple = label
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '#');
+    if simple {
+        label.to_string()
+    } else {
+        format!("({label})")
+    }
+}
+
+fn failure(
+    session: &Session,
+    call: &str,
+    bound: bool,
+    error: &dyn miette::Diagnostic,
+    out: &mut Output,
+) {
+    let note = if bound { " (the name is bound)" } else { "" };
+    out.text
+        .push_str(&format!("{BODY}Example: {call} failed{note}:\n"));
+    let rendered = render(error, session.color);
+    push_indented(&mut out.text, rendered.trim_end(), BODY);
+}
+
+fn push_indented(text: &mut String, block: &str, indent: &str) {
+    for line in block.lines() {
+        if line.is_empty() {
+            text.push('\n');
+        } else {
+            text.push_str(&format!("{indent}{}\n", line.trim_end()));
+        }
+    }
+}
+
+/// The reference's full display: the input and the output in aligned
+/// columns. A sequence of identical values is shown short; in a bool row
+/// only the rarer value is written (both when they are equally common).
+fn full_sequence(call: &str, input: &[Atom], seq: &Sequence, text: &mut String) {
+    let first = seq.values.first().map(Atom::repr);
+    if seq.values.len() > 1 && seq.values.iter().all(|v| Some(v.repr()) == first) {
+        text.push_str(&format!(
+            "{BODY}Example: {call} = {} [skipped full display: identical values]\n",
+            sequence_typed(seq)
+        ));
+        return;
+    }
+    let input_cells = cells(input);
+    let output_cells = cells(&seq.values);
+    let width = input_cells
+        .iter()
+        .chain(&output_cells)
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(1);
+    let row = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().map(|c| format!("{c:>width$}")).collect();
+        padded.join(" ")
+    };
+    let input_type = SeqType::of(input).map_or("values", SeqType::plural);
+    text.push_str(&format!("{BODY}Example:\n"));
+    text.push_str(&format!(
+        "{ROWS}input:  {} ({input_type})\n",
+        row(&input_cells)
+    ));
+    text.push_str(&format!(
+        "{ROWS}output: {} ({})\n",
+        row(&output_cells),
+        seq.ty.plural()
+    ));
+}
+
+fn cells(values: &[Atom]) -> Vec<String> {
+    let trues = values
+        .iter()
+        .filter(|v| matches!(v, Atom::Bool(true)))
+        .count();
+    let falses = values
+        .iter()
+        .filter(|v| matches!(v, Atom::Bool(false)))
+        .count();
+    let all_bools = !values.is_empty() && trues + falses == values.len();
+    values
+        .iter()
+        .map(|v| match v {
+            Atom::Bool(true) if all_bools && trues > falses => String::new(),
+            Atom::Bool(false) if all_bools && falses > trues => String::new(),
+            other => other.short(),
+        })
+        .collect()
+}
