@@ -564,28 +564,18 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             Ok(numeric_lookup(dim, &points))
         }
         Kind::Map { sources, expr } => {
-            if let [only] = sources[..] {
-                let src = &graph.nodes[only];
-                if src.numerical {
-                    let dim = layout.start[only].ok_or_else(|| {
-                        CompileError::internal("a numerical node has no dimension")
-                    })?;
-                    let points = numeric_points(src, |a| match expr.eval(&[a]) {
-                        Ok(v) => one_hot(graph, layout, id, &v),
-                        Err(_) => Vec::new(),
-                    });
-                    return Ok(numeric_lookup(dim, &points));
-                }
+            if let Some(p) = sources.iter().position(|s| graph.nodes[*s].numerical) {
+                return Ok(gated_numeric_units(graph, layout, id, sources, expr, p));
             }
             let sets: Vec<&super::values::ValueSet> =
                 sources.iter().map(|s| &graph.nodes[*s].values).collect();
             let k = sources.len() as f64;
             let mut units = Vec::new();
-            let mut digits_of = Vec::new();
+            let mut tuples = Vec::new();
             for_each_tuple(&sets, |tuple| {
-                digits_of.push(tuple.iter().map(|a| (*a).clone()).collect::<Vec<Atom>>())
+                tuples.push(tuple.iter().map(|a| (*a).clone()).collect::<Vec<Atom>>())
             });
-            for tuple in digits_of {
+            for tuple in tuples {
                 let refs: Vec<&Atom> = tuple.iter().collect();
                 let Ok(value) = expr.eval(&refs) else {
                     continue;
@@ -594,22 +584,129 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
                 if out.is_empty() {
                     continue;
                 }
-                let w_in: Vec<(usize, f64)> = sources
-                    .iter()
-                    .zip(&tuple)
-                    .filter_map(|(s, a)| {
-                        graph.nodes[*s]
-                            .values
-                            .position(a)
-                            .map(|i| (value_dim(graph, layout, *s, i), 1.0))
-                    })
-                    .collect();
-                units.extend(step(&w_in, k - 0.5, 8.0, &out));
+                units.extend(step(
+                    &tuple_dims(graph, layout, sources, &tuple),
+                    k - 0.5,
+                    8.0,
+                    &out,
+                ));
             }
             Ok(units)
         }
         _ => Ok(Vec::new()),
     }
+}
+
+/// The residual dimensions of one tuple of the sources' values.
+fn tuple_dims(graph: &Graph, layout: &Layout, sources: &[Id], tuple: &[Atom]) -> Vec<(usize, f64)> {
+    sources
+        .iter()
+        .zip(tuple)
+        .filter_map(|(s, a)| {
+            graph.nodes[*s]
+                .values
+                .position(a)
+                .map(|i| (value_dim(graph, layout, *s, i), 1.0))
+        })
+        .collect()
+}
+
+/// A map of one numerical source `x` (at `p`) and exact categorical
+/// sources: for each tuple of the categorical values, a gate (a clean step
+/// over their one-hot sum) gives the output at the smallest `x`, and a step
+/// of `x` wherever the output changes adds the difference; a large weight on
+/// the gate sum keeps those steps off for the other tuples.
+fn gated_numeric_units(
+    graph: &Graph,
+    layout: &Layout,
+    id: Id,
+    sources: &[Id],
+    expr: &super::graph::Expr,
+    p: usize,
+) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let Some(x_dim) = layout.start[sources[p]] else {
+        return units;
+    };
+    let mut points: Vec<(f64, Atom)> = Vec::new();
+    for a in graph.nodes[sources[p]].values.values() {
+        let x = as_f64(a);
+        if !points.last().is_some_and(|(q, _)| *q == x) {
+            points.push((x, a.clone()));
+        }
+    }
+    let Some(x_max) = points.last().map(|(x, _)| *x) else {
+        return units;
+    };
+    let others: Vec<Id> = sources
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != p)
+        .map(|(_, s)| *s)
+        .collect();
+    let sets: Vec<&super::values::ValueSet> =
+        others.iter().map(|s| &graph.nodes[*s].values).collect();
+    let k = others.len() as f64;
+    let mut tuples: Vec<Vec<Atom>> = Vec::new();
+    if others.is_empty() {
+        tuples.push(Vec::new());
+    } else {
+        for_each_tuple(&sets, |t| {
+            tuples.push(t.iter().map(|a| (*a).clone()).collect())
+        });
+    }
+    for tuple in tuples {
+        let gate = tuple_dims(graph, layout, &others, &tuple);
+        let output_at = |x: &Atom| {
+            let mut args: Vec<&Atom> = tuple.iter().collect();
+            args.insert(p, x);
+            match expr.eval(&args) {
+                Ok(v) => one_hot(graph, layout, id, &v),
+                Err(_) => Vec::new(),
+            }
+        };
+        let outs: Vec<Vec<(usize, f64)>> = points.iter().map(|(_, a)| output_at(a)).collect();
+        if outs.iter().all(Vec::is_empty) {
+            continue;
+        }
+        if others.is_empty() {
+            units.push(Unit {
+                w_in: vec![(ONE, 1.0)],
+                bias: 0.0,
+                w_out: outs[0].clone(),
+            });
+        } else if !outs[0].is_empty() {
+            units.extend(step(&gate, k - 0.5, 8.0, &outs[0]));
+        }
+        for j in 1..points.len() {
+            if outs[j] == outs[j - 1] {
+                continue;
+            }
+            let (lo, hi) = (points[j - 1].0, points[j].0);
+            let slope = 4.0 / (hi - lo);
+            let threshold = (lo + hi) / 2.0;
+            let g = if others.is_empty() {
+                0.0
+            } else {
+                slope * (x_max - threshold) + 3.0
+            };
+            let mut w_in = vec![(x_dim, slope)];
+            w_in.extend(gate.iter().map(|&(d, _)| (d, g)));
+            let diff = difference(&outs[j], &outs[j - 1]);
+            let base = -slope * threshold - g * k;
+            units.push(Unit {
+                w_in: w_in.clone(),
+                bias: base + 1.0,
+                w_out: diff.clone(),
+            });
+            units.push(Unit {
+                w_in,
+                bias: base,
+                w_out: diff.iter().map(|&(d, w)| (d, -w)).collect(),
+            });
+        }
+    }
+    units
 }
 
 /// The distinct numbers a numerical node can hold, each with the output

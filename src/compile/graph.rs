@@ -140,6 +140,8 @@ struct Builder<'a> {
     reprs: HashMap<u64, Repr>,
     forced: HashMap<u64, Id>,
     converted: HashMap<Id, Id>,
+    /// Attention layers needed before each node is known.
+    depth: Vec<usize>,
 }
 
 /// Builds the compile graph of `root` for inputs over `vocab` of lengths
@@ -152,6 +154,7 @@ pub fn build(root: &SOp, vocab: &[Atom], max_len: usize) -> Result<Graph, Compil
         reprs: HashMap::new(),
         forced: HashMap::new(),
         converted: HashMap::new(),
+        depth: Vec::new(),
     };
     for node in topological_order(&[Node::SOp(root.clone())]) {
         if let Node::SOp(sop) = node {
@@ -187,6 +190,23 @@ fn too_large(sop: &SOp, what: &str, size: u128, limit: usize) -> CompileError {
 
 impl Builder<'_> {
     fn push(&mut self, kind: Kind, values: ValueSet, numerical: bool, sop: &SOp) -> Id {
+        let inputs: Vec<Id> = match &kind {
+            Kind::Map { sources, .. } => sources.clone(),
+            Kind::Convert { source } => vec![*source],
+            Kind::Aggregate { groups, values, .. } => groups
+                .iter()
+                .flat_map(|g| [g.keys, g.queries])
+                .chain([*values])
+                .collect(),
+            Kind::Width { groups } => groups.iter().flat_map(|g| [g.keys, g.queries]).collect(),
+            _ => Vec::new(),
+        };
+        let below = inputs.iter().map(|i| self.depth[*i]).max().unwrap_or(0);
+        let attention = matches!(
+            kind,
+            Kind::Aggregate { .. } | Kind::Width { .. } | Kind::Length
+        );
+        self.depth.push(below + usize::from(attention));
         self.nodes.push(GNode {
             kind,
             values,
@@ -220,26 +240,65 @@ impl Builder<'_> {
                 expr: Expr::Const(a.clone()),
             },
             SOpKind::Map { func, args } => {
+                // Inline the arguments, except that an argument holding a
+                // numerical source is materialised when inlining it would
+                // leave the map with two numerical sources (an MLP reads one
+                // number at a time).
+                let mut reprs = Vec::with_capacity(args.len());
+                for arg in args {
+                    let repr = self.reprs.get(&arg.id()).cloned().ok_or_else(|| {
+                        CompileError::internal("a map's input was not visited first")
+                    })?;
+                    reprs.push(repr);
+                }
+                let numerical_in = |r: &Repr, nodes: &[GNode]| -> usize {
+                    match r {
+                        Repr::Node(id) => usize::from(nodes[*id].numerical),
+                        Repr::Inline { sources, .. } => {
+                            sources.iter().filter(|s| nodes[**s].numerical).count()
+                        }
+                    }
+                };
+                let total: usize = reprs.iter().map(|r| numerical_in(r, &self.nodes)).sum();
+                if total > 1 {
+                    // Keep inline the argument computed last; the others are
+                    // ready earlier and become exact one-hot inputs.
+                    let level = |r: &Repr, b: &Builder| match r {
+                        Repr::Node(id) => b.depth[*id],
+                        Repr::Inline { sources, .. } => {
+                            sources.iter().map(|s| b.depth[*s]).max().unwrap_or(0)
+                        }
+                    };
+                    let keep = reprs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| numerical_in(r, &self.nodes) > 0)
+                        .max_by_key(|(_, r)| level(r, self))
+                        .map(|(i, _)| i);
+                    for (i, (repr, arg)) in reprs.iter_mut().zip(args).enumerate() {
+                        if Some(i) != keep
+                            && matches!(repr, Repr::Inline { .. })
+                            && numerical_in(repr, &self.nodes) > 0
+                        {
+                            *repr = Repr::Node(self.force(arg)?);
+                        }
+                    }
+                }
                 let mut sources: Vec<Id> = Vec::new();
                 let mut exprs = Vec::with_capacity(args.len());
-                for arg in args {
-                    match self.reprs.get(&arg.id()).cloned() {
-                        Some(Repr::Node(id)) => {
+                for repr in reprs {
+                    match repr {
+                        Repr::Node(id) => {
                             let pos = index_of(&mut sources, id);
                             exprs.push(Expr::Source(pos));
                         }
-                        Some(Repr::Inline {
+                        Repr::Inline {
                             sources: inner,
                             expr,
-                        }) => {
+                        } => {
                             let map: Vec<usize> =
                                 inner.iter().map(|id| index_of(&mut sources, *id)).collect();
                             exprs.push(expr.shifted(&map));
-                        }
-                        None => {
-                            return Err(CompileError::internal(
-                                "a map's input was not visited first",
-                            ))
                         }
                     }
                 }
@@ -382,10 +441,16 @@ impl Builder<'_> {
             };
             return Ok(self.push(kind, values, false, sop));
         }
-        // Numerical sources are read through steps; with other sources
-        // beside them they are converted to one-hot values first.
+        // An MLP reads one numerical source through steps, gated by the
+        // one-hot values of the other sources when those are exact (not
+        // attention outputs); otherwise numerical sources are converted to
+        // one-hot values first (one more MLP).
         let mut sources = sources;
-        if sources.len() > 1 {
+        let numerical = sources.iter().filter(|s| self.nodes[**s].numerical).count();
+        let inexact = sources
+            .iter()
+            .any(|s| !self.nodes[*s].numerical && !self.is_exact(*s));
+        if numerical > 1 || (numerical == 1 && inexact) {
             for s in sources.iter_mut() {
                 if self.nodes[*s].numerical {
                     *s = self.convert(*s, sop)?;
@@ -413,6 +478,12 @@ impl Builder<'_> {
             ));
         }
         Ok(self.push(Kind::Map { sources, expr }, values, false, sop))
+    }
+
+    /// Whether a categorical node's one-hot values are exact: everything but
+    /// attention outputs, which are sharp but not hard.
+    fn is_exact(&self, id: Id) -> bool {
+        !matches!(self.nodes[id].kind, Kind::Aggregate { .. })
     }
 
     /// A categorical copy of a numerical node.
