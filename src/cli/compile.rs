@@ -130,7 +130,7 @@ pub fn summary(model: &Model) -> String {
     }
     let output = match &model.meta.output {
         OutputDecoding::Categorical { values } => format!("categorical, {} values", values.len()),
-        OutputDecoding::Numerical => "numerical".into(),
+        OutputDecoding::Numerical { values } => format!("numerical, {} values", values.len()),
     };
     out.push_str(&format!(
         "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}\n",

@@ -177,7 +177,13 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
     let (unembed, output) = if out.numerical {
         let mut u = Array2::zeros((d_model, 1));
         u[[out_start, 0]] = 1.0;
-        (u, OutputDecoding::Numerical)
+        let mut values: Vec<Atom> = Vec::new();
+        for a in out.values.values() {
+            if values.last().is_none_or(|b| as_f64(b) != as_f64(a)) {
+                values.push(a.clone());
+            }
+        }
+        (u, OutputDecoding::Numerical { values })
     } else {
         let mut u = Array2::zeros((d_model, out.values.len()));
         for i in 0..out.values.len() {

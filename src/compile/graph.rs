@@ -163,11 +163,7 @@ pub fn build(root: &SOp, vocab: &[Atom], max_len: usize) -> Result<Graph, Compil
         }
     }
     let mut output = b.force(root)?;
-    if b.nodes[output].numerical {
-        // Decode through the value set: the nearest possible value, exactly.
-        output = b.convert(output, root)?;
-        b.nodes[output].label = root.label();
-    }
+
     if let Kind::Const(a) = &b.nodes[output].kind {
         // A constant output still needs its dimensions: tabulate it by position.
         let table = vec![Some(a.clone()); max_len];

@@ -435,8 +435,13 @@ struct MetaJson {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum OutputJson {
-    Categorical { values: Vec<Value> },
-    Numerical,
+    Categorical {
+        values: Vec<Value>,
+    },
+    Numerical {
+        #[serde(default)]
+        values: Vec<Value>,
+    },
 }
 
 fn meta_json(meta: &ModelMeta) -> String {
@@ -449,7 +454,9 @@ fn meta_json(meta: &ModelMeta) -> String {
             OutputDecoding::Categorical { values } => OutputJson::Categorical {
                 values: values.iter().map(atom_to_json).collect(),
             },
-            OutputDecoding::Numerical => OutputJson::Numerical,
+            OutputDecoding::Numerical { values } => OutputJson::Numerical {
+                values: values.iter().map(atom_to_json).collect(),
+            },
         },
         residual_labels: meta.residual_labels.clone(),
         source: meta.source.clone(),
@@ -492,7 +499,9 @@ fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
             OutputJson::Categorical { values } => OutputDecoding::Categorical {
                 values: atoms("output.values", &values)?,
             },
-            OutputJson::Numerical => OutputDecoding::Numerical,
+            OutputJson::Numerical { values } => OutputDecoding::Numerical {
+                values: atoms("output.values", &values)?,
+            },
         },
         residual_labels: json.residual_labels,
         source: json.source,

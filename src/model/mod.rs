@@ -96,8 +96,10 @@ pub enum OutputDecoding {
     /// One logit per value (`d_vocab_out = values.len()`); the output is
     /// `values[argmax]`, the first on ties.
     Categorical { values: Vec<Atom> },
-    /// A single logit (`d_vocab_out = 1`) that is the number itself, as a float.
-    Numerical,
+    /// A single logit (`d_vocab_out = 1`) that is the number itself. With
+    /// `values` (the numbers it can be, ascending), the output is the nearest
+    /// of them; without, the logit as a float.
+    Numerical { values: Vec<Atom> },
 }
 
 /// A transformer: embeddings, layers, unembedding.
@@ -210,8 +212,9 @@ impl Model {
                             let best = argmax(row.iter().copied());
                             values.get(best).cloned().unwrap_or(Atom::Float(f64::NAN))
                         }
-                        OutputDecoding::Numerical => {
-                            Atom::Float(row.first().copied().map_or(f64::NAN, f64::from))
+                        OutputDecoding::Numerical { values } => {
+                            let x = row.first().copied().map_or(f64::NAN, f64::from);
+                            nearest(values, x).unwrap_or(Atom::Float(x))
                         }
                     })
                     .collect()
@@ -345,7 +348,7 @@ impl Model {
 pub fn check_consistency(config: &ModelConfig, meta: &ModelMeta) -> Result<(), ModelError> {
     let out_width = match &meta.output {
         OutputDecoding::Categorical { values } => values.len(),
-        OutputDecoding::Numerical => 1,
+        OutputDecoding::Numerical { .. } => 1,
     };
     let problem = if Some(config.n_ctx) != meta.max_len.checked_add(1) {
         format!(
@@ -396,4 +399,22 @@ fn preview(values: &[Atom]) -> String {
         parts.push(format!("... ({} values)", values.len()));
     }
     format!("{{{}}}", parts.join(", "))
+}
+
+/// The value among `values` (numbers in ascending order) nearest to `x`.
+fn nearest(values: &[Atom], x: f64) -> Option<Atom> {
+    let number = |a: &Atom| match a {
+        Atom::Int(i) => *i as f64,
+        Atom::Float(f) => *f,
+        Atom::Bool(b) => f64::from(u8::from(*b)),
+        Atom::Str(_) => f64::NAN,
+    };
+    let i = values.partition_point(|a| number(a) < x);
+    let candidates = [i.checked_sub(1), Some(i)];
+    candidates
+        .into_iter()
+        .flatten()
+        .filter_map(|j| values.get(j))
+        .min_by(|a, b| (number(a) - x).abs().total_cmp(&(number(b) - x).abs()))
+        .cloned()
 }
