@@ -275,7 +275,27 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
     };
     for &id in live {
         let node = &graph.nodes[id];
-        let ready = inputs(node).iter().map(|&i| l.avail[i]).max().unwrap_or(-1);
+        let ready = match &node.kind {
+            // A width read as a number is ready after its attention.
+            Kind::Map {
+                sources,
+                numeric: Some(p),
+                ..
+            } => sources
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| {
+                    let width = matches!(graph.nodes[s].kind, Kind::Width { .. } | Kind::Length);
+                    if i == *p && width {
+                        l.avail[s] - 1
+                    } else {
+                        l.avail[s]
+                    }
+                })
+                .max()
+                .unwrap_or(-1),
+            _ => inputs(node).iter().map(|&i| l.avail[i]).max().unwrap_or(-1),
+        };
         l.avail[id] = match &node.kind {
             Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => -1,
             Kind::Map { .. } | Kind::Convert { .. } => next_sublayer(ready, true),
@@ -569,8 +589,12 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             let points = numeric_points(&graph.nodes[*source], |a| one_hot(graph, layout, id, a));
             Ok(numeric_lookup(dim, &points))
         }
-        Kind::Map { sources, expr } => {
-            if let Some(p) = sources.iter().position(|s| graph.nodes[*s].numerical) {
+        Kind::Map {
+            sources,
+            expr,
+            numeric,
+        } => {
+            if let Some(p) = *numeric {
                 return Ok(gated_numeric_units(graph, layout, id, sources, expr, p));
             }
             let sets: Vec<&super::values::ValueSet> =
@@ -631,16 +655,31 @@ fn gated_numeric_units(
     p: usize,
 ) -> Vec<Unit> {
     let mut units = Vec::new();
-    let Some(x_dim) = layout.start[sources[p]] else {
-        return units;
-    };
+    let source = &graph.nodes[sources[p]];
     let mut points: Vec<(f64, Atom)> = Vec::new();
-    for a in graph.nodes[sources[p]].values.values() {
-        let x = as_f64(a);
-        if !points.last().is_some_and(|(q, _)| *q == x) {
-            points.push((x, a.clone()));
+    let x_dim = match (
+        &source.kind,
+        layout.scratch[sources[p]],
+        layout.start[sources[p]],
+    ) {
+        (Kind::Width { .. } | Kind::Length, Some(scratch), _) => {
+            for a in source.values.values() {
+                points.push((1.0 / (as_f64(a) + 1.0), a.clone()));
+            }
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            scratch
         }
-    }
+        (_, _, Some(start)) => {
+            for a in source.values.values() {
+                let x = as_f64(a);
+                if !points.last().is_some_and(|(q, _)| *q == x) {
+                    points.push((x, a.clone()));
+                }
+            }
+            start
+        }
+        _ => return units,
+    };
     let Some(x_max) = points.last().map(|(x, _)| *x) else {
         return units;
     };

@@ -86,8 +86,14 @@ pub enum Kind {
     Position(Vec<Option<Atom>>),
     /// A constant (never stored in the residual stream: it reads `one`).
     Const(Atom),
-    /// An MLP: `expr` of the sources' values.
-    Map { sources: Vec<Id>, expr: Expr },
+    /// An MLP: `expr` of the sources' values. The source at `numeric`, if
+    /// any, is read as a number (a numerical node, or a width's `1/(w+1)`)
+    /// through steps gated by the others' one-hot values.
+    Map {
+        sources: Vec<Id>,
+        expr: Expr,
+        numeric: Option<usize>,
+    },
     /// An MLP reading a numerical node into one-hot values.
     Convert { source: Id },
     /// An attention head; `groups` are a conjunction.
@@ -478,7 +484,29 @@ impl Builder<'_> {
                 MAX_VALUES,
             ));
         }
-        Ok(self.push(Kind::Map { sources, expr }, values, false, sop))
+        let numeric = match sources.iter().position(|s| self.nodes[*s].numerical) {
+            Some(p) => Some(p),
+            None => {
+                // A width read as its `1/(w+1)` is ready one MLP sooner; read
+                // the latest one so, when the other sources are exact.
+                let widths = sources.iter().enumerate().filter(|(_, s)| {
+                    matches!(self.nodes[**s].kind, Kind::Width { .. } | Kind::Length)
+                });
+                let latest = widths.max_by_key(|(_, s)| self.depth[**s]).map(|(i, _)| i);
+                let others_exact = sources.iter().all(|s| self.is_exact(*s));
+                latest.filter(|_| others_exact)
+            }
+        };
+        Ok(self.push(
+            Kind::Map {
+                sources,
+                expr,
+                numeric,
+            },
+            values,
+            false,
+            sop,
+        ))
     }
 
     /// Whether a categorical node's one-hot values are exact: everything but

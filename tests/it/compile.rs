@@ -103,7 +103,10 @@ fn golden_task_cases_run_through_compiled_models() {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/programs")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("task_")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("task_"))
+        })
         .collect();
     files.sort();
     let mut compiled = 0;
@@ -114,15 +117,19 @@ fn golden_task_cases_run_through_compiled_models() {
         let mut interp = Interpreter::new().expect("starts");
         let mut last = None;
         interp
-            .run(&source(file.display().to_string(), text.clone()), file.parent(), &mut |e| {
-                if let rasp::eval::Event::Assigned(bound) = e {
-                    for (name, v) in bound {
-                        if let Value::SOp(s) = v {
-                            last = Some((name.to_string(), s));
+            .run(
+                &source(file.display().to_string(), text.clone()),
+                file.parent(),
+                &mut |e| {
+                    if let rasp::eval::Event::Assigned(bound) = e {
+                        for (name, v) in bound {
+                            if let Value::SOp(s) = v {
+                                last = Some((name.to_string(), s));
+                            }
                         }
                     }
-                }
-            })
+                },
+            )
             .expect("runs");
         let (name, sop) = match &case.sop {
             Some(n) => match interp.get(n) {
@@ -139,7 +146,10 @@ fn golden_task_cases_run_through_compiled_models() {
         let mut vocab: Vec<Atom> = Vec::new();
         for (input, _) in &inputs {
             for a in input {
-                if !vocab.iter().any(|v| v.type_name() == a.type_name() && v.py_eq(a)) {
+                if !vocab
+                    .iter()
+                    .any(|v| v.type_name() == a.type_name() && v.py_eq(a))
+                {
                     vocab.push(a.clone());
                 }
             }
@@ -157,18 +167,32 @@ fn golden_task_cases_run_through_compiled_models() {
             let ids = model.encode(input).expect("encodes");
             let fwd = model.forward(&[ids], false).expect("runs");
             let got = model.decode(&fwd).pop().expect("one output");
-            let shown = format!("[{}]", got.iter().map(Atom::short).collect::<Vec<_>>().join(", "));
+            let shown = format!(
+                "[{}]",
+                got.iter().map(Atom::short).collect::<Vec<_>>().join(", ")
+            );
             match expected {
                 Expected::Output(want) => {
                     let interp_out = rasp::eval::run::eval_sop(&sop, input).expect("defined");
                     let same = interp_out.values.len() == got.len()
-                        && interp_out.values.iter().zip(&got).all(|(w, g)| rasp::compile::verify::same_output(w, g));
-                    assert!(same, "{}: input {input:?}: model {shown}, expected {want}", file.display());
+                        && interp_out
+                            .values
+                            .iter()
+                            .zip(&got)
+                            .all(|(w, g)| rasp::compile::verify::same_output(w, g));
+                    assert!(
+                        same,
+                        "{}: input {input:?}: model {shown}, expected {want}",
+                        file.display()
+                    );
                 }
                 Expected::Error => {}
             }
         }
         compiled += 1;
     }
-    assert!(compiled >= 15, "compiled {compiled} task files; too large: {skipped:?}");
+    assert!(
+        compiled >= 15,
+        "compiled {compiled} task files; too large: {skipped:?}"
+    );
 }
