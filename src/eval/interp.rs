@@ -158,9 +158,9 @@ impl Machine {
             StmtKind::Draw { sop, input } => {
                 let value = self.eval(sop, ctx)?;
                 if !matches!(value, Value::SOp(_)) {
-                    return Err(EvalError::new(
-                        ErrorKind::Type(format!("`draw` needs an s-op, not {}", value.describe())),
-                        Some(ctx.origin(sop.span)),
+                    return Err(ops::type_error(
+                        format!("`draw` needs an s-op, not {}", value.describe()),
+                        ctx.origin(sop.span),
                     ));
                 }
                 if let Some(input) = input {
@@ -181,12 +181,9 @@ impl Machine {
         match value {
             Value::List(list) => Ok(list.as_ref().clone()),
             Value::Dict(dict) => Ok(dict.keys().map(|k| Value::Atom(k.clone())).collect()),
-            other => Err(EvalError::new(
-                ErrorKind::Type(format!(
-                    "{what} needs a list or a dict, not {}",
-                    other.describe()
-                )),
-                Some(at),
+            other => Err(ops::type_error(
+                format!("{what} needs a list or a dict, not {}", other.describe()),
+                at,
             )),
         }
     }
@@ -223,13 +220,13 @@ impl Machine {
         let items = match value {
             Value::List(list) => list,
             other => {
-                return Err(EvalError::new(
-                    ErrorKind::Type(format!(
+                return Err(ops::type_error(
+                    format!(
                         "cannot unpack {} into {} names",
                         other.describe(),
                         targets.len()
-                    )),
-                    Some(at),
+                    ),
+                    at,
                 ))
             }
         };
@@ -345,12 +342,12 @@ impl Machine {
                 let sel = match self.eval(selector, ctx)? {
                     Value::Selector(s) => s,
                     other => {
-                        return Err(EvalError::new(
-                            ErrorKind::Type(format!(
+                        return Err(ops::type_error(
+                            format!(
                                 "`aggregate` needs a selector first, not {}",
                                 other.describe()
-                            )),
-                            Some(ctx.origin(selector.span)),
+                            ),
+                            ctx.origin(selector.span),
                         ))
                     }
                 };
@@ -361,12 +358,12 @@ impl Machine {
                     Some(d) => match self.eval(d, ctx)? {
                         Value::Atom(a) => a,
                         other => {
-                            return Err(EvalError::new(
-                                ErrorKind::Type(format!(
+                            return Err(ops::type_error(
+                                format!(
                                     "the default of `aggregate` must be an atom, not {}",
                                     other.describe()
-                                )),
-                                Some(ctx.origin(d.span)),
+                                ),
+                                ctx.origin(d.span),
                             ))
                         }
                     },
@@ -387,33 +384,30 @@ impl Machine {
                     match self.eval(e, ctx)? {
                         Value::List(l) => lists.push(l),
                         other => {
-                            return Err(EvalError::new(
-                                ErrorKind::Type(format!(
+                            return Err(ops::type_error(
+                                format!(
                                     "`zip` needs lists, but argument {} is {}",
                                     i + 1,
                                     other.describe()
-                                )),
-                                Some(ctx.origin(e.span)),
+                                ),
+                                ctx.origin(e.span),
                             ))
                         }
                     }
                 }
                 let Some(first) = lists.first() else {
-                    return Err(EvalError::new(
-                        ErrorKind::Type("`zip` needs at least one list".into()),
-                        Some(at),
+                    return Err(ops::type_error(
+                        "`zip` needs at least one list".to_string(),
+                        at,
                     ));
                 };
                 let n = first.len();
                 if let Some((i, l)) = lists.iter().enumerate().find(|(_, l)| l.len() != n) {
-                    return Err(EvalError::new(
-                        ErrorKind::Type(format!(
+                    return Err(ops::type_error(format!(
                             "`zip` needs lists of equal length, but the first has {n} items and list {} has {}",
                             i + 1,
                             l.len()
-                        )),
-                        Some(at),
-                    ));
+                        ), at));
                 }
                 let rows = (0..n)
                     .map(|i| Value::List(Rc::new(lists.iter().map(|l| l[i].clone()).collect())))
@@ -422,9 +416,9 @@ impl Machine {
             }
             ExprKind::Len(e) => match self.eval(e, ctx)? {
                 Value::List(l) => Ok(Value::Atom(Atom::Int(l.len() as i64))),
-                other => Err(EvalError::new(
-                    ErrorKind::Type(format!("`len` needs a list, not {}", other.describe())),
-                    Some(at),
+                other => Err(ops::type_error(
+                    format!("`len` needs a list, not {}", other.describe()),
+                    at,
                 )),
             },
             ExprKind::Round(e) => {
@@ -467,9 +461,9 @@ impl Machine {
                     let o = self.eval(otherwise, ctx)?;
                     ops::choose(c, t, o, &at)
                 }
-                Value::Selector(_) => Err(EvalError::new(
-                    ErrorKind::Type("the condition of `if` cannot be a selector".into()),
-                    Some(ctx.origin(cond.span)),
+                Value::Selector(_) => Err(ops::type_error(
+                    "the condition of `if` cannot be a selector".to_string(),
+                    ctx.origin(cond.span),
                 )),
                 c if c.truthy() => self.eval(then, ctx),
                 _ => self.eval(otherwise, ctx),
@@ -485,9 +479,9 @@ impl Machine {
     fn dict_key(&mut self, expr: &Expr, ctx: &Ctx) -> EvalResult<Atom> {
         match self.eval(expr, ctx)? {
             Value::Atom(a) => Ok(a),
-            other => Err(EvalError::new(
-                ErrorKind::Type(format!("dict keys must be atoms, not {}", other.describe())),
-                Some(ctx.origin(expr.span)),
+            other => Err(ops::type_error(
+                format!("dict keys must be atoms, not {}", other.describe()),
+                ctx.origin(expr.span),
             )),
         }
     }
@@ -504,9 +498,9 @@ impl Machine {
                 Value::Atom(Atom::Int(i)) => nums.push(i),
                 Value::Atom(Atom::Bool(b)) => nums.push(i64::from(b)),
                 other => {
-                    return Err(EvalError::new(
-                        ErrorKind::Type(format!("`range` needs ints, not {}", other.describe())),
-                        Some(ctx.origin(e.span)),
+                    return Err(ops::type_error(
+                        format!("`range` needs ints, not {}", other.describe()),
+                        ctx.origin(e.span),
                     ))
                 }
             }
@@ -516,16 +510,16 @@ impl Machine {
             [start, stop] => (start, stop, 1),
             [start, stop, step] => (start, stop, step),
             _ => {
-                return Err(EvalError::new(
-                    ErrorKind::Type(format!("`range` takes 1, 2 or 3 ints, not {}", nums.len())),
-                    Some(at),
+                return Err(ops::type_error(
+                    format!("`range` takes 1, 2 or 3 ints, not {}", nums.len()),
+                    at,
                 ))
             }
         };
         if step == 0 {
-            return Err(EvalError::new(
-                ErrorKind::Type("the step of `range` cannot be 0".into()),
-                Some(at),
+            return Err(ops::type_error(
+                "the step of `range` cannot be 0".to_string(),
+                at,
             ));
         }
         let span = i128::from(stop) - i128::from(start);
@@ -590,12 +584,12 @@ impl Machine {
                     Value::Selector(s) => {
                         Ok(Value::SOp(SOp::new(SOpKind::SelectorWidth(s), Some(at))))
                     }
-                    other => Err(EvalError::new(
-                        ErrorKind::Type(format!(
+                    other => Err(ops::type_error(
+                        format!(
                             "`selector_width` needs a selector, not {}",
                             other.describe()
-                        )),
-                        Some(at),
+                        ),
+                        at,
                     )),
                 }
             }
@@ -683,12 +677,8 @@ impl Machine {
                 Some(at),
             ));
         }
-        let program = crate::syntax::parse_program(&source).map_err(|e| {
-            EvalError::new(
-                ErrorKind::Type(format!("`{name}` does not parse: {e}")),
-                Some(at.clone()),
-            )
-        })?;
+        let program = crate::syntax::parse_program(&source)
+            .map_err(|e| ops::type_error(format!("`{name}` does not parse: {e}"), at.clone()))?;
         let scope = self.library.top_level_child();
         let inner = Ctx::new(scope.clone(), source, dir);
         self.loading.push(key);

@@ -14,7 +14,9 @@ use super::sop::{Origin, SOp, SOpKind, Selector, SelectorKind};
 use super::value::Value;
 use crate::syntax::ast::{BinaryOp, CmpOp, UnaryOp};
 
-fn type_error(message: String, at: &Origin) -> EvalError {
+/// A type error at `at`.
+pub fn type_error(message: String, at: impl std::borrow::Borrow<Origin>) -> EvalError {
+    let at: &Origin = at.borrow();
     EvalError::new(ErrorKind::Type(message), Some(at.clone()))
 }
 
