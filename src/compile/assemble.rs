@@ -179,7 +179,10 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         u[[out_start, 0]] = 1.0;
         let mut values: Vec<Atom> = Vec::new();
         for a in out.values.values() {
-            if values.last().is_none_or(|b| as_f64(b) != as_f64(a)) {
+            if values
+                .last()
+                .is_none_or(|b| !super::values::nearly_equal(as_f64(b), as_f64(a)))
+            {
                 values.push(a.clone());
             }
         }
@@ -428,10 +431,11 @@ fn aggregate_head(
         return empty_head(d_model);
     };
     if node.numerical {
-        let numbers: Vec<f64> = node.values.values().iter().map(as_f64).collect();
-        let range = numbers.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-            - numbers.iter().cloned().fold(f64::INFINITY, f64::min);
-        let s = sharpness(n, range, min_gap(&numbers));
+        // Its error flows into every later mean and step that reads it, so
+        // the gap to keep is the smallest of any numerical node, with room
+        // for errors to add up along a chain of means.
+        let (range, gap) = numeric_tolerance(graph);
+        let s = sharpness(n, range, gap / 8.0);
         let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
         let mut v = Array2::zeros((d_model, 1));
         match (vnode.numerical, layout.start[values]) {
@@ -447,7 +451,12 @@ fn aggregate_head(
         o[[0, out]] = 1.0;
         return Head { q, k, v, o };
     }
-    let s = sharpness(n, 1.0, 1.0 / 2.0);
+    // A categorical result may become the keys or queries of a later
+    // `selector_width`, whose count of `w` keys must stay within a fraction of
+    // the gap between `1/(w+1)` and `1/(w+2)`: keep the weight that leaks
+    // outside the intended keys below `1/(N+1)³`, not merely below 1/2.
+    let tight = 1.0 / (((n + 1) * (n + 1) * (n + 2)) as f64);
+    let s = sharpness(n, 1.0, tight);
     let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
     let width = node.values.len();
     let mut v = Array2::zeros((d_model, width));
@@ -505,6 +514,22 @@ fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model:
         o[[0, scratch]] = 1.0;
     }
     Head { q, k, v, o }
+}
+
+/// The largest range and the smallest gap among the numerical nodes.
+fn numeric_tolerance(graph: &Graph) -> (f64, f64) {
+    let mut range: f64 = 1.0;
+    let mut gap: f64 = 1.0;
+    for node in graph.nodes.iter().filter(|n| n.numerical) {
+        let numbers: Vec<f64> = node.values.values().iter().map(as_f64).collect();
+        let hi = numbers.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lo = numbers.iter().cloned().fold(f64::INFINITY, f64::min);
+        if hi.is_finite() && lo.is_finite() {
+            range = range.max(hi - lo);
+        }
+        gap = gap.min(min_gap(&numbers));
+    }
+    (range, gap)
 }
 
 fn min_gap(numbers: &[f64]) -> f64 {
@@ -672,7 +697,10 @@ fn gated_numeric_units(
         (_, _, Some(start)) => {
             for a in source.values.values() {
                 let x = as_f64(a);
-                if !points.last().is_some_and(|(q, _)| *q == x) {
+                if !points
+                    .last()
+                    .is_some_and(|(q, _)| super::values::nearly_equal(*q, x))
+                {
                     points.push((x, a.clone()));
                 }
             }
@@ -763,7 +791,10 @@ fn numeric_points(
     let mut points: Vec<(f64, Vec<(usize, f64)>)> = Vec::new();
     for a in node.values.values() {
         let x = as_f64(a);
-        if points.last().is_some_and(|(p, _)| *p == x) {
+        if points
+            .last()
+            .is_some_and(|(p, _)| super::values::nearly_equal(*p, x))
+        {
             continue;
         }
         points.push((x, f(a)));

@@ -198,7 +198,15 @@ pub fn means(values: &[Atom], max_len: usize, limit: usize) -> Result<Vec<f64>, 
     }
     let mut sorted: Vec<f64> = out.into_iter().map(f64::from_bits).collect();
     sorted.sort_by(f64::total_cmp);
+    // Float sums in different orders differ in the last bits; no model can
+    // tell such values apart, so keep one of each cluster.
+    sorted.dedup_by(|b, a| nearly_equal(*a, *b));
     Ok(sorted)
+}
+
+/// Whether two numbers are equal up to float rounding (a relative 1e-9).
+pub fn nearly_equal(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
 #[cfg(test)]
