@@ -697,11 +697,14 @@ fn gated_numeric_units(
         (_, _, Some(start)) => {
             for a in source.values.values() {
                 let x = as_f64(a);
-                if !points
-                    .last()
-                    .is_some_and(|(q, _)| super::values::nearly_equal(*q, x))
-                {
-                    points.push((x, a.clone()));
+                match points.last_mut() {
+                    Some((q, b)) if super::values::nearly_equal(*q, x) => {
+                        if super::values::simpler(x, *q) {
+                            *q = x;
+                            *b = a.clone();
+                        }
+                    }
+                    _ => points.push((x, a.clone())),
                 }
             }
             start
@@ -791,11 +794,14 @@ fn numeric_points(
     let mut points: Vec<(f64, Vec<(usize, f64)>)> = Vec::new();
     for a in node.values.values() {
         let x = as_f64(a);
-        if points
-            .last()
-            .is_some_and(|(p, _)| super::values::nearly_equal(*p, x))
-        {
-            continue;
+        if let Some((p, out)) = points.last_mut() {
+            if super::values::nearly_equal(*p, x) {
+                if super::values::simpler(x, *p) {
+                    *p = x;
+                    *out = f(a);
+                }
+                continue;
+            }
         }
         points.push((x, f(a)));
     }

@@ -200,8 +200,24 @@ pub fn means(values: &[Atom], max_len: usize, limit: usize) -> Result<Vec<f64>, 
     sorted.sort_by(f64::total_cmp);
     // Float sums in different orders differ in the last bits; no model can
     // tell such values apart, so keep one of each cluster.
-    sorted.dedup_by(|b, a| nearly_equal(*a, *b));
-    Ok(sorted)
+    let mut merged: Vec<f64> = Vec::with_capacity(sorted.len());
+    for x in sorted {
+        match merged.last_mut() {
+            Some(last) if nearly_equal(*last, x) => {
+                if simpler(x, *last) {
+                    *last = x;
+                }
+            }
+            _ => merged.push(x),
+        }
+    }
+    Ok(merged)
+}
+
+/// Whether `a` is the simpler spelling of a number than `b` (`1.0` rather
+/// than `0.9999999999999999`): the one a program most likely means.
+pub fn simpler(a: f64, b: f64) -> bool {
+    crate::eval::atom::format_float_repr(a).len() < crate::eval::atom::format_float_repr(b).len()
 }
 
 /// Whether two numbers are equal up to float rounding (a relative 1e-9).

@@ -196,3 +196,45 @@ fn golden_task_cases_run_through_compiled_models() {
         "compiled {compiled} task files; too large: {skipped:?}"
     );
 }
+
+#[test]
+fn found_by_generated_programs() {
+    // A count over keys that are an attention's result (its leak must stay
+    // far below the gap between 1/(w+1) and 1/(w+2)).
+    exhaustive_ints(
+        "aggregate(select(length, tokens_int, <), tokens, -1)",
+        "selector_width(select(a, a, ==))",
+    );
+    // A mean of means equal to 1: the value set keeps `1.0`, not a float
+    // sum one bit below it.
+    exhaustive_ints(
+        "aggregate(select(\"a\", tokens, >=), tokens_int, round(0))[-1]",
+        "a == 1",
+    );
+}
+
+/// `a = first; task = second;` over the tokens `[0, 2]` up to length 3.
+fn exhaustive_ints(first: &str, second: &str) {
+    let mut interp = Interpreter::new().expect("starts");
+    let program = format!("a = {first};\ntask = {second};\n");
+    interp
+        .run(&source("<test>", program.clone()), None, &mut |_| {})
+        .expect("runs");
+    let Some(Value::SOp(sop)) = interp.get("task") else {
+        panic!("an s-op");
+    };
+    let vocab = vec![Atom::Int(0), Atom::Int(2)];
+    let model = compile(&sop, "task", &program, &vocab, 3).expect("compiles");
+    let report = verify(
+        &model,
+        &sop,
+        all_inputs(&vocab, 3, 1000).expect("small"),
+        |_| {},
+    );
+    assert_eq!(
+        report.mismatch_count,
+        0,
+        "{program}: {:?}",
+        report.mismatches.first()
+    );
+}

@@ -205,3 +205,76 @@ fn deep_data_and_long_chains_do_not_overflow_the_stack() {
     let out = eval_sop(&s, &[rasp::eval::atom::Atom::Int(0)]).expect("the chain evaluates");
     assert_eq!(rasp::eval::print::sequence_text(&out), "[100000]");
 }
+
+/// How many generated programs were compiled and checked.
+static VERIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Compiles `y` of a generated program and checks it on every input of
+/// length 1..=3 over `[0, 2]`; programs that fail to run or compile are
+/// skipped.
+fn compile_and_check(first: &str, second: &str) -> Result<(), String> {
+    let text = format!("x = tokens_int;\nw = {first};\ny = {second};\n");
+    let Ok(mut interp) = Interpreter::with_limits(LIMITS) else {
+        return Err("the interpreter must start".into());
+    };
+    if interp
+        .run(&source("<fuzz>", text.clone()), None, &mut |_| {})
+        .is_err()
+    {
+        return Ok(());
+    }
+    let Some(Value::SOp(sop)) = interp.get("y") else {
+        return Ok(());
+    };
+    let vocab = vec![
+        rasp::eval::atom::Atom::Int(0),
+        rasp::eval::atom::Atom::Int(2),
+    ];
+    let Ok(model) = rasp::compile::compile(&sop, "y", &text, &vocab, 3) else {
+        return Ok(());
+    };
+    let Some(inputs) = rasp::compile::verify::all_inputs(&vocab, 3, 100) else {
+        return Err("the input space is small".into());
+    };
+    let report = rasp::compile::verify::verify(&model, &sop, inputs, |_| {});
+    if report.mismatch_count > 0 {
+        return Err(format!("{text}\n{:?}", report.mismatches.first()));
+    }
+    VERIFIED.fetch_add(
+        usize::from(report.matched > 0),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// Random programs that compile give models equal to the interpreter on
+    /// every input of a small space.
+    #[test]
+    fn random_programs_compile_exactly(first in expr(), second in expr()) {
+        prop_assert_eq!(compile_and_check(&first, &second), Ok(()));
+    }
+}
+
+#[test]
+fn generated_programs_reach_the_compiler() {
+    // The property above must not be vacuous: on a fixed run, enough
+    // generated programs compile and are checked.
+    let before = VERIFIED.load(std::sync::atomic::Ordering::Relaxed);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (expr(), expr());
+    for _ in 0..200 {
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            continue;
+        };
+        let (first, second) = proptest::strategy::ValueTree::current(&tree);
+        assert_eq!(compile_and_check(&first, &second), Ok(()));
+    }
+    let checked = VERIFIED.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert!(
+        checked >= 20,
+        "only {checked} generated programs reached the compiler"
+    );
+}
