@@ -2,34 +2,12 @@
 //! the language specification (the `langdoc_*` golden programs) through
 //! `rasp run`, JSON output, standard input, and exit statuses.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Output;
+
+use crate::{files_in, rasp};
 
 use rasp::golden::{parse_case, Expected};
-
-fn rasp(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rasp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rasp starts");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
-    } else {
-        drop(child.stdin.take());
-    }
-    child.wait_with_output().expect("rasp finishes")
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -61,16 +39,7 @@ fn readme_command_reverses_hello() {
 
 #[test]
 fn every_language_example_runs_through_rasp_run() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/programs")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("langdoc_"))
-        })
-        .collect();
-    files.sort();
+    let files = files_in("tests/programs", "langdoc_", ".rasp");
     assert!(files.len() >= 20, "expected the language examples");
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
@@ -239,13 +208,8 @@ fn sop_flag_and_verbose_printing() {
 
 #[test]
 fn every_example_runs_through_rasp_run() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut count = 0;
-    for entry in std::fs::read_dir(&dir).expect("examples") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|x| x != "rasp") {
-            continue;
-        }
+    for path in files_in("examples", "", ".rasp") {
         let case = parse_case(&std::fs::read_to_string(&path).expect("read")).expect("valid");
         for (input, expected) in &case.inputs {
             let out = rasp(

@@ -99,16 +99,7 @@ fn a_corrupted_model_is_caught() {
 #[test]
 fn golden_task_cases_run_through_compiled_models() {
     use rasp::golden::{parse_case, Expected};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/programs")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("task_"))
-        })
-        .collect();
-    files.sort();
+    let files = crate::files_in("tests/programs", "task_", ".rasp");
     let mut compiled = 0;
     let mut skipped = Vec::new();
     for file in files {

@@ -3,7 +3,7 @@
 //! compared with `tests/snapshots/`. Regenerate with
 //! `INSTA_UPDATE=always cargo test --test it` and review the diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rasp::diagnostics::render;
 use rasp::eval::run::eval_sop;
@@ -63,18 +63,10 @@ fn diagnose(path: &Path) -> String {
 
 #[test]
 fn error_programs_render_their_diagnostics() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/errors exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rasp"))
-        .collect();
-    files.sort();
+    let files = crate::files_in("tests/errors", "", ".rasp");
     assert!(files.len() >= 25, "expected at least 25 error programs");
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
+    let settings =
+        crate::snapshot_settings(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
     for file in files {
         let stem = file
             .file_stem()

@@ -3,28 +3,13 @@
 //! insta snapshot in `tests/repl/snapshots/`. Regenerate with
 //! `INSTA_UPDATE=always cargo test --test it`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+
+use crate::{files_in, rasp, snapshot_settings};
 
 /// Runs `rasp` (with `args`) on piped `input`; returns stdout and stderr.
 fn run_repl(args: &[&str], input: &str) -> (String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rasp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rasp starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("rasp finishes");
+    let out = rasp(args, Some(input));
     assert!(out.status.success(), "the REPL exits with success");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -35,17 +20,9 @@ fn run_repl(args: &[&str], input: &str) -> (String, String) {
 #[test]
 fn transcripts() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/repl");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/repl exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
+    let files = files_in("tests/repl", "", ".txt");
     assert!(files.len() >= 6, "expected the REPL transcripts");
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(dir.join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
+    let mut settings = snapshot_settings(&dir.join("snapshots"));
     for file in files {
         let stem = file
             .file_stem()
