@@ -12,9 +12,9 @@ use crate::eval::atom::Atom;
 use crate::model::{Model, OutputDecoding};
 use crate::Interpreter;
 
-/// Arguments of `rasp compile`.
+/// What to compile: a program, its s-op, the inputs the model must handle.
 #[derive(Debug, clap::Args)]
-pub struct CompileArgs {
+pub struct Target {
     /// The program file.
     pub file: PathBuf,
     /// The input tokens: `a,b,c` (strings), or a RASP list such as `[1, 2, 3]`.
@@ -26,6 +26,13 @@ pub struct CompileArgs {
     /// The s-op to compile (default: the last s-op the program assigned).
     #[arg(long, value_name = "NAME")]
     pub sop: Option<String>,
+}
+
+/// Arguments of `rasp compile`.
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub target: Target,
     /// Where to write the weights (a `.safetensors` file).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -48,17 +55,8 @@ pub struct ExecArgs {
 /// Arguments of `rasp verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The program file.
-    pub file: PathBuf,
-    /// The input tokens: `a,b,c` (strings), or a RASP list such as `[1, 2, 3]`.
-    #[arg(long, value_name = "TOKENS")]
-    pub vocab: String,
-    /// The longest input.
-    #[arg(long, value_name = "N")]
-    pub max_len: usize,
-    /// The s-op to compile (default: the last s-op the program assigned).
-    #[arg(long, value_name = "NAME")]
-    pub sop: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     /// Random inputs to try when there are more than a million inputs.
     #[arg(long, default_value_t = 10_000)]
     pub samples: usize,
@@ -75,24 +73,24 @@ fn parse_vocab(text: &str) -> Result<Vec<Atom>, crate::Error> {
     Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
 }
 
-fn compile_file(
-    file: &std::path::Path,
-    sop: Option<&str>,
-    vocab: &str,
-    max_len: usize,
-) -> Result<(Model, crate::eval::sop::SOp), ExitCode> {
-    let vocab = parse_vocab(vocab).map_err(|e| {
+/// Loads and compiles a target; on failure, reports and gives the exit code.
+fn compile_target(target: &Target) -> Result<(Model, crate::eval::sop::SOp), ExitCode> {
+    let vocab = parse_vocab(&target.vocab).map_err(|e| {
         report(&e);
         ExitCode::from(EXIT_USAGE)
     })?;
-    let loaded = load_program(file, sop, false)?;
-    let source = std::fs::read_to_string(file).unwrap_or_default();
-    let model = compile(&loaded.sop, &loaded.name, &source, &vocab, max_len).map_err(
-        |e: CompileError| {
-            report(&e);
-            ExitCode::from(EXIT_FAILURE)
-        },
-    )?;
+    let loaded = load_program(&target.file, target.sop.as_deref(), false)?;
+    let model = compile(
+        &loaded.sop,
+        &loaded.name,
+        &loaded.text,
+        &vocab,
+        target.max_len,
+    )
+    .map_err(|e: CompileError| {
+        report(&e);
+        ExitCode::from(EXIT_FAILURE)
+    })?;
     Ok((model, loaded.sop))
 }
 
@@ -145,8 +143,7 @@ pub fn summary(model: &Model) -> String {
 
 /// Runs `rasp compile`.
 pub fn run_compile(args: &CompileArgs) -> ExitCode {
-    let (model, _) = match compile_file(&args.file, args.sop.as_deref(), &args.vocab, args.max_len)
-    {
+    let (model, _) = match compile_target(&args.target) {
         Ok(m) => m,
         Err(code) => return code,
     };
@@ -248,14 +245,13 @@ fn exec_input(model: &Model, text: &str, json: bool, out: &mut dyn Write) -> boo
 
 /// Runs `rasp verify`.
 pub fn run_verify(args: &VerifyArgs) -> ExitCode {
-    let (model, sop) =
-        match compile_file(&args.file, args.sop.as_deref(), &args.vocab, args.max_len) {
-            Ok(m) => m,
-            Err(code) => return code,
-        };
+    let (model, sop) = match compile_target(&args.target) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let vocab = model.meta.vocab.clone();
     let started = std::time::Instant::now();
-    let (report, mode) = match all_inputs(&vocab, args.max_len, 1_000_000) {
+    let (report, mode) = match all_inputs(&vocab, args.target.max_len, 1_000_000) {
         Some(inputs) => (
             verify(&model, &sop, inputs, |_| {}),
             "every input".to_string(),
@@ -264,7 +260,7 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             verify(
                 &model,
                 &sop,
-                random_inputs(&vocab, args.max_len, args.samples, args.seed),
+                random_inputs(&vocab, args.target.max_len, args.samples, args.seed),
                 |_| {},
             ),
             format!("{} random inputs (seed {})", args.samples, args.seed),
@@ -273,7 +269,7 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
     print!("{}", summary(&model));
     println!(
         "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)",
-        args.max_len,
+        args.target.max_len,
         report.total,
         report.matched,
         report.undefined,

@@ -47,6 +47,8 @@ pub fn report(diagnostic: &dyn Diagnostic) {
 /// A program loaded for a command: its interpreter and the s-op it runs.
 pub struct Loaded {
     pub sop: SOp,
+    /// The program's text.
+    pub text: String,
     pub name: String,
 }
 
@@ -70,7 +72,7 @@ pub fn load_program(
         report(&e);
         ExitCode::from(EXIT_FAILURE)
     })?;
-    let src = source(&path, text);
+    let src = source(&path, text.clone());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut last: Option<(String, SOp)> = None;
@@ -115,7 +117,7 @@ pub fn load_program(
             }
         },
     };
-    Ok(Loaded { sop, name })
+    Ok(Loaded { sop, text, name })
 }
 
 /// Runs `rasp run`.
