@@ -284,17 +284,11 @@ impl Machine {
                 Ok(Value::Dict(Rc::new(dict)))
             }
             ExprKind::ListComp { elem, vars, iter } => {
-                let items = self.comprehension_items(iter, ctx)?;
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    self.step(&at)?;
-                    let inner = Ctx {
-                        env: ctx.env.child(),
-                        ..ctx.clone()
-                    };
-                    self.bind_all(vars, item, &inner, at.clone())?;
-                    out.push(self.eval(elem, &inner)?);
-                }
+                let mut out = Vec::new();
+                self.comprehend(vars, iter, ctx, &at, |m, inner| {
+                    out.push(m.eval(elem, inner)?);
+                    Ok(())
+                })?;
                 Ok(Value::List(Rc::new(out)))
             }
             ExprKind::DictComp {
@@ -303,19 +297,13 @@ impl Machine {
                 vars,
                 iter,
             } => {
-                let items = self.comprehension_items(iter, ctx)?;
                 let mut dict = Dict::new();
-                for item in items {
-                    self.step(&at)?;
-                    let inner = Ctx {
-                        env: ctx.env.child(),
-                        ..ctx.clone()
-                    };
-                    self.bind_all(vars, item, &inner, at.clone())?;
-                    let k = self.dict_key(key, &inner)?;
-                    let v = self.eval(value, &inner)?;
+                self.comprehend(vars, iter, ctx, &at, |m, inner| {
+                    let k = m.dict_key(key, inner)?;
+                    let v = m.eval(value, inner)?;
                     dict.insert(k, v);
-                }
+                    Ok(())
+                })?;
                 Ok(Value::Dict(Rc::new(dict)))
             }
             ExprKind::Select {
@@ -486,9 +474,28 @@ impl Machine {
         }
     }
 
-    fn comprehension_items(&mut self, iter: &Expr, ctx: &Ctx) -> EvalResult<Vec<Value>> {
+    /// Runs `body` once per item of a comprehension's iterable, each time in
+    /// a fresh scope holding the loop variables.
+    fn comprehend(
+        &mut self,
+        vars: &[Ident],
+        iter: &Expr,
+        ctx: &Ctx,
+        at: &Origin,
+        mut body: impl FnMut(&mut Self, &Ctx) -> EvalResult<()>,
+    ) -> EvalResult<()> {
         let v = self.eval(iter, ctx)?;
-        self.iteration_items(v, ctx.origin(iter.span), "a comprehension")
+        let items = self.iteration_items(v, ctx.origin(iter.span), "a comprehension")?;
+        for item in items {
+            self.step(at)?;
+            let inner = Ctx {
+                env: ctx.env.child(),
+                ..ctx.clone()
+            };
+            self.bind_all(vars, item, &inner, at.clone())?;
+            body(self, &inner)?;
+        }
+        Ok(())
     }
 
     fn range(&mut self, args: &[Expr], ctx: &Ctx, at: Origin) -> EvalResult<Value> {
