@@ -22,7 +22,7 @@ use super::values::{means, ValueSet};
 use crate::eval::atom::Atom;
 use crate::eval::map::{MapError, MapFn};
 use crate::eval::sop::{
-    topological_order, Node, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
+    topological_order, Node, NodeId, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
 };
 
 /// A node's index in the graph.
@@ -34,7 +34,9 @@ pub enum Expr {
     /// The value of the i-th source.
     Source(usize),
     Const(Atom),
-    Apply(MapFn, Vec<Expr>),
+    /// `func` applied to the arguments; `sop` is the map s-op this part
+    /// of the expression came from.
+    Apply(MapFn, Vec<Expr>, NodeId),
 }
 
 impl Expr {
@@ -43,7 +45,7 @@ impl Expr {
         match self {
             Expr::Source(i) => Ok(sources[*i].clone()),
             Expr::Const(a) => Ok(a.clone()),
-            Expr::Apply(func, args) => {
+            Expr::Apply(func, args, _) => {
                 let values = args
                     .iter()
                     .map(|a| a.eval(sources))
@@ -58,10 +60,28 @@ impl Expr {
         match self {
             Expr::Source(i) => Expr::Source(map[*i]),
             Expr::Const(a) => Expr::Const(a.clone()),
-            Expr::Apply(f, args) => {
-                Expr::Apply(f.clone(), args.iter().map(|a| a.shifted(map)).collect())
+            Expr::Apply(f, args, id) => Expr::Apply(
+                f.clone(),
+                args.iter().map(|a| a.shifted(map)).collect(),
+                *id,
+            ),
+        }
+    }
+
+    /// The sources this expression reads, as a sorted list of indices.
+    fn reads(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Source(i) => out.push(*i),
+                Expr::Const(_) => {}
+                Expr::Apply(_, args, _) => stack.extend(args),
             }
         }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 
@@ -130,6 +150,9 @@ pub struct Graph {
 /// Limits on what one node may cost.
 pub const MAX_VALUES: usize = 20_000;
 pub const MAX_TUPLES: usize = 200_000;
+/// A fused map whose single MLP would need more steps or table rows than
+/// this is split into features (see `Builder::split`).
+pub const SPLIT_ABOVE: usize = 512;
 
 /// An s-op as the builder sees it: a materialised node, or an expression
 /// over materialised nodes still to be inlined into its readers.
@@ -148,6 +171,8 @@ struct Builder<'a> {
     converted: HashMap<Id, Id>,
     /// Attention layers needed before each node is known.
     depth: Vec<usize>,
+    /// Every s-op visited, by id (to materialise part of a fused map).
+    sops: HashMap<NodeId, SOp>,
 }
 
 /// Builds the compile graph of `root` for inputs over `vocab` of lengths
@@ -161,11 +186,13 @@ pub fn build(root: &SOp, vocab: &[Atom], max_len: usize) -> Result<Graph, Compil
         forced: HashMap::new(),
         converted: HashMap::new(),
         depth: Vec::new(),
+        sops: HashMap::new(),
     };
     for node in topological_order(&[Node::SOp(root.clone())]) {
         if let Node::SOp(sop) = node {
             let repr = b.repr_of(&sop)?;
             b.reprs.insert(sop.id(), repr);
+            b.sops.insert(sop.id(), sop);
         }
     }
     let mut output = b.force(root)?;
@@ -247,10 +274,10 @@ impl Builder<'_> {
                 expr: Expr::Const(a.clone()),
             },
             SOpKind::Map { func, args } => {
-                // Inline the arguments, except that an argument holding a
-                // numerical source is materialised when inlining it would
-                // leave the map with two numerical sources (an MLP reads one
-                // number at a time).
+                // Inline the arguments, except that when the map would read
+                // more than one number, an argument holding one that is ready
+                // an attention layer before the latest is materialised (its
+                // MLP runs earlier; it becomes an exact one-hot input).
                 let mut reprs = Vec::with_capacity(args.len());
                 for arg in args {
                     let repr = self.reprs.get(&arg.id()).cloned().ok_or_else(|| {
@@ -268,24 +295,22 @@ impl Builder<'_> {
                 };
                 let total: usize = reprs.iter().map(|r| numerical_in(r, &self.nodes)).sum();
                 if total > 1 {
-                    // Keep inline the argument computed last; the others are
-                    // ready earlier and become exact one-hot inputs.
                     let level = |r: &Repr, b: &Builder| match r {
                         Repr::Node(id) => b.depth[*id],
                         Repr::Inline { sources, .. } => {
                             sources.iter().map(|s| b.depth[*s]).max().unwrap_or(0)
                         }
                     };
-                    let keep = reprs
+                    let latest = reprs
                         .iter()
-                        .enumerate()
-                        .filter(|(_, r)| numerical_in(r, &self.nodes) > 0)
-                        .max_by_key(|(_, r)| level(r, self))
-                        .map(|(i, _)| i);
-                    for (i, (repr, arg)) in reprs.iter_mut().zip(args).enumerate() {
-                        if Some(i) != keep
-                            && matches!(repr, Repr::Inline { .. })
+                        .filter(|r| numerical_in(r, &self.nodes) > 0)
+                        .map(|r| level(r, self))
+                        .max()
+                        .unwrap_or(0);
+                    for (repr, arg) in reprs.iter_mut().zip(args) {
+                        if matches!(repr, Repr::Inline { .. })
                             && numerical_in(repr, &self.nodes) > 0
+                            && level(repr, self) < latest
                         {
                             *repr = Repr::Node(self.force(arg)?);
                         }
@@ -311,7 +336,7 @@ impl Builder<'_> {
                 }
                 Repr::Inline {
                     sources,
-                    expr: Expr::Apply(func.clone(), exprs),
+                    expr: Expr::Apply(func.clone(), exprs, sop.id()),
                 }
             }
             SOpKind::Aggregate {
@@ -448,16 +473,20 @@ impl Builder<'_> {
             };
             return Ok(self.push(kind, values, false, sop));
         }
-        // An MLP reads one numerical source through steps, gated by the
-        // one-hot values of the other sources when those are exact (not
-        // attention outputs); otherwise numerical sources are converted to
-        // one-hot values first (one more MLP).
-        let mut sources = sources;
-        let numerical = sources.iter().filter(|s| self.nodes[**s].numerical).count();
-        let inexact = sources
-            .iter()
-            .any(|s| !self.nodes[*s].numerical && !self.is_exact(*s));
-        if numerical > 1 || (numerical == 1 && inexact) {
+        // One MLP reads at most one number, through steps gated by the exact
+        // one-hot values of the other sources. A map beyond that is split:
+        // each largest part of its expression that one MLP computes cheaply
+        // becomes a node of its own (a feature, one MLP earlier), and the map
+        // reads the features.
+        let (mut sources, expr) = if self.direct(&sources) {
+            (sources, expr)
+        } else {
+            let mut split = Vec::new();
+            let expr = self.split(&sources, &expr, true, &mut split)?;
+            (split, expr)
+        };
+        // Numbers still read beside others become one-hot values first.
+        if !self.direct(&sources) {
             for s in sources.iter_mut() {
                 if self.nodes[*s].numerical {
                     *s = self.convert(*s, sop)?;
@@ -507,6 +536,75 @@ impl Builder<'_> {
             false,
             sop,
         ))
+    }
+
+    /// Whether one MLP can compute a function of `sources` directly: at most
+    /// one is read as a number, and then the others are exact one-hot values.
+    fn direct(&self, sources: &[Id]) -> bool {
+        let numerical = sources.iter().filter(|s| self.nodes[**s].numerical).count();
+        let inexact = sources
+            .iter()
+            .any(|s| !self.nodes[*s].numerical && !self.is_exact(*s));
+        numerical == 0 || (numerical == 1 && !inexact)
+    }
+
+    /// Whether one MLP computes a function of `sources` directly and with
+    /// few units: a bound on its steps (gates times points read) or table
+    /// rows is at most [`SPLIT_ABOVE`].
+    fn cheap(&self, sources: &[Id]) -> bool {
+        if !self.direct(sources) {
+            return false;
+        }
+        let read = sources
+            .iter()
+            .position(|s| self.nodes[*s].numerical)
+            .or_else(|| {
+                sources
+                    .iter()
+                    .position(|s| matches!(self.nodes[*s].kind, Kind::Width { .. } | Kind::Length))
+            });
+        let cost: u128 = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let len = self.nodes[*s].values.len() as u128;
+                if Some(i) == read {
+                    len + 1
+                } else {
+                    len
+                }
+            })
+            .product();
+        cost <= SPLIT_ABOVE as u128
+    }
+
+    /// Rewrites `expr` over `sources` so that each largest cheap part below
+    /// the root reads a node of its own; `out` collects the new sources.
+    fn split(
+        &mut self,
+        sources: &[Id],
+        expr: &Expr,
+        root: bool,
+        out: &mut Vec<Id>,
+    ) -> Result<Expr, CompileError> {
+        Ok(match expr {
+            Expr::Source(i) => Expr::Source(index_of(out, sources[*i])),
+            Expr::Const(a) => Expr::Const(a.clone()),
+            Expr::Apply(func, args, id) => {
+                let reads: Vec<Id> = expr.reads().iter().map(|i| sources[*i]).collect();
+                if !root && self.cheap(&reads) {
+                    if let Some(part) = self.sops.get(id).cloned() {
+                        let feature = self.force(&part)?;
+                        return Ok(Expr::Source(index_of(out, feature)));
+                    }
+                }
+                let mut split = Vec::with_capacity(args.len());
+                for arg in args {
+                    split.push(self.split(sources, arg, false, out)?);
+                }
+                Expr::Apply(func.clone(), split, *id)
+            }
+        })
     }
 
     /// Whether a categorical node's one-hot values are exact: everything but
