@@ -27,7 +27,8 @@
 //! `1/(w+1)`. MLPs read their inputs through clean steps
 //! `ReLU(L(x−t)+1) − ReLU(L(x−t))`, exactly 0 or 1 once the input is within a
 //! quarter gap of a known value, so their outputs are exact and errors never
-//! accumulate through them.
+//! accumulate through them. A table row over exact one-hot inputs (embeddings
+//! and MLP outputs) needs only one unit, `ReLU(Σx − (k−1))`.
 
 use ndarray::{Array1, Array2, Array3};
 
@@ -625,6 +626,7 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             let sets: Vec<&super::values::ValueSet> =
                 sources.iter().map(|s| &graph.nodes[*s].values).collect();
             let k = sources.len() as f64;
+            let exact = sources.iter().all(|s| is_exact(graph, *s));
             let mut units = Vec::new();
             let mut tuples = Vec::new();
             for_each_tuple(&sets, |tuple| {
@@ -639,16 +641,32 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
                 if out.is_empty() {
                     continue;
                 }
-                units.extend(step(
-                    &tuple_dims(graph, layout, sources, &tuple),
-                    k - 0.5,
-                    8.0,
-                    &out,
-                ));
+                let dims = tuple_dims(graph, layout, sources, &tuple);
+                if exact {
+                    units.push(row_unit(dims, k, out));
+                } else {
+                    units.extend(step(&dims, k - 0.5, 8.0, &out));
+                }
             }
             Ok(units)
         }
         _ => Ok(Vec::new()),
+    }
+}
+
+/// Whether a node's dimensions hold exact 0/1 values (everything but
+/// categorical attention outputs, which are sharp but not hard).
+fn is_exact(graph: &Graph, id: Id) -> bool {
+    graph.nodes[id].numerical || !matches!(graph.nodes[id].kind, Kind::Aggregate { .. })
+}
+
+/// One table row over exact one-hot inputs: `ReLU(Σ x − (k−1))` is 1 when
+/// all `k` dimensions of the tuple are 1 and 0 otherwise.
+fn row_unit(dims: Vec<(usize, f64)>, k: f64, out: Vec<(usize, f64)>) -> Unit {
+    Unit {
+        w_in: dims,
+        bias: 1.0 - k,
+        w_out: out,
     }
 }
 
@@ -667,8 +685,8 @@ fn tuple_dims(graph: &Graph, layout: &Layout, sources: &[Id], tuple: &[Atom]) ->
 }
 
 /// A map of one numerical source `x` (at `p`) and exact categorical
-/// sources: for each tuple of the categorical values, a gate (a clean step
-/// over their one-hot sum) gives the output at the smallest `x`, and a step
+/// sources: for each tuple of the categorical values, a gate (one unit over
+/// their exact one-hot sum) gives the output at the smallest `x`, and a step
 /// of `x` wherever the output changes adds the difference; a large weight on
 /// the gate sum keeps those steps off for the other tuples.
 fn gated_numeric_units(
@@ -752,7 +770,7 @@ fn gated_numeric_units(
                 w_out: outs[0].clone(),
             });
         } else if !outs[0].is_empty() {
-            units.extend(step(&gate, k - 0.5, 8.0, &outs[0]));
+            units.push(row_unit(gate.clone(), k, outs[0].clone()));
         }
         for j in 1..points.len() {
             if outs[j] == outs[j - 1] {
