@@ -33,7 +33,7 @@
 use ndarray::{Array1, Array2, Array3};
 
 use super::error::CompileError;
-use super::graph::{for_each_tuple, GNode, Graph, Group, Id, Kind};
+use super::graph::{for_each_tuple, GNode, Graph, Group, Id, Kind, Pair};
 use super::values::as_f64;
 use crate::eval::atom::Atom;
 use crate::model::{
@@ -283,14 +283,16 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
             // A width read as a number is ready after its attention.
             Kind::Map {
                 sources,
-                numeric: Some(p),
+                numeric,
+                pair,
                 ..
-            } => sources
+            } if numeric.is_some() || pair.is_some() => sources
                 .iter()
                 .enumerate()
                 .map(|(i, &s)| {
-                    let width = matches!(graph.nodes[s].kind, Kind::Width { .. } | Kind::Length);
-                    if i == *p && width {
+                    let read =
+                        Some(i) == *numeric || pair.is_some_and(|p| p.first == i || p.second == i);
+                    if read && graph.nodes[s].is_width() {
                         l.avail[s] - 1
                     } else {
                         l.avail[s]
@@ -492,9 +494,13 @@ fn empty_head(d_model: usize) -> Head {
 /// BOS gets `1/(w+1)`, written to the scratch dimension.
 fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model: usize) -> Head {
     let n = graph.max_len;
-    let gap = 1.0 / ((n + 1) * (n + 2)) as f64;
+    let node = &graph.nodes[id];
+    let gap = (0..n)
+        .map(|w| node.width_code(w as f64) - node.width_code(w as f64 + 1.0))
+        .fold(node.read_gap, f64::min);
     let s = sharpness(n, 1.0, gap);
-    let (mut q, mut k) = score_maps(graph, layout, groups, s, s, d_model);
+    let bos_score = s + node.bos_weight.ln();
+    let (mut q, mut k) = score_maps(graph, layout, groups, s, bos_score, d_model);
     if groups.is_empty() {
         // Every non-BOS key is selected.
         let extra = q.ncols();
@@ -619,9 +625,27 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             sources,
             expr,
             numeric,
+            pair,
         } => {
+            if let Some(pair) = *pair {
+                return Ok(gated_numeric_units(
+                    graph,
+                    layout,
+                    id,
+                    sources,
+                    expr,
+                    Read::Pair(pair),
+                ));
+            }
             if let Some(p) = *numeric {
-                return Ok(gated_numeric_units(graph, layout, id, sources, expr, p));
+                return Ok(gated_numeric_units(
+                    graph,
+                    layout,
+                    id,
+                    sources,
+                    expr,
+                    Read::One(p),
+                ));
             }
             let sets: Vec<&super::values::ValueSet> =
                 sources.iter().map(|s| &graph.nodes[*s].values).collect();
@@ -684,50 +708,81 @@ fn tuple_dims(graph: &Graph, layout: &Layout, sources: &[Id], tuple: &[Atom]) ->
         .collect()
 }
 
-/// A map of one numerical source `x` (at `p`) and exact categorical
-/// sources: for each tuple of the categorical values, a gate (one unit over
-/// their exact one-hot sum) gives the output at the smallest `x`, and a step
-/// of `x` wherever the output changes adds the difference; a large weight on
-/// the gate sum keeps those steps off for the other tuples.
+/// A map of one number `x` read from the residual stream (a numerical
+/// source, a width's code, or a pair read of two widths) and exact
+/// categorical sources: for each tuple of the categorical values, a gate (one
+/// unit over their exact one-hot sum) gives the output at the smallest `x`,
+/// and a step of `x` wherever the output changes adds the difference; a large
+/// weight on the gate sum keeps those steps off for the other tuples.
 fn gated_numeric_units(
     graph: &Graph,
     layout: &Layout,
     id: Id,
     sources: &[Id],
     expr: &super::graph::Expr,
-    p: usize,
+    read: Read,
 ) -> Vec<Unit> {
     let mut units = Vec::new();
-    let source = &graph.nodes[sources[p]];
-    let mut points: Vec<(f64, Atom)> = Vec::new();
-    let x_dim = match (
-        &source.kind,
-        layout.scratch[sources[p]],
-        layout.start[sources[p]],
-    ) {
-        (Kind::Width { .. } | Kind::Length, Some(scratch), _) => {
-            for a in source.values.values() {
-                points.push((1.0 / (as_f64(a) + 1.0), a.clone()));
-            }
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            scratch
-        }
-        (_, _, Some(start)) => {
-            for a in source.values.values() {
-                let x = as_f64(a);
-                match points.last_mut() {
-                    Some((q, b)) if super::values::nearly_equal(*q, x) => {
-                        if super::values::simpler(x, *q) {
-                            *q = x;
-                            *b = a.clone();
-                        }
-                    }
-                    _ => points.push((x, a.clone())),
+    // The positions read as the number, the residual terms of `x`, and the
+    // known values of `x` with the source values behind each.
+    let mut points: Vec<(f64, Vec<Atom>)> = Vec::new();
+    let (read_at, x_terms): (Vec<usize>, Vec<(usize, f64)>) = match read {
+        Read::Pair(pair) => {
+            let (a, b) = (
+                &graph.nodes[sources[pair.first]],
+                &graph.nodes[sources[pair.second]],
+            );
+            let (Some(da), Some(db)) = (
+                layout.scratch[sources[pair.first]],
+                layout.scratch[sources[pair.second]],
+            ) else {
+                return units;
+            };
+            for x in a.values.values() {
+                for y in b.values.values() {
+                    let t = a.width_code(as_f64(x)) + pair.weight * b.width_code(as_f64(y));
+                    points.push((t, vec![x.clone(), y.clone()]));
                 }
             }
-            start
+            points.sort_by(|p, q| p.0.total_cmp(&q.0));
+            (
+                vec![pair.first, pair.second],
+                vec![(da, 1.0), (db, pair.weight)],
+            )
         }
-        _ => return units,
+        Read::One(p) => {
+            let source = &graph.nodes[sources[p]];
+            let dim = match (
+                source.is_width(),
+                layout.scratch[sources[p]],
+                layout.start[sources[p]],
+            ) {
+                (true, Some(scratch), _) => {
+                    for a in source.values.values() {
+                        points.push((source.width_code(as_f64(a)), vec![a.clone()]));
+                    }
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    scratch
+                }
+                (false, _, Some(start)) => {
+                    for a in source.values.values() {
+                        let x = as_f64(a);
+                        match points.last_mut() {
+                            Some((q, b)) if super::values::nearly_equal(*q, x) => {
+                                if super::values::simpler(x, *q) {
+                                    *q = x;
+                                    *b = vec![a.clone()];
+                                }
+                            }
+                            _ => points.push((x, vec![a.clone()])),
+                        }
+                    }
+                    start
+                }
+                _ => return units,
+            };
+            (vec![p], vec![(dim, 1.0)])
+        }
     };
     let Some(x_max) = points.last().map(|(x, _)| *x) else {
         return units;
@@ -735,7 +790,7 @@ fn gated_numeric_units(
     let others: Vec<Id> = sources
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != p)
+        .filter(|(i, _)| !read_at.contains(i))
         .map(|(_, s)| *s)
         .collect();
     let sets: Vec<&super::values::ValueSet> =
@@ -751,9 +806,20 @@ fn gated_numeric_units(
     }
     for tuple in tuples {
         let gate = tuple_dims(graph, layout, &others, &tuple);
-        let output_at = |x: &Atom| {
-            let mut args: Vec<&Atom> = tuple.iter().collect();
-            args.insert(p, x);
+        let output_at = |x: &[Atom]| {
+            let mut args: Vec<&Atom> = Vec::with_capacity(sources.len());
+            let (mut read_values, mut gate_values) = (x.iter(), tuple.iter());
+            for i in 0..sources.len() {
+                let next = if read_at.contains(&i) {
+                    read_values.next()
+                } else {
+                    gate_values.next()
+                };
+                match next {
+                    Some(a) => args.push(a),
+                    None => return Vec::new(),
+                }
+            }
             match expr.eval(&args) {
                 Ok(v) => one_hot(graph, layout, id, &v),
                 Err(_) => Vec::new(),
@@ -784,7 +850,8 @@ fn gated_numeric_units(
             } else {
                 slope * (x_max - threshold) + 3.0
             };
-            let mut w_in = vec![(x_dim, slope)];
+            let mut w_in: Vec<(usize, f64)> =
+                x_terms.iter().map(|&(d, c)| (d, c * slope)).collect();
             w_in.extend(gate.iter().map(|&(d, _)| (d, g)));
             let diff = difference(&outs[j], &outs[j - 1]);
             let base = -slope * threshold - g * k;
@@ -801,6 +868,15 @@ fn gated_numeric_units(
         }
     }
     units
+}
+
+/// What a map reads as its number.
+#[derive(Clone, Copy)]
+enum Read {
+    /// The source at this position.
+    One(usize),
+    /// Two widths together.
+    Pair(Pair),
 }
 
 /// The distinct numbers a numerical node can hold, each with the output
@@ -832,10 +908,11 @@ fn width_units(graph: &Graph, layout: &Layout, id: Id, is_length: bool) -> Vec<U
         return Vec::new();
     };
     let first = usize::from(is_length);
+    let node = &graph.nodes[id];
     let mut points: Vec<(f64, Vec<(usize, f64)>)> = (first..=graph.max_len)
         .map(|w| {
             (
-                1.0 / (w as f64 + 1.0),
+                node.width_code(w as f64),
                 one_hot(graph, layout, id, &Atom::Int(w as i64)),
             )
         })

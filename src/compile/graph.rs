@@ -113,6 +113,8 @@ pub enum Kind {
         sources: Vec<Id>,
         expr: Expr,
         numeric: Option<usize>,
+        /// Two widths read together as one number (see [`Pair`]).
+        pair: Option<Pair>,
     },
     /// An MLP reading a numerical node into one-hot values.
     Convert { source: Id },
@@ -128,6 +130,28 @@ pub enum Kind {
     Length,
 }
 
+/// Two `selector_width`/`length` sources of a map (at `first` and `second`)
+/// read through the single number `t = code₁ + weight·code₂`, where each
+/// code is what the width's attention writes (see [`GNode::width_code`]).
+/// Chosen only where `t` keeps every two pairs of counts that the map must
+/// tell apart at least `gap` apart, with `span/gap` small (see
+/// [`PAIR_SPAN_LIMIT`]). It lets a map of two counts from one attention layer
+/// run in the MLP of that same layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair {
+    pub first: usize,
+    pub second: usize,
+    pub weight: f64,
+    /// The smallest distance in `t` between pairs of counts with different
+    /// outputs.
+    pub gap: f64,
+}
+
+/// The largest ratio of a pair read's range to its smallest gap: it bounds
+/// the size of the MLP's pre-activations (about 4× the ratio) and so their f32
+/// rounding error (below 4·limit·2⁻²³ ≈ 5·10⁻⁴ per unit).
+pub const PAIR_SPAN_LIMIT: f64 = 1024.0;
+
 #[derive(Debug, Clone)]
 pub struct GNode {
     pub kind: Kind,
@@ -136,6 +160,25 @@ pub struct GNode {
     pub numerical: bool,
     pub label: String,
     pub origin: Option<Origin>,
+    /// For `selector_width` and `length`: the weight β of BOS against one
+    /// selected key, so the attention writes `β/(w+β)`; 1 unless a pair read
+    /// chose more (a larger β makes the codes nearly linear in `w`).
+    pub bos_weight: f64,
+    /// For `selector_width` and `length`: the smallest difference in the
+    /// code some reader must tell apart, beyond the code's own gaps.
+    pub read_gap: f64,
+}
+
+impl GNode {
+    /// What a width's attention writes for `w` selected keys: `β/(w+β)`.
+    pub fn width_code(&self, w: f64) -> f64 {
+        self.bos_weight / (w + self.bos_weight)
+    }
+
+    /// Whether this is a `selector_width` or `length` node.
+    pub fn is_width(&self) -> bool {
+        matches!(self.kind, Kind::Width { .. } | Kind::Length)
+    }
 }
 
 /// The whole graph; `nodes` are in dependency order.
@@ -247,6 +290,8 @@ impl Builder<'_> {
             numerical,
             label: sop.label(),
             origin: sop.origin().cloned(),
+            bos_weight: 1.0,
+            read_gap: f64::INFINITY,
         });
         self.nodes.len() - 1
     }
@@ -513,29 +558,173 @@ impl Builder<'_> {
                 MAX_VALUES,
             ));
         }
+        let others_exact = sources.iter().all(|s| self.is_exact(*s));
+        let mut pair = None;
         let numeric = match sources.iter().position(|s| self.nodes[*s].numerical) {
             Some(p) => Some(p),
             None => {
-                // A width read as its `1/(w+1)` is ready one MLP sooner; read
-                // the latest one so, when the other sources are exact.
-                let widths = sources.iter().enumerate().filter(|(_, s)| {
-                    matches!(self.nodes[**s].kind, Kind::Width { .. } | Kind::Length)
-                });
-                let latest = widths.max_by_key(|(_, s)| self.depth[**s]).map(|(i, _)| i);
-                let others_exact = sources.iter().all(|s| self.is_exact(*s));
-                latest.filter(|_| others_exact)
+                // A width read as its code is ready one MLP sooner; read the
+                // latest one so, when the other sources are exact. Two widths
+                // from the latest attention layer are read together when a
+                // good pair read exists.
+                let widths: Vec<usize> = (0..sources.len())
+                    .filter(|i| self.nodes[sources[*i]].is_width())
+                    .collect();
+                let latest = widths
+                    .iter()
+                    .copied()
+                    .max_by_key(|i| self.depth[sources[*i]]);
+                if let (true, [a, b]) = (others_exact, widths.as_slice()) {
+                    if self.depth[sources[*a]] == self.depth[sources[*b]] {
+                        pair = self.choose_pair(&sources, &expr, &values, *a, *b);
+                    }
+                }
+                if pair.is_some() {
+                    None
+                } else {
+                    latest.filter(|_| others_exact)
+                }
             }
         };
+        if let Some(p) = pair {
+            let (a, b) = (sources[p.first], sources[p.second]);
+            let na = &mut self.nodes[a];
+            na.read_gap = na.read_gap.min(p.gap / (1.0 + p.weight));
+            let nb = &mut self.nodes[b];
+            nb.read_gap = nb.read_gap.min(p.gap * p.weight / (1.0 + p.weight));
+        }
         Ok(self.push(
             Kind::Map {
                 sources,
                 expr,
                 numeric,
+                pair,
             },
             values,
             false,
             sop,
         ))
+    }
+
+    /// The best pair read of the widths at `a` and `b` among the map's
+    /// `sources` (the others exact one-hot gates), if one is good enough.
+    /// Candidates: BOS weights β (kept if a width already has one) and
+    /// weights of the second code; the pick minimises range/gap of `t`.
+    fn choose_pair(
+        &mut self,
+        sources: &[Id],
+        expr: &Expr,
+        out: &ValueSet,
+        a: usize,
+        b: usize,
+    ) -> Option<Pair> {
+        let n = self.max_len as f64;
+        let (wa, wb) = (sources[a], sources[b]);
+        if wa == wb {
+            return None;
+        }
+        let counts = |id: Id| -> Vec<f64> {
+            self.nodes[id]
+                .values
+                .values()
+                .iter()
+                .map(super::values::as_f64)
+                .collect()
+        };
+        let (ca, cb) = (counts(wa), counts(wb));
+        // Which pairs of counts any gate tuple maps to different outputs.
+        let others: Vec<usize> = (0..sources.len()).filter(|i| *i != a && *i != b).collect();
+        let sets: Vec<&ValueSet> = others
+            .iter()
+            .map(|i| &self.nodes[sources[*i]].values)
+            .collect();
+        let mut gates: Vec<Vec<Atom>> = Vec::new();
+        if others.is_empty() {
+            gates.push(Vec::new());
+        } else {
+            for_each_tuple(&sets, |t| {
+                gates.push(t.iter().map(|x| (*x).clone()).collect())
+            });
+        }
+        if gates.len().saturating_mul(ca.len() * cb.len()) > MAX_TUPLES {
+            return None;
+        }
+        let va = self.nodes[wa].values.values().to_vec();
+        let vb = self.nodes[wb].values.values().to_vec();
+        let mut signature: Vec<Vec<Option<usize>>> = Vec::with_capacity(va.len() * vb.len());
+        for x in &va {
+            for y in &vb {
+                let sig = gates
+                    .iter()
+                    .map(|g| {
+                        let mut args: Vec<&Atom> = Vec::with_capacity(sources.len());
+                        let mut rest = g.iter();
+                        for i in 0..sources.len() {
+                            if i == a {
+                                args.push(x);
+                            } else if i == b {
+                                args.push(y);
+                            } else {
+                                args.push(rest.next()?);
+                            }
+                        }
+                        expr.eval(&args).ok().and_then(|v| out.position(&v))
+                    })
+                    .collect();
+                signature.push(sig);
+            }
+        }
+        let fixed = |id: Id, nodes: &[GNode]| {
+            let w = nodes[id].bos_weight;
+            (w != 1.0).then_some(w)
+        };
+        let betas_for = |id: Id, nodes: &[GNode]| -> Vec<f64> {
+            match fixed(id, nodes) {
+                Some(w) => vec![w],
+                None => vec![1.0, n, n * n, 2.0 * n * n],
+            }
+        };
+        let mut best: Option<(f64, f64, f64, f64, f64)> = None; // (ratio, βa, βb, weight, gap)
+        for &beta_a in &betas_for(wa, &self.nodes) {
+            for &beta_b in &betas_for(wb, &self.nodes) {
+                for weight in [1.0, 2.0, 0.5, n + 1.0, 1.0 / (n + 1.0)] {
+                    let mut ts: Vec<(f64, usize)> = Vec::with_capacity(signature.len());
+                    for (i, x) in ca.iter().enumerate() {
+                        for (j, y) in cb.iter().enumerate() {
+                            let t = beta_a / (x + beta_a) + weight * beta_b / (y + beta_b);
+                            ts.push((t, i * cb.len() + j));
+                        }
+                    }
+                    ts.sort_by(|p, q| p.0.total_cmp(&q.0));
+                    let mut gap = f64::INFINITY;
+                    for w in ts.windows(2) {
+                        if signature[w[0].1] != signature[w[1].1] {
+                            gap = gap.min(w[1].0 - w[0].0);
+                        }
+                    }
+                    let span = ts.last().map_or(0.0, |l| l.0) - ts.first().map_or(0.0, |f| f.0);
+                    if gap.is_nan() || gap <= 0.0 {
+                        continue;
+                    }
+                    let ratio = if gap.is_finite() { span / gap } else { 1.0 };
+                    if best.is_none_or(|b| ratio < b.0) {
+                        best = Some((ratio, beta_a, beta_b, weight, gap.min(span.max(1e-3))));
+                    }
+                }
+            }
+        }
+        let (ratio, beta_a, beta_b, weight, gap) = best?;
+        if ratio > PAIR_SPAN_LIMIT {
+            return None;
+        }
+        self.nodes[wa].bos_weight = beta_a;
+        self.nodes[wb].bos_weight = beta_b;
+        Some(Pair {
+            first: a,
+            second: b,
+            weight,
+            gap,
+        })
     }
 
     /// Whether one MLP can compute a function of `sources` directly: at most
