@@ -277,6 +277,31 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         avail: vec![-1; count],
         bos: vec![1.0, 1.0],
     };
+    // Widths that every reader reads as a number need no one-hot dimensions.
+    let mut one_hot_read = vec![false; count];
+    one_hot_read[graph.output] = true;
+    for &id in live {
+        let node = &graph.nodes[id];
+        match &node.kind {
+            Kind::Map {
+                sources,
+                numeric,
+                pair,
+                ..
+            } => {
+                for (i, &s) in sources.iter().enumerate() {
+                    let read =
+                        Some(i) == *numeric || pair.is_some_and(|p| p.first == i || p.second == i);
+                    one_hot_read[s] |= !read;
+                }
+            }
+            _ => {
+                for s in inputs(node) {
+                    one_hot_read[s] = true;
+                }
+            }
+        }
+    }
     for &id in live {
         let node = &graph.nodes[id];
         let ready = match &node.kind {
@@ -311,6 +336,13 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         if matches!(node.kind, Kind::Const(_)) {
             continue;
         }
+        if node.is_width() && !one_hot_read[id] {
+            l.scratch[id] = Some(l.labels.len());
+            l.labels
+                .push(format!("{}:{}", node.label, code_label(node)));
+            l.bos.push(1.0);
+            continue;
+        }
         l.start[id] = Some(l.labels.len());
         if node.numerical {
             l.labels.push(node.label.clone());
@@ -331,7 +363,8 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         }
         if matches!(node.kind, Kind::Width { .. } | Kind::Length) {
             l.scratch[id] = Some(l.labels.len());
-            l.labels.push(format!("{}:1/(w+1)", node.label));
+            l.labels
+                .push(format!("{}:{}", node.label, code_label(node)));
             l.bos.push(1.0);
         }
     }
@@ -339,6 +372,15 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         return Err(CompileError::internal("the residual stream is too wide"));
     }
     Ok(l)
+}
+
+/// The label of a width's code dimension: `1/(w+1)`, or `β/(w+β)`.
+fn code_label(node: &GNode) -> String {
+    if node.bos_weight == 1.0 {
+        "1/(w+1)".to_string()
+    } else {
+        format!("{0}/(w+{0})", node.bos_weight)
+    }
 }
 
 fn same_atom(a: &Atom, b: &Atom) -> bool {
@@ -455,10 +497,11 @@ fn aggregate_head(
         return Head { q, k, v, o };
     }
     // A categorical result may become the keys or queries of a later
-    // `selector_width`, whose count of `w` keys must stay within a fraction of
-    // the gap between `1/(w+1)` and `1/(w+2)`: keep the weight that leaks
-    // outside the intended keys below `1/(N+1)³`, not merely below 1/2.
-    let tight = 1.0 / (((n + 1) * (n + 1) * (n + 2)) as f64);
+    // `selector_width`, whose code for `w` keys must stay within a fraction of
+    // the smallest gap any reader of a code tells apart (`1/((N+1)(N+2))` for
+    // the usual `1/(w+1)`): keep the weight that leaks outside the intended
+    // keys below that gap over `N+1`, not merely below 1/2.
+    let tight = smallest_code_gap(graph) / (n + 1) as f64;
     let s = sharpness(n, 1.0, tight);
     let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
     let width = node.values.len();
@@ -489,6 +532,19 @@ fn empty_head(d_model: usize) -> Head {
     }
 }
 
+/// The smallest difference between two width codes that some reader must
+/// tell apart, over every width node (`1/((N+1)(N+2))` with no widths).
+fn smallest_code_gap(graph: &Graph) -> f64 {
+    let n = graph.max_len;
+    let mut gap = 1.0 / ((n + 1) * (n + 2)) as f64;
+    for node in graph.nodes.iter().filter(|node| node.is_width()) {
+        gap = (0..n)
+            .map(|w| node.width_code(w as f64) - node.width_code(w as f64 + 1.0))
+            .fold(gap.min(node.read_gap), f64::min);
+    }
+    gap
+}
+
 /// The attention half of `selector_width` (and of `length`, with no
 /// groups: every key selected): BOS and the selected keys score alike, so
 /// BOS gets `1/(w+1)`, written to the scratch dimension.
@@ -498,6 +554,8 @@ fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model:
     let gap = (0..n)
         .map(|w| node.width_code(w as f64) - node.width_code(w as f64 + 1.0))
         .fold(node.read_gap, f64::min);
+    // Keys or queries that are categorical attention results are off by
+    // up to `smallest_code_gap/(N+1)` per key (see `aggregate_head`).
     let s = sharpness(n, 1.0, gap);
     let bos_score = s + node.bos_weight.ln();
     let (mut q, mut k) = score_maps(graph, layout, groups, s, bos_score, d_model);
@@ -904,7 +962,7 @@ fn numeric_points(
 
 /// The MLP half of `selector_width`/`length`: `1/(w+1)` to one-hot `w`.
 fn width_units(graph: &Graph, layout: &Layout, id: Id, is_length: bool) -> Vec<Unit> {
-    let Some(scratch) = layout.scratch[id] else {
+    let (Some(scratch), Some(_)) = (layout.scratch[id], layout.start[id]) else {
         return Vec::new();
     };
     let first = usize::from(is_length);
