@@ -16,9 +16,19 @@ fn vocab(tokens: &str) -> Vec<Atom> {
 }
 
 /// Compiles `expr` and checks it on every input up to `max_len`.
-fn exhaustive(expr: &str, tokens: &str, max_len: usize) {
+fn exhaustive(expr: &str, tokens: &str, max_len: usize) -> rasp::model::Model {
+    exhaustive_after("", expr, tokens, max_len)
+}
+
+/// As [`exhaustive`], with definitions before `task = expr`.
+fn exhaustive_after(
+    definitions: &str,
+    expr: &str,
+    tokens: &str,
+    max_len: usize,
+) -> rasp::model::Model {
     let mut interp = Interpreter::new().expect("starts");
-    let program = format!("task = {expr};\n");
+    let program = format!("{definitions}task = {expr};\n");
     interp
         .run(&source("<test>", program.clone()), None, &mut |_| {})
         .expect("runs");
@@ -40,6 +50,7 @@ fn exhaustive(expr: &str, tokens: &str, max_len: usize) {
         report.mismatches.first()
     );
     assert!(report.matched > 0);
+    model
 }
 
 #[test]
@@ -54,7 +65,30 @@ fn histogram_compiles_exactly() {
 
 #[test]
 fn sort_compiles_exactly() {
-    exhaustive("sort(tokens, tokens)", "abc", 6);
+    let model = exhaustive("sort(tokens, tokens)", "abc", 6);
+    assert_eq!(model.config.n_layers, 2, "the paper's two layers");
+}
+
+#[test]
+fn two_counts_are_read_together_in_their_own_layer() {
+    // Maps of two selector widths from one attention layer (with and without
+    // exact one-hot gates) run in that layer's MLP: one layer in all.
+    let definitions = "a = selector_width(select(tokens, tokens, <));\n\
+        b = selector_width(select(tokens, tokens, ==) and select(indices, indices, <));\n\
+        c = selector_width(select(tokens, tokens, !=));\n";
+    for (expr, max_len) in [
+        ("a + b", 6),
+        ("a - b", 6),
+        ("a * b", 5),
+        ("a < b", 6),
+        ("(a + c) % 3", 6),
+        ("a + b if tokens == \"a\" else b - a", 5),
+        ("b + indices + c", 5),
+        ("a + length", 6),
+    ] {
+        let model = exhaustive_after(definitions, expr, "abc", max_len);
+        assert_eq!(model.config.n_layers, 1, "{expr}");
+    }
 }
 
 #[test]
