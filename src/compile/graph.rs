@@ -867,23 +867,60 @@ impl Builder<'_> {
         }
         let mut groups: Vec<Group> = Vec::new();
         for conjunct in conjuncts {
-            let (keys_sop, queries_sop) = single_pair(conjunct).ok_or_else(|| {
-                CompileError::unsupported_selector(
+            // The selects of an `or`/`not` tree (or a lone select), each with
+            // its keys and queries nodes.
+            let mut leaves: Vec<(&Selector, Id, Id)> = Vec::new();
+            let mut stack = vec![conjunct];
+            while let Some(s) = stack.pop() {
+                match s.kind() {
+                    SelectorKind::Select { keys, queries, .. } => {
+                        let k = self.categorical(keys)?;
+                        let q = self.categorical(queries)?;
+                        leaves.push((s, k, q));
+                    }
+                    SelectorKind::And(a, b) | SelectorKind::Or(a, b) => {
+                        stack.push(b);
+                        stack.push(a);
+                    }
+                    SelectorKind::Not(a) => stack.push(a),
+                }
+            }
+            // Keys and queries are read through one base node each: a node
+            // of the tree itself (queries' nodes first), onto which every
+            // other is a table of the same token or position.
+            let candidates: Vec<Id> = leaves
+                .iter()
+                .map(|l| l.2)
+                .chain(leaves.iter().map(|l| l.1))
+                .collect();
+            let base_of = |b: &Builder, side: &dyn Fn(&(&Selector, Id, Id)) -> Id| {
+                candidates.iter().find_map(|&base| {
+                    let views: Option<Vec<Vec<Option<Atom>>>> =
+                        leaves.iter().map(|l| b.view_on(side(l), base)).collect();
+                    views.map(|v| (base, v))
+                })
+            };
+            let (Some((keys, key_views)), Some((queries, query_views))) =
+                (base_of(self, &|l| l.1), base_of(self, &|l| l.2))
+            else {
+                return Err(CompileError::unsupported_selector(
                     conjunct,
                     "an `or` or `not` of selects over different keys or queries".to_string(),
-                )
-            })?;
-            let keys = self.categorical(&keys_sop)?;
-            let queries = self.categorical(&queries_sop)?;
-            let kv = self.nodes[keys].values.clone();
-            let qv = self.nodes[queries].values.clone();
-            let pred: Vec<Vec<bool>> = kv
-                .values()
-                .iter()
+                ));
+            };
+            let (nk, nq) = (
+                self.nodes[keys].values.len(),
+                self.nodes[queries].values.len(),
+            );
+            let pred: Vec<Vec<bool>> = (0..nk)
                 .map(|k| {
-                    qv.values()
-                        .iter()
-                        .map(|q| predicate(conjunct, k, q))
+                    (0..nq)
+                        .map(|q| {
+                            predicate(conjunct, &|leaf: &Selector| {
+                                let i = leaves.iter().position(|l| std::ptr::eq(l.0, leaf))?;
+                                Some((key_views[i][k].as_ref()?, query_views[i][q].as_ref()?))
+                            })
+                        })
                         .collect()
                 })
                 .collect();
@@ -906,6 +943,38 @@ impl Builder<'_> {
             }
         }
         Ok(groups)
+    }
+
+    /// The values of node `id` as seen through node `base`: `of[b]` is its
+    /// value wherever `base` holds its value `b`. Defined when the two are
+    /// the same node, or tables of the same token or position with `base`
+    /// one-to-one (and defined wherever `id` is).
+    fn view_on(&self, id: Id, base: Id) -> Option<Vec<Option<Atom>>> {
+        let base_values = &self.nodes[base].values;
+        if id == base {
+            return Some(base_values.values().iter().cloned().map(Some).collect());
+        }
+        let (table, base_table) = match (&self.nodes[id].kind, &self.nodes[base].kind) {
+            (Kind::Token(t), Kind::Token(b)) | (Kind::Position(t), Kind::Position(b)) => (t, b),
+            _ => return None,
+        };
+        let mut of = vec![None; base_values.len()];
+        let mut seen = vec![false; base_values.len()];
+        for (row, b) in base_table.iter().enumerate() {
+            let value = table.get(row).cloned().flatten();
+            let Some(b) = b else {
+                if value.is_some() {
+                    return None;
+                }
+                continue;
+            };
+            let i = base_values.position(b)?;
+            if std::mem::replace(&mut seen[i], true) {
+                return None;
+            }
+            of[i] = value;
+        }
+        Some(of)
     }
 
     fn categorical(&mut self, sop: &SOp) -> Result<Id, CompileError> {
@@ -967,35 +1036,19 @@ pub fn for_each_tuple(sets: &[&ValueSet], mut f: impl FnMut(&[&Atom])) {
     }
 }
 
-/// The (keys, queries) pair every select of an `or`/`not` tree compares, if
-/// there is exactly one.
-fn single_pair(sel: &Selector) -> Option<(SOp, SOp)> {
-    let mut pair: Option<(SOp, SOp)> = None;
-    let mut stack = vec![sel];
-    while let Some(s) = stack.pop() {
-        match s.kind() {
-            SelectorKind::Select { keys, queries, .. } => match &pair {
-                None => pair = Some((keys.clone(), queries.clone())),
-                Some((k, q)) if k.id() == keys.id() && q.id() == queries.id() => {}
-                Some(_) => return None,
-            },
-            SelectorKind::And(a, b) | SelectorKind::Or(a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            SelectorKind::Not(a) => stack.push(a),
-        }
-    }
-    pair
-}
-
-/// Whether `sel` (all of whose selects compare the same pair) selects a key
-/// of value `k` for a query of value `q`.
-fn predicate(sel: &Selector, k: &Atom, q: &Atom) -> bool {
+/// Whether `sel` selects, given for each of its selects the (key value,
+/// query value) it compares (`None` where a node has no value there).
+fn predicate<'s>(
+    sel: &'s Selector,
+    values: &dyn Fn(&'s Selector) -> Option<(&Atom, &Atom)>,
+) -> bool {
     match sel.kind() {
-        SelectorKind::Select { op, .. } => Atom::compare(*op, k, q).unwrap_or(false),
-        SelectorKind::And(a, b) => predicate(a, k, q) && predicate(b, k, q),
-        SelectorKind::Or(a, b) => predicate(a, k, q) || predicate(b, k, q),
-        SelectorKind::Not(a) => !predicate(a, k, q),
+        SelectorKind::Select { op, .. } => match values(sel) {
+            Some((k, q)) => Atom::compare(*op, k, q).unwrap_or(false),
+            None => false,
+        },
+        SelectorKind::And(a, b) => predicate(a, values) && predicate(b, values),
+        SelectorKind::Or(a, b) => predicate(a, values) || predicate(b, values),
+        SelectorKind::Not(a) => !predicate(a, values),
     }
 }
