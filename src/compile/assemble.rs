@@ -2,8 +2,10 @@
 //!
 //! # Residual layout
 //!
-//! Dimension 0 is `one` (1 at every position), dimension 1 is `bos` (1 at
-//! position 0 only); then each node's dimensions: one per value (one-hot) for a
+//! While a model is built, dimension 0 is `one` (1 at every position); in
+//! the finished model its weights become the biases (`b_Q`, `b_K`, `b_V`,
+//! `b_in`) and the residual stream starts with `bos` (1 at position 0 only);
+//! then each node's dimensions: one per value (one-hot) for a
 //! categorical node, one holding the number for a numerical node, plus, for
 //! `selector_width` and `length`, a scratch dimension holding `1/(w+1)`.
 //!
@@ -76,7 +78,9 @@ struct Unit {
 pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, CompileError> {
     let live = live_nodes(graph);
     let layout = layout(graph, &live)?;
+    // Internally dimension 0 is `one`; in the model it becomes the biases.
     let d_model = layout.labels.len();
+    let d_out = d_model - 1;
     let n = graph.max_len;
     let last = live.iter().map(|&id| layout.avail[id]).max().unwrap_or(-1);
     let n_layers = usize::try_from(last.max(0) / 2 + 1).unwrap_or(1);
@@ -131,53 +135,70 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
     let mut layers = Vec::with_capacity(n_layers);
     for (layer_heads, layer_units) in heads.iter().zip(&units) {
         let mut attn = Attention {
-            w_q: Array3::zeros((n_heads, d_model, d_head)),
-            w_k: Array3::zeros((n_heads, d_model, d_head)),
-            w_v: Array3::zeros((n_heads, d_model, d_head)),
-            w_o: Array3::zeros((n_heads, d_head, d_model)),
+            w_q: Array3::zeros((n_heads, d_out, d_head)),
+            w_k: Array3::zeros((n_heads, d_out, d_head)),
+            w_v: Array3::zeros((n_heads, d_out, d_head)),
+            w_o: Array3::zeros((n_heads, d_head, d_out)),
             b_q: Array2::zeros((n_heads, d_head)),
             b_k: Array2::zeros((n_heads, d_head)),
             b_v: Array2::zeros((n_heads, d_head)),
-            b_o: Array1::zeros(d_model),
+            b_o: Array1::zeros(d_out),
         };
         for (h, head) in layer_heads.iter().enumerate() {
-            for ((r, c), x) in head.q.indexed_iter() {
-                attn.w_q[[h, r, c]] = (x * scale) as f32;
-            }
-            for ((r, c), x) in head.k.indexed_iter() {
-                attn.w_k[[h, r, c]] = *x as f32;
-            }
-            for ((r, c), x) in head.v.indexed_iter() {
-                attn.w_v[[h, r, c]] = *x as f32;
+            let maps = [
+                (&head.q, &mut attn.w_q, &mut attn.b_q, scale),
+                (&head.k, &mut attn.w_k, &mut attn.b_k, 1.0),
+                (&head.v, &mut attn.w_v, &mut attn.b_v, 1.0),
+            ];
+            for (from, weights, biases, factor) in maps {
+                for ((r, c), x) in from.indexed_iter() {
+                    let x = (x * factor) as f32;
+                    if r == ONE {
+                        biases[[h, c]] += x;
+                    } else {
+                        weights[[h, r - 1, c]] += x;
+                    }
+                }
             }
             for ((r, c), x) in head.o.indexed_iter() {
-                attn.w_o[[h, r, c]] = *x as f32;
+                if c != ONE {
+                    attn.w_o[[h, r, c - 1]] = *x as f32;
+                }
             }
         }
         let mut mlp = Mlp {
-            w_in: Array2::zeros((d_model, d_mlp)),
+            w_in: Array2::zeros((d_out, d_mlp)),
             b_in: Array1::zeros(d_mlp),
-            w_out: Array2::zeros((d_mlp, d_model)),
-            b_out: Array1::zeros(d_model),
+            w_out: Array2::zeros((d_mlp, d_out)),
+            b_out: Array1::zeros(d_out),
         };
         for (u, unit) in layer_units.iter().enumerate() {
+            let mut bias = unit.bias;
             for &(d, w) in &unit.w_in {
-                mlp.w_in[[d, u]] += w as f32;
+                if d == ONE {
+                    bias += w;
+                } else {
+                    mlp.w_in[[d - 1, u]] += w as f32;
+                }
             }
-            mlp.b_in[u] = unit.bias as f32;
+            mlp.b_in[u] = bias as f32;
             for &(d, w) in &unit.w_out {
-                mlp.w_out[[u, d]] += w as f32;
+                if d != ONE {
+                    mlp.w_out[[u, d - 1]] += w as f32;
+                }
             }
         }
         layers.push(Layer { attn, mlp });
     }
     let (embed, pos_embed) = embeddings(graph, &layout, &live, d_model);
+    let embed = embed.slice(ndarray::s![.., 1..]).to_owned();
+    let pos_embed = pos_embed.slice(ndarray::s![.., 1..]).to_owned();
     let out = &graph.nodes[graph.output];
     let out_start = layout.start[graph.output]
         .ok_or_else(|| CompileError::internal("the output has no dimensions"))?;
     let (unembed, output) = if out.numerical {
-        let mut u = Array2::zeros((d_model, 1));
-        u[[out_start, 0]] = 1.0;
+        let mut u = Array2::zeros((d_out, 1));
+        u[[out_start - 1, 0]] = 1.0;
         let mut values: Vec<Atom> = Vec::new();
         for a in out.values.values() {
             if values
@@ -189,9 +210,9 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         }
         (u, OutputDecoding::Numerical { values })
     } else {
-        let mut u = Array2::zeros((d_model, out.values.len()));
+        let mut u = Array2::zeros((d_out, out.values.len()));
         for i in 0..out.values.len() {
-            u[[out_start + i, i]] = 1.0;
+            u[[out_start - 1 + i, i]] = 1.0;
         }
         (
             u,
@@ -204,7 +225,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
     Ok(Model {
         config: ModelConfig {
             n_layers,
-            d_model,
+            d_model: d_out,
             n_heads,
             d_head,
             d_mlp,
@@ -218,7 +239,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
             vocab: graph.vocab.clone(),
             max_len: n,
             output,
-            residual_labels: layout.labels,
+            residual_labels: layout.labels[1..].to_vec(),
             source: source.to_string(),
             sop: sop_name.to_string(),
         },
