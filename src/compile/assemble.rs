@@ -86,42 +86,20 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
     let n_layers = usize::try_from(last.max(0) / 2 + 1).unwrap_or(1);
     let mut heads: Vec<Vec<Head>> = (0..n_layers).map(|_| Vec::new()).collect();
     let mut units: Vec<Vec<Unit>> = (0..n_layers).map(|_| Vec::new()).collect();
+    // MLP units per node, to name the costliest when a model is too large.
+    let mut cost: Vec<(Id, usize)> = Vec::new();
     for &id in &live {
-        let node = &graph.nodes[id];
         let at = layout.avail[id];
-        match &node.kind {
-            Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => {}
-            Kind::Map { .. } | Kind::Convert { .. } => {
-                let layer = usize::try_from(at / 2).unwrap_or(0);
-                units[layer].extend(map_units(graph, &layout, id)?);
-            }
-            Kind::Aggregate {
-                groups,
-                values,
-                default,
-            } => {
-                let layer = usize::try_from(at / 2).unwrap_or(0);
-                heads[layer].push(aggregate_head(
-                    graph, &layout, id, groups, *values, default, d_model,
-                ));
-            }
-            Kind::Width { groups } => {
-                let layer = usize::try_from(at / 2).unwrap_or(0);
-                heads[layer].push(width_head(graph, &layout, id, groups, d_model));
-                units[layer].extend(width_units(graph, &layout, id, false));
-            }
-            Kind::Length => {
-                let layer = usize::try_from(at / 2).unwrap_or(0);
-                heads[layer].push(width_head(graph, &layout, id, &[], d_model));
-                units[layer].extend(width_units(graph, &layout, id, true));
-            }
-        }
+        let before: usize = units.iter().map(Vec::len).sum();
+        add_node(graph, &layout, id, at, d_model, &mut heads, &mut units)?;
+        cost.push((id, units.iter().map(Vec::len).sum::<usize>() - before));
     }
     for layer_units in &mut units {
         for unit in layer_units.iter_mut() {
             gate_at_bos(unit, &layout.bos);
         }
     }
+    check_size(graph, &heads, &units, &cost, d_model)?;
     let n_heads = heads.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let d_head = heads
         .iter()
@@ -249,6 +227,90 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         unembed,
         unembed_bias: Array1::zeros(d_vocab_out),
     })
+}
+
+/// Adds the heads and MLP units of node `id`, available after sub-layer `at`.
+#[allow(clippy::too_many_arguments, reason = "the assembly state")]
+fn add_node(
+    graph: &Graph,
+    layout: &Layout,
+    id: Id,
+    at: i64,
+    d_model: usize,
+    heads: &mut [Vec<Head>],
+    units: &mut [Vec<Unit>],
+) -> Result<(), CompileError> {
+    let node = &graph.nodes[id];
+    {
+        match &node.kind {
+            Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => {}
+            Kind::Map { .. } | Kind::Convert { .. } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                units[layer].extend(map_units(graph, layout, id)?);
+            }
+            Kind::Aggregate {
+                groups,
+                values,
+                default,
+            } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(aggregate_head(
+                    graph, layout, id, groups, *values, default, d_model,
+                ));
+            }
+            Kind::Width { groups } => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(width_head(graph, layout, id, groups, d_model));
+                units[layer].extend(width_units(graph, layout, id, false));
+            }
+            Kind::Length => {
+                let layer = usize::try_from(at / 2).unwrap_or(0);
+                heads[layer].push(width_head(graph, layout, id, &[], d_model));
+                units[layer].extend(width_units(graph, layout, id, true));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The most parameters a compiled model may have (400 MB of f32 weights).
+pub const MAX_PARAMETERS: usize = 100_000_000;
+
+/// Fails when the padded model would exceed [`MAX_PARAMETERS`], naming the
+/// node with the most MLP units.
+fn check_size(
+    graph: &Graph,
+    heads: &[Vec<Head>],
+    units: &[Vec<Unit>],
+    cost: &[(Id, usize)],
+    d_model: usize,
+) -> Result<(), CompileError> {
+    let layers = heads.len() as u128;
+    let n_heads = heads.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
+    let d_head = heads
+        .iter()
+        .flatten()
+        .map(|h| h.q.ncols().max(h.v.ncols()))
+        .max()
+        .unwrap_or(1) as u128;
+    let d_mlp = units.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
+    let d = d_model as u128;
+    let per_layer = 4 * n_heads * d * d_head + 3 * n_heads * d_head + d + 2 * d * d_mlp + d_mlp + d;
+    let total = layers * per_layer + d * ((graph.vocab.len() + graph.max_len + 2) as u128 + 64);
+    if total <= MAX_PARAMETERS as u128 {
+        return Ok(());
+    }
+    let worst = cost.iter().max_by_key(|(_, c)| *c).map(|(id, _)| *id);
+    let node = worst.map(|id| &graph.nodes[id]);
+    Err(CompileError::model_too_large(
+        node.and_then(|n| n.origin.clone()),
+        node.map(|n| format!("`{}`", n.label)).unwrap_or_default(),
+        format!(
+            "the model would have about {total} parameters, more than the limit of {MAX_PARAMETERS} \
+             ({layers} layers, d_model {d}, {d_mlp} MLP units in the widest layer{})",
+            node.map(|n| format!(", most of them for `{}`", n.label)).unwrap_or_default()
+        ),
+    ))
 }
 
 /// The nodes the output needs, in dependency order.

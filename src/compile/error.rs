@@ -80,6 +80,16 @@ impl CompileError {
         }
     }
 
+    /// A whole model over the size limit, shown at the node costing most.
+    pub fn model_too_large(at: Option<Origin>, label: String, message: String) -> CompileError {
+        CompileError {
+            kind: CompileErrorKind::TooLarge,
+            message,
+            at,
+            label,
+        }
+    }
+
     pub fn internal(message: &str) -> CompileError {
         CompileError {
             kind: CompileErrorKind::Internal,

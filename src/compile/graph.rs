@@ -556,16 +556,39 @@ impl Builder<'_> {
             return Ok(self.push(kind, values, false, sop));
         }
         // One MLP reads at most one number, through steps gated by the exact
-        // one-hot values of the other sources. A map beyond that is split:
-        // each largest part of its expression that one MLP computes cheaply
-        // becomes a node of its own (a feature, one MLP earlier), and the map
-        // reads the features.
-        let (mut sources, expr) = if self.direct(&sources) {
+        // one-hot values of the other sources. A map beyond that, or one whose
+        // table would be too large, is split: each largest part of its
+        // expression that one MLP computes cheaply, or that reads one number
+        // alone, becomes a node of its own (a feature, one MLP earlier), and
+        // the map reads the features.
+        let table: u128 = sources
+            .iter()
+            .map(|s| self.nodes[*s].values.len() as u128)
+            .product();
+        let numeric_read = sources
+            .iter()
+            .any(|s| self.nodes[*s].numerical || self.nodes[*s].is_width());
+        let limit = if numeric_read {
+            MAX_TUPLES
+        } else {
+            8 * SPLIT_ABOVE
+        };
+        let (mut sources, expr) = if self.direct(&sources) && table <= limit as u128 {
             (sources, expr)
         } else {
             let mut split = Vec::new();
-            let expr = self.split(&sources, &expr, true, &mut split)?;
-            (split, expr)
+            let flat = self.split(&sources, &expr, true, &mut split)?;
+            let rows: u128 = split
+                .iter()
+                .map(|s| self.nodes[*s].values.len() as u128)
+                .product();
+            if rows > (8 * SPLIT_ABOVE) as u128 {
+                // Still a large table: make each argument of the outermost
+                // function a node of its own (split in turn).
+                self.split_arguments(&sources, &expr)?
+            } else {
+                (split, flat)
+            }
         };
         // Numbers still read beside others become one-hot values first.
         if !self.direct(&sources) {
@@ -818,7 +841,8 @@ impl Builder<'_> {
             Expr::Const(a) => Expr::Const(a.clone()),
             Expr::Apply(func, args, id) => {
                 let reads: Vec<Id> = expr.reads().iter().map(|i| sources[*i]).collect();
-                if !root && self.cheap(&reads) {
+                let compressing = matches!(reads.as_slice(), [one] if self.nodes[*one].numerical);
+                if !root && (self.cheap(&reads) || compressing) {
                     if let Some(part) = self.sops.get(id).cloned() {
                         let feature = self.force(&part)?;
                         return Ok(Expr::Source(index_of(out, feature)));
@@ -831,6 +855,31 @@ impl Builder<'_> {
                 Expr::Apply(func.clone(), split, *id)
             }
         })
+    }
+
+    /// `expr` with each argument of its outermost function materialised.
+    fn split_arguments(
+        &mut self,
+        sources: &[Id],
+        expr: &Expr,
+    ) -> Result<(Vec<Id>, Expr), CompileError> {
+        let mut out = Vec::new();
+        let Expr::Apply(func, args, id) = expr else {
+            let e = self.split(sources, expr, true, &mut out)?;
+            return Ok((out, e));
+        };
+        let mut split = Vec::with_capacity(args.len());
+        for arg in args {
+            split.push(match arg {
+                Expr::Source(i) => Expr::Source(index_of(&mut out, sources[*i])),
+                Expr::Const(a) => Expr::Const(a.clone()),
+                Expr::Apply(_, _, part) => match self.sops.get(part).cloned() {
+                    Some(sop) => Expr::Source(index_of(&mut out, self.force(&sop)?)),
+                    None => self.split(sources, arg, false, &mut out)?,
+                },
+            });
+        }
+        Ok((out, Expr::Apply(func.clone(), split, *id)))
     }
 
     /// Whether a categorical node's one-hot values are exact: everything but

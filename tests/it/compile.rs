@@ -263,3 +263,28 @@ fn exhaustive_ints(first: &str, second: &str) {
         report.mismatches.first()
     );
 }
+
+#[test]
+fn long_addition_compiles_exactly_on_a_small_space() {
+    // Digits 0, 1, 9 and "+": carries, chains of nines and the final carry.
+    exhaustive("long_addition(tokens)", "019+", 5);
+}
+
+#[test]
+fn a_model_over_the_size_limit_is_a_diagnostic() {
+    let mut interp = Interpreter::new().expect("starts");
+    let program = "task = long_addition(tokens);\n";
+    interp
+        .run(&source("<test>", program.to_string()), None, &mut |_| {})
+        .expect("runs");
+    let Some(Value::SOp(sop)) = interp.get("task") else {
+        panic!("task is an s-op");
+    };
+    let err = compile(&sop, "task", program, &vocab("0123456789+"), 16)
+        .expect_err("too large at max_len 16");
+    assert_eq!(err.code_name(), "rasp::compile::too_large");
+    assert!(
+        err.to_string().contains("parameters, more than the limit"),
+        "{err}"
+    );
+}
