@@ -37,6 +37,9 @@ pub struct CompileArgs {
     /// Where to write the weights (a `.safetensors` file).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Print the model's report (as `rasp inspect --json`) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `rasp exec`.
@@ -69,6 +72,9 @@ pub struct VerifyArgs {
     /// The seed of the random inputs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Loads and compiles a target; on failure, reports and gives the exit code.
@@ -101,6 +107,10 @@ pub fn run_compile(args: &CompileArgs) -> ExitCode {
     if let Err(e) = model.save(&args.output) {
         report(&e);
         return ExitCode::from(EXIT_FAILURE);
+    }
+    if args.json {
+        println!("{}", super::json::compile_json(&model, &args.output));
+        return ExitCode::SUCCESS;
     }
     print!("{}", summary(&model));
     println!("  written to {}", args.output.display());
@@ -227,6 +237,17 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             format!("{} random inputs (seed {})", args.samples, args.seed),
         ),
     };
+    if args.json {
+        let seconds = started.elapsed().as_secs_f64();
+        let max_len = args.target.max_len;
+        let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
+        println!("{json}");
+        return ExitCode::from(if report.mismatch_count > 0 {
+            EXIT_FAILURE
+        } else {
+            0
+        });
+    }
     print!("{}", summary(&model));
     println!(
         "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)",

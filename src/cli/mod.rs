@@ -6,6 +6,7 @@
 
 mod compile;
 mod draw;
+mod json;
 mod plot;
 mod repl;
 pub mod run;

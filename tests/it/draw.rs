@@ -385,3 +385,31 @@ fn completions_come_from_the_cli() {
     let out = rasp(&["completions", "tcsh"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn compile_and_verify_print_json() {
+    let dir = scratch("json");
+    let model = dir.join("r.safetensors").display().to_string();
+    let target = ["examples/reverse.rasp", "--vocab", "a,b", "--max-len", "4"];
+    let mut args = vec!["compile"];
+    args.extend(target);
+    args.extend(["-o", &model, "--json"]);
+    let out = rasp(&args, None);
+    ok(&out);
+    let compiled: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(compiled["written_to"], model.as_str());
+    assert_eq!(compiled["sop"], "reversed");
+    assert!(Path::new(&model).exists());
+    let mut args = vec!["verify"];
+    args.extend(target);
+    args.push("--json");
+    let out = rasp(&args, None);
+    ok(&out);
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // Every input over {a, b} of length 1 to 4: 2 + 4 + 8 + 16.
+    assert_eq!(verified["inputs"], 30);
+    assert_eq!(verified["agree"], 30);
+    assert_eq!(verified["disagree"], 0);
+    assert_eq!(verified["checked"], "every input");
+    assert_eq!(verified["n_layers"], compiled["n_layers"]);
+}
