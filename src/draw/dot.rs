@@ -29,8 +29,9 @@ fn quoted(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// One table row: a tag, a label, then the values.
-fn row(out: &mut String, tag: &str, colour: &str, r: &Row, lead: usize) {
+/// One table row: a tag, a label, `query_columns` empty cells (above a
+/// matrix's query columns), then the values.
+fn row(out: &mut String, tag: &str, colour: &str, r: &Row, query_columns: usize) {
     let label = if r.output {
         format!("<b>{}</b>", escape(&r.label))
     } else {
@@ -38,9 +39,11 @@ fn row(out: &mut String, tag: &str, colour: &str, r: &Row, lead: usize) {
     };
     let _ = write!(
         out,
-        "<tr><td bgcolor=\"{colour}\">{tag}</td><td bgcolor=\"{colour}\" colspan=\"{}\" align=\"left\">{label}</td>",
-        lead.max(1)
+        "<tr><td bgcolor=\"{colour}\">{tag}</td><td bgcolor=\"{colour}\" align=\"left\">{label}</td>"
     );
+    if query_columns > 0 {
+        let _ = write!(out, "<td colspan=\"{query_columns}\"></td>");
+    }
     for v in &r.values {
         let _ = write!(out, "<td bgcolor=\"{colour}\">{}</td>", escape(v));
     }
@@ -51,21 +54,17 @@ fn head_label(number: usize, h: &FlowHead) -> String {
     let q = h.queries.len();
     let mut out = format!(
         "<<table border=\"0\" cellborder=\"1\" cellspacing=\"0\"><tr><td colspan=\"{}\" align=\"left\"><b>head {number}: {}</b></td></tr>",
-        2 + q.max(1) + h.matrix.len(),
+        2 + q + h.matrix.len(),
         escape(&h.selector)
     );
-    let lead = q.max(1);
     for k in &h.keys {
-        row(&mut out, "key", "#97ffff", k, lead);
+        row(&mut out, "key", "#97ffff", k, q);
     }
     for query in &h.queries {
-        row(&mut out, "query", "#9aff9a", query, lead);
+        row(&mut out, "query", "#9aff9a", query, q);
     }
     for (qi, selected) in h.matrix.iter().enumerate() {
         out.push_str("<tr><td></td><td></td>");
-        if q == 0 {
-            out.push_str("<td></td>");
-        }
         for query in &h.queries {
             let v = query.values.get(qi).map_or("", String::as_str);
             let _ = write!(out, "<td bgcolor=\"#9aff9a\">{}</td>", escape(v));
@@ -81,9 +80,9 @@ fn head_label(number: usize, h: &FlowHead) -> String {
     }
     for used in &h.uses {
         if let Some(values) = &used.values {
-            row(&mut out, "values", "#ffb6c1", values, lead);
+            row(&mut out, "values", "#ffb6c1", values, q);
         }
-        row(&mut out, "result", "#ffd39b", &used.result, lead);
+        row(&mut out, "result", "#ffd39b", &used.result, q);
     }
     out.push_str("</table>>");
     out
@@ -97,7 +96,7 @@ fn steps_label(rows: &[Row], input: bool) -> String {
         } else {
             ("map", "#ffd39b")
         };
-        row(&mut out, tag, colour, r, 1);
+        row(&mut out, tag, colour, r, 0);
     }
     out.push_str("</table>>");
     out
