@@ -70,16 +70,19 @@ def load_model(path, config, bridge):
         model = HookedTransformer(HookedTransformerConfig(**config))
         missing, unexpected = model.load_state_dict(state, strict=False)
     else:
+        import transformer_lens  # noqa: F401  (attaches TransformerBridge.boot_native)
         from transformer_lens.config import TransformerBridgeConfig
         from transformer_lens.model_bridge import TransformerBridge
         from transformer_lens.utilities.tl_checkpoint_conversion import convert_tl_checkpoint
 
+        # The same config, as TransformerLens' own native architecture.
         bridge_config = TransformerBridgeConfig(
-            **{k: v for k, v in config.items() if k not in ("original_architecture",)},
+            **{k: v for k, v in config.items() if k != "original_architecture"},
             architecture="TransformerLensNative",
         )
         model = TransformerBridge.boot_native(bridge_config)
-        missing, unexpected = model.load_state_dict(convert_tl_checkpoint(state, bridge_config), strict=False)
+        result = model.load_state_dict(convert_tl_checkpoint(state, bridge_config), strict=True)
+        missing, unexpected = result.missing_keys, result.unexpected_keys
     if unexpected:
         sys.exit(f"TransformerLens does not know these tensors: {unexpected}")
     # Only buffers (causal masks, IGNORE constants) may be missing: every

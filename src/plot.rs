@@ -16,6 +16,7 @@ use miette::Diagnostic;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::draw::{cut, escape_html as html};
 use crate::eval::atom::Atom;
 use crate::model::inspect::layer_sizes;
 use crate::model::{Forward, Model, ModelError};
@@ -166,16 +167,6 @@ fn cut_middle(text: &str, max: usize) -> String {
     let mut out: String = chars[..head].iter().collect();
     out.push('…');
     out.extend(&chars[chars.len() - tail..]);
-    out
-}
-
-/// `text` cut to `max` characters.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
     out
 }
 
@@ -332,14 +323,6 @@ fn residual_heatmap(
     ))
     .map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))
-}
-
-/// `text` escaped for HTML.
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn index_html(model: &Model, plotted: &[Plotted]) -> String {

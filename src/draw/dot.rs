@@ -6,23 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::{Flow, FlowHead, Row};
+use super::{escape_html as escape, Flow, FlowHead, Row};
 use crate::eval::sop::NodeId;
-
-/// `text` escaped for an HTML-like label.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `text` escaped for a double-quoted DOT string.
 fn quoted(text: &str) -> String {

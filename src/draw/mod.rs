@@ -468,6 +468,31 @@ pub fn write(flow: &Flow, path: &Path, format: Format) -> Result<(), DrawError> 
     })
 }
 
+/// `text` cut to `max` characters, with `…` when cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `text` escaped for HTML (and graphviz's HTML-like labels).
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Carries out a program's `draw(sop [, input]);` (an [`Event::Draw`]): draws
 /// on the given input, else on `fallback` (the REPL's running example, the
 /// first `--input` of `rasp run`), into [`default_path`]; returns the path.

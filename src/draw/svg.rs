@@ -16,7 +16,7 @@
 use svg::node::element::{Group, Line, Rectangle, Text, Title};
 use svg::{Document, Node};
 
-use super::{Flow, FlowHead, FlowLayer, Row};
+use super::{cut, Flow, FlowHead, FlowLayer, Row};
 
 const FONT_SIZE: f64 = 12.0;
 /// The advance of one monospace character at [`FONT_SIZE`] (DejaVu Sans Mono
@@ -143,16 +143,6 @@ impl Metrics {
     fn values_x(&self, query_columns: usize) -> f64 {
         (self.tag + self.label).max(query_columns as f64 * self.cell + 4.0 * CHAR_WIDTH)
     }
-}
-
-/// `text` cut to `max` characters, with `…` when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn rect(x: f64, y: f64, w: f64, h: f64, fill: &str) -> Rectangle {

@@ -49,10 +49,10 @@ pub fn layer_sizes(model: &Model) -> Vec<LayerSizes> {
         .collect()
 }
 
-/// A one-screen summary of a model.
-pub fn summary(model: &Model) -> String {
+/// The first line of [`summary`] and of [`inspect_text`].
+fn headline(model: &Model) -> String {
     let c = &model.config;
-    let mut out = format!(
+    format!(
         "{}: {} layer{}, d_model {}, {} parameters ({} non-zero)\n",
         model.meta.sop,
         c.n_layers,
@@ -60,7 +60,12 @@ pub fn summary(model: &Model) -> String {
         c.d_model,
         model.parameter_count(),
         model.nonzero_parameter_count()
-    );
+    )
+}
+
+/// One line per layer: `  layer 1: 2 heads, MLP 34 units`.
+fn layer_lines(model: &Model) -> String {
+    let mut out = String::new();
     for (l, sizes) in layer_sizes(model).iter().enumerate() {
         out.push_str(&format!(
             "  layer {}: {} head{}, MLP {} units\n",
@@ -70,6 +75,14 @@ pub fn summary(model: &Model) -> String {
             sizes.mlp_units
         ));
     }
+    out
+}
+
+/// A one-screen summary of a model.
+pub fn summary(model: &Model) -> String {
+    let c = &model.config;
+    let mut out = headline(model);
+    out.push_str(&layer_lines(model));
     let output = output_text(&model.meta.output);
     out.push_str(&format!(
         "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}\n",
@@ -104,29 +117,13 @@ fn list(items: &[String], max: usize) -> String {
 pub fn inspect_text(model: &Model) -> String {
     let c = &model.config;
     let m = &model.meta;
-    let mut out = format!(
-        "{}: {} layer{}, d_model {}, {} parameters ({} non-zero)\n",
-        m.sop,
-        c.n_layers,
-        if c.n_layers == 1 { "" } else { "s" },
-        c.d_model,
-        model.parameter_count(),
-        model.nonzero_parameter_count()
-    );
+    let mut out = headline(model);
     out.push_str(&format!(
         "padded sizes: {} heads per layer, d_head {}, d_mlp {}, n_ctx {} (max_len {} + BOS), d_vocab {}, d_vocab_out {}\n",
         c.n_heads, c.d_head, c.d_mlp, c.n_ctx, m.max_len, c.d_vocab, c.d_vocab_out
     ));
-    out.push_str("layers:\n");
-    for (l, sizes) in layer_sizes(model).iter().enumerate() {
-        out.push_str(&format!(
-            "  layer {}: {} head{} in use, MLP {} units in use\n",
-            l + 1,
-            sizes.heads.len(),
-            if sizes.heads.len() == 1 { "" } else { "s" },
-            sizes.mlp_units
-        ));
-    }
+    out.push_str("layers (heads and MLP units in use):\n");
+    out.push_str(&layer_lines(model));
     let vocab: Vec<String> = m.vocab.iter().map(Atom::repr).collect();
     out.push_str(&format!(
         "vocabulary ({} tokens, BOS `{}` is id 0): {}\n",
