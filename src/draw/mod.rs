@@ -255,6 +255,25 @@ pub fn flow(sop: &SOp, name: &str, input: &[Atom], at: Option<&Origin>) -> Resul
             layers[at].steps.push(row(s)?);
         }
     }
+    // The input is always shown, even when the s-op does not read the tokens
+    // (`length`, maps of `indices`).
+    let reads_tokens = plan
+        .order
+        .iter()
+        .any(|n| matches!(n, Node::SOp(s) if matches!(s.kind(), SOpKind::Tokens(_))));
+    if !reads_tokens {
+        layers[0].steps.insert(
+            0,
+            Row {
+                id: 0,
+                label: "tokens (not read)".to_string(),
+                values: input.iter().map(Atom::short).collect(),
+                from: Vec::new(),
+                reads: Vec::new(),
+                output: false,
+            },
+        );
+    }
     Ok(Flow {
         name: name.to_string(),
         input: input.iter().map(Atom::short).collect(),

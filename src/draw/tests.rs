@@ -129,3 +129,15 @@ fn default_paths_are_plain_file_names() {
     assert_eq!(Format::for_path(Path::new("x.gv")), Format::Dot);
     assert_eq!(Format::for_path(Path::new("x.svg")), Format::Svg);
 }
+
+#[test]
+fn the_input_is_shown_even_when_unread() {
+    let f = flow_of("length", "abc").expect("draws");
+    let first = &f.layers[0].steps[0];
+    assert_eq!(first.label, "tokens (not read)");
+    assert_eq!(first.values, ["a", "b", "c"]);
+    let f = flow_of("tokens", "ab").expect("draws");
+    assert_eq!(f.layers.len(), 1);
+    assert_eq!(f.layers[0].steps.len(), 1);
+    assert!(f.layers[0].steps[0].output);
+}
