@@ -1,7 +1,8 @@
 //! Pictures of a compiled model at work on one input (`rasp exec --plot DIR`):
 //! each head's attention pattern and the residual stream after each layer, as
-//! PNG heatmaps (drawn with plotters, text in the embedded DejaVu Sans), and an
-//! `index.html` that shows them together.
+//! PNG heatmaps (drawn by plotters into a buffer, text in the embedded DejaVu
+//! Sans, encoded by the `png` crate), and an `index.html` that shows them
+//! together.
 //!
 //! Attention patterns are query (rows) by key (columns), BOS included, each
 //! row summing to 1, white (0) to dark purple (1), with the weights written in
@@ -155,6 +156,18 @@ fn centred(size: f64) -> TextStyle<'static> {
         .pos(Pos::new(HPos::Center, VPos::Center))
 }
 
+/// Encodes an RGB buffer as a PNG file.
+fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), PlotError> {
+    let file = std::fs::File::create(path).map_err(|e| write_error(path, e))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(rgb))
+        .map_err(|e| render_error(path, e))
+}
+
 /// `text` cut in the middle to `max` characters, keeping both ends (a
 /// residual label's value is at its end: `selector_width(…,<)):3`).
 fn cut_middle(text: &str, max: usize) -> String {
@@ -178,12 +191,13 @@ fn attention_heatmap(
     pattern: ndarray::ArrayView2<'_, f32>,
 ) -> Result<(), PlotError> {
     let n = positions.len();
-    let cell = (640 / n.max(1)).clamp(10, 40) as i32;
+    let cell = (800 / n.max(1)).clamp(4, 40) as i32;
     let left = 70;
     let top = 70;
-    let width = (left + cell * n as i32 + 20) as u32;
+    let width = ((left + cell * n as i32 + 20) as u32).max(320);
     let height = (top + cell * n as i32 + 20) as u32;
-    let root = BitMapBackend::new(path, (width.max(320), height)).into_drawing_area();
+    let mut buffer = vec![0u8; width as usize * height as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
     let fail = |e: &dyn std::fmt::Display| render_error(path, e);
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let title = (FONT, 15).into_font().color(&BLACK);
@@ -195,7 +209,7 @@ fn attention_heatmap(
     root.draw_text("queries ↓", &small, (4, 48))
         .map_err(|e| fail(&e))?;
     let label_size = if cell >= 20 { 12.0 } else { 9.0 };
-    for (i, token) in positions.iter().enumerate() {
+    for (i, token) in positions.iter().enumerate().filter(|_| cell >= 10) {
         let centre = left + cell * i as i32 + cell / 2;
         let shown = cut(token, 4);
         root.draw_text(&shown, &centred(label_size), (centre, top - 10))
@@ -237,7 +251,9 @@ fn attention_heatmap(
                 .map_err(|e| fail(&e))?;
         }
     }
-    root.present().map_err(|e| fail(&e))
+    root.present().map_err(|e| fail(&e))?;
+    drop(root);
+    write_png(path, width, height, &buffer)
 }
 
 /// A residual stream (`[positions, d_model]`) as a heatmap with one row per
@@ -255,7 +271,7 @@ fn residual_heatmap(
     } else {
         (6400 / d.max(1)).max(2)
     } as i32;
-    let cell = 36;
+    let cell = (1800 / n.max(1)).clamp(8, 36) as i32;
     let label_chars = labels
         .iter()
         .map(|l| l.chars().count())
@@ -266,7 +282,8 @@ fn residual_heatmap(
     let top = 64;
     let width = (left + cell * n as i32 + 20).max(360) as u32;
     let height = (top + row * d as i32 + 20) as u32;
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    let mut buffer = vec![0u8; width as usize * height as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
     let fail = |e: &dyn std::fmt::Display| render_error(path, e);
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let title = (FONT, 15).into_font().color(&BLACK);
@@ -278,7 +295,7 @@ fn residual_heatmap(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max)
         .max(1e-9);
-    for (i, token) in positions.iter().enumerate().take(n) {
+    for (i, token) in positions.iter().enumerate().take(n).filter(|_| cell >= 12) {
         let centre = left + cell * i as i32 + cell / 2;
         root.draw_text(&cut(token, 5), &centred(12.0), (centre, top - 12))
             .map_err(|e| fail(&e))?;
@@ -322,7 +339,9 @@ fn residual_heatmap(
         RGBColor(150, 150, 150),
     ))
     .map_err(|e| fail(&e))?;
-    root.present().map_err(|e| fail(&e))
+    root.present().map_err(|e| fail(&e))?;
+    drop(root);
+    write_png(path, width, height, &buffer)
 }
 
 fn index_html(model: &Model, plotted: &[Plotted]) -> String {
