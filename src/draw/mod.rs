@@ -12,7 +12,8 @@
 pub mod dot;
 pub mod svg;
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -213,8 +214,19 @@ pub fn flow(sop: &SOp, name: &str, input: &[Atom], at: Option<&Origin>) -> Resul
         _ => s.label(),
     };
     let shown = shown_maps(sop, &plan);
+    // Each s-op is evaluated once, however many tables show it.
+    let evaluated: RefCell<HashMap<NodeId, Vec<String>>> = RefCell::default();
     let row = |s: &SOp| -> Result<Row, DrawError> {
-        let values = eval_sop(s, input)?.values.iter().map(Atom::short).collect();
+        let known = evaluated.borrow().get(&s.id()).cloned();
+        let values = match known {
+            Some(values) => values,
+            None => {
+                let values: Vec<String> =
+                    eval_sop(s, input)?.values.iter().map(Atom::short).collect();
+                evaluated.borrow_mut().insert(s.id(), values.clone());
+                values
+            }
+        };
         let read = match s.kind() {
             SOpKind::Map { .. } => shown_inputs(s, &shown),
             _ => Vec::new(),
