@@ -104,19 +104,80 @@ enum Shape {
     Combine(&'static str, Vec<usize>),
 }
 
+/// Where every node of an s-op's graph sits: the paper's schedule, which
+/// [`analyze`] summarises and the drawings (`crate::draw`) lay out.
+pub struct Schedule {
+    /// Every node the s-op reads, inputs first.
+    pub order: Vec<Node>,
+    /// Each node's attention layer: 0 for what needs no attention (the input,
+    /// constants and maps of them), else the layer whose heads (or, for a map,
+    /// whose element-wise step after the heads) compute it.
+    pub layer: HashMap<NodeId, usize>,
+    /// The heads of layer 1, 2, ...: structurally identical selectors used in
+    /// one layer share a head.
+    pub heads: Vec<Vec<ScheduledHead>>,
+}
+
+/// One attention head of a [`Schedule`].
+pub struct ScheduledHead {
+    /// The selector; `None` for the head that gives `length` (the paper's
+    /// `selector_width` of the all-true selector).
+    pub selector: Option<Selector>,
+    /// The selector described, as [`HeadInfo::selector`].
+    pub description: String,
+    /// The aggregates and selector widths it computes, in graph order.
+    pub uses: Vec<SOp>,
+}
+
+impl Schedule {
+    /// The layer of a node (0 when unknown).
+    pub fn layer_of(&self, id: NodeId) -> usize {
+        self.layer.get(&id).copied().unwrap_or(0)
+    }
+}
+
 /// Analyses the s-op `root`, named `name`.
 pub fn analyze(root: &SOp, name: &str) -> Analysis {
+    let schedule = schedule(root);
+    Analysis {
+        sop: name.to_string(),
+        layers: schedule
+            .heads
+            .iter()
+            .map(|row| LayerInfo {
+                heads: row
+                    .iter()
+                    .map(|head| {
+                        let mut uses: Vec<String> = Vec::new();
+                        for label in head.uses.iter().map(SOp::label) {
+                            if !uses.contains(&label) {
+                                uses.push(label);
+                            }
+                        }
+                        HeadInfo {
+                            selector: head.description.clone(),
+                            uses,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Schedules the graph of `root` into layers and heads.
+pub fn schedule(root: &SOp) -> Schedule {
     let order = topological_order(&[Node::SOp(root.clone())]);
     let mut canon: HashMap<Shape, usize> = HashMap::new();
     let mut class: HashMap<NodeId, usize> = HashMap::new();
     let mut layer: HashMap<NodeId, usize> = HashMap::new();
-    // Heads per layer: selector class -> (description, uses), in order.
-    let mut heads: Vec<Vec<(usize, HeadInfo)>> = Vec::new();
-    let add_head = |heads: &mut Vec<Vec<(usize, HeadInfo)>>,
+    // Heads per layer, each with its selector's class.
+    let mut heads: Vec<Vec<(usize, ScheduledHead)>> = Vec::new();
+    let add_head = |heads: &mut Vec<Vec<(usize, ScheduledHead)>>,
                     at: usize,
                     sel_class: usize,
-                    selector: String,
-                    use_: String| {
+                    selector: Option<&Selector>,
+                    use_: &SOp| {
         if at == 0 {
             return;
         }
@@ -126,15 +187,17 @@ pub fn analyze(root: &SOp, name: &str) -> Analysis {
         let row = &mut heads[at - 1];
         match row.iter_mut().find(|(c, _)| *c == sel_class) {
             Some((_, head)) => {
-                if !head.uses.contains(&use_) {
-                    head.uses.push(use_);
+                if !head.uses.iter().any(|u| u.id() == use_.id()) {
+                    head.uses.push(use_.clone());
                 }
             }
             None => row.push((
                 sel_class,
-                HeadInfo {
-                    selector,
-                    uses: vec![use_],
+                ScheduledHead {
+                    selector: selector.cloned(),
+                    description: selector
+                        .map_or_else(|| "select(1, 1, ==)".to_string(), describe_selector),
+                    uses: vec![use_.clone()],
                 },
             )),
         }
@@ -150,13 +213,7 @@ pub fn analyze(root: &SOp, name: &str) -> Analysis {
                 SOpKind::Indices => (Shape::Leaf("indices".into()), 0),
                 SOpKind::Const(a) => (Shape::Leaf(format!("{}:{}", a.type_name(), a.repr())), 0),
                 SOpKind::Length => {
-                    add_head(
-                        &mut heads,
-                        1,
-                        length_class,
-                        "select(1, 1, ==)".into(),
-                        "length".into(),
-                    );
+                    add_head(&mut heads, 1, length_class, None, s);
                     (Shape::Leaf("length".into()), 1)
                 }
                 SOpKind::Map { func, args } => {
@@ -177,13 +234,7 @@ pub fn analyze(root: &SOp, name: &str) -> Analysis {
                     let val_at = layer.get(&values.id()).copied().unwrap_or(0) + 1;
                     let at = sel_at.max(val_at);
                     let sel_class = get(selector.id(), &class);
-                    add_head(
-                        &mut heads,
-                        at,
-                        sel_class,
-                        describe_selector(selector),
-                        s.label(),
-                    );
+                    add_head(&mut heads, at, sel_class, Some(selector), s);
                     (
                         Shape::Aggregate(sel_class, get(values.id(), &class), default.repr()),
                         at,
@@ -192,13 +243,7 @@ pub fn analyze(root: &SOp, name: &str) -> Analysis {
                 SOpKind::SelectorWidth(selector) => {
                     let at = layer.get(&selector.id()).copied().unwrap_or(1);
                     let sel_class = get(selector.id(), &class);
-                    add_head(
-                        &mut heads,
-                        at,
-                        sel_class,
-                        describe_selector(selector),
-                        s.label(),
-                    );
+                    add_head(&mut heads, at, sel_class, Some(selector), s);
                     (Shape::Width(sel_class), at)
                 }
             },
@@ -246,13 +291,12 @@ pub fn analyze(root: &SOp, name: &str) -> Analysis {
         class.insert(node.id(), c);
         layer.insert(node.id(), at);
     }
-    Analysis {
-        sop: name.to_string(),
-        layers: heads
+    Schedule {
+        order,
+        layer,
+        heads: heads
             .into_iter()
-            .map(|row| LayerInfo {
-                heads: row.into_iter().map(|(_, h)| h).collect(),
-            })
+            .map(|row| row.into_iter().map(|(_, h)| h).collect())
             .collect(),
     }
 }

@@ -9,10 +9,12 @@ pub mod analyze;
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;
+pub mod draw;
 pub mod error;
 pub mod eval;
 pub mod golden;
 pub mod model;
+pub mod plot;
 pub mod repl;
 pub mod syntax;
 

@@ -9,7 +9,8 @@ use super::{EXIT_FAILURE, EXIT_USAGE};
 use crate::compile::verify::{all_inputs, random_inputs, verify};
 use crate::compile::{compile, CompileError};
 use crate::eval::atom::Atom;
-use crate::model::{Model, OutputDecoding};
+use crate::model::inspect::summary;
+use crate::model::Model;
 use crate::Interpreter;
 
 /// What to compile: a program, its s-op, the inputs the model must handle.
@@ -36,6 +37,9 @@ pub struct CompileArgs {
     /// Where to write the weights (a `.safetensors` file).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Print the model's report (as `rasp inspect --json`) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `rasp exec`.
@@ -50,6 +54,11 @@ pub struct ExecArgs {
     /// One JSON object per input and line, as `rasp run --json` prints.
     #[arg(long)]
     pub json: bool,
+    /// Also write, for each input, PNG heatmaps of every head's attention
+    /// and of the residual stream after each layer into DIR, with an
+    /// `index.html` showing them together.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Arguments of `rasp verify`.
@@ -63,19 +72,14 @@ pub struct VerifyArgs {
     /// The seed of the random inputs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-}
-
-/// Parses `--vocab`: comma-separated strings, or a RASP list of atoms.
-fn parse_vocab(text: &str) -> Result<Vec<Atom>, crate::Error> {
-    if text.trim_start().starts_with('[') {
-        return Interpreter::parse_input(text);
-    }
-    Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Loads and compiles a target; on failure, reports and gives the exit code.
 fn compile_target(target: &Target) -> Result<(Model, crate::eval::sop::SOp), ExitCode> {
-    let vocab = parse_vocab(&target.vocab).map_err(|e| {
+    let vocab = Interpreter::parse_vocab(&target.vocab).map_err(|e| {
         report(&e);
         ExitCode::from(EXIT_USAGE)
     })?;
@@ -94,53 +98,6 @@ fn compile_target(target: &Target) -> Result<(Model, crate::eval::sop::SOp), Exi
     Ok((model, loaded.sop))
 }
 
-/// A one-screen summary of a model.
-pub fn summary(model: &Model) -> String {
-    let c = &model.config;
-    let mut out = format!(
-        "{}: {} layer{}, d_model {}, {} parameters ({} non-zero)\n",
-        model.meta.sop,
-        c.n_layers,
-        if c.n_layers == 1 { "" } else { "s" },
-        c.d_model,
-        model.parameter_count(),
-        model.nonzero_parameter_count()
-    );
-    for (l, layer) in model.layers.iter().enumerate() {
-        let heads = (0..c.n_heads)
-            .filter(|&h| {
-                layer
-                    .attn
-                    .w_o
-                    .index_axis(ndarray::Axis(0), h)
-                    .iter()
-                    .any(|x| *x != 0.0)
-            })
-            .count();
-        let units = (0..c.d_mlp)
-            .filter(|&u| layer.mlp.w_out.row(u).iter().any(|x| *x != 0.0))
-            .count();
-        out.push_str(&format!(
-            "  layer {}: {heads} head{}, MLP {units} units\n",
-            l + 1,
-            if heads == 1 { "" } else { "s" }
-        ));
-    }
-    let output = match &model.meta.output {
-        OutputDecoding::Categorical { values } => format!("categorical, {} values", values.len()),
-        OutputDecoding::Numerical { values } => format!("numerical, {} values", values.len()),
-    };
-    out.push_str(&format!(
-        "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}\n",
-        model.meta.vocab.len(),
-        model.meta.max_len,
-        c.n_heads,
-        c.d_head,
-        c.d_mlp
-    ));
-    out
-}
-
 /// Runs `rasp compile`.
 pub fn run_compile(args: &CompileArgs) -> ExitCode {
     let (model, _) = match compile_target(&args.target) {
@@ -150,6 +107,10 @@ pub fn run_compile(args: &CompileArgs) -> ExitCode {
     if let Err(e) = model.save(&args.output) {
         report(&e);
         return ExitCode::from(EXIT_FAILURE);
+    }
+    if args.json {
+        println!("{}", super::json::compile_json(&model, &args.output));
+        return ExitCode::SUCCESS;
     }
     print!("{}", summary(&model));
     println!("  written to {}", args.output.display());
@@ -168,9 +129,14 @@ pub fn run_exec(args: &ExecArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = false;
+    let mut ran: Vec<(String, Vec<Atom>)> = Vec::new();
     let mut one = |text: &str, out: &mut dyn Write| {
         if !exec_input(&model, text, args.json, out) {
             failed = true;
+        } else if args.plot.is_some() {
+            if let Ok(atoms) = Interpreter::parse_input(text) {
+                ran.push((text.to_string(), atoms));
+            }
         }
     };
     if args.inputs.is_empty() {
@@ -190,6 +156,11 @@ pub fn run_exec(args: &ExecArgs) -> ExitCode {
         }
     }
     let _ = out.flush();
+    if let Some(dir) = &args.plot {
+        if !super::plot::plot(&model, &ran, dir) {
+            failed = true;
+        }
+    }
     if failed {
         ExitCode::from(EXIT_FAILURE)
     } else {
@@ -266,6 +237,17 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             format!("{} random inputs (seed {})", args.samples, args.seed),
         ),
     };
+    if args.json {
+        let seconds = started.elapsed().as_secs_f64();
+        let max_len = args.target.max_len;
+        let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
+        println!("{json}");
+        return ExitCode::from(if report.mismatch_count > 0 {
+            EXIT_FAILURE
+        } else {
+            0
+        });
+    }
     print!("{}", summary(&model));
     println!(
         "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)",

@@ -5,6 +5,9 @@
 //! 0 success, 1 a program or input failed, 2 bad command-line usage.
 
 mod compile;
+mod draw;
+mod json;
+mod plot;
 mod repl;
 pub mod run;
 
@@ -34,6 +37,12 @@ enum Command {
     Exec(compile::ExecArgs),
     /// Compile, then compare the model with the interpreter.
     Verify(compile::VerifyArgs),
+    /// Draw an s-op's computation on an input, by layer and head (SVG or DOT).
+    Draw(draw::DrawArgs),
+    /// Show a compiled model: sizes, layers, residual stream, vocabulary, program.
+    Inspect(plot::InspectArgs),
+    /// Print a shell completion script (e.g. `rasp completions bash > rasp.bash`).
+    Completions(CompletionsArgs),
     /// Start the interactive session (also what `rasp` alone does).
     Repl,
 }
@@ -72,6 +81,23 @@ pub struct RunArgs {
     /// Also print the values of the program's top-level expression statements.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// Arguments of `rasp completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Runs `rasp completions`: the script, generated from this CLI's definition.
+fn completions(args: &CompletionsArgs) -> ExitCode {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "rasp", &mut script);
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
+    ExitCode::SUCCESS
 }
 
 /// Exit codes.
@@ -113,6 +139,9 @@ pub fn main() -> ExitCode {
         Some(Command::Compile(args)) => compile::run_compile(&args),
         Some(Command::Exec(args)) => compile::run_exec(&args),
         Some(Command::Verify(args)) => compile::run_verify(&args),
+        Some(Command::Draw(args)) => draw::run_draw(&args),
+        Some(Command::Inspect(args)) => plot::run_inspect(&args),
+        Some(Command::Completions(args)) => completions(&args),
         Some(Command::Repl) | None => repl::repl(),
     }
 }

@@ -52,6 +52,16 @@ pub struct Loaded {
     pub name: String,
 }
 
+/// What to do with the program's `draw(...)` statements.
+#[derive(Clone, Copy)]
+pub enum Draws<'a> {
+    /// Nothing (commands that only need the s-op).
+    Ignore,
+    /// Draw each, on its own input or else on this one (`rasp run`'s
+    /// first `--input`), reporting the file on standard error.
+    Carry(Option<&'a [Atom]>),
+}
+
 /// Loads `file`, runs it (printing top-level values with `verbose`) and
 /// picks the s-op: `--sop NAME`, or the last one the program bound or
 /// printed. On failure, reports and returns the exit code.
@@ -59,6 +69,16 @@ pub fn load_program(
     file: &std::path::Path,
     sop_name: Option<&str>,
     verbose: bool,
+) -> Result<Loaded, ExitCode> {
+    load_program_with(file, sop_name, verbose, Draws::Ignore)
+}
+
+/// [`load_program`], doing `draws` with the program's `draw` statements.
+pub fn load_program_with(
+    file: &std::path::Path,
+    sop_name: Option<&str>,
+    verbose: bool,
+    draws: Draws<'_>,
 ) -> Result<Loaded, ExitCode> {
     let path = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|e| {
@@ -76,6 +96,7 @@ pub fn load_program(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut last: Option<(String, SOp)> = None;
+    let mut draw_failed = false;
     let result = interp.run(&src, file.parent(), &mut |event| match event {
         Event::Value { value, .. } => {
             if let Value::SOp(s) = &value {
@@ -92,10 +113,31 @@ pub fn load_program(
                 }
             }
         }
+        Event::Draw {
+            sop,
+            name,
+            input,
+            origin,
+        } => {
+            if let Draws::Carry(fallback) = draws {
+                let _ = out.flush();
+                match crate::draw::draw_statement(&sop, &name, input.as_deref(), fallback, &origin)
+                {
+                    Ok(path) => eprintln!("drawn to {}", path.display()),
+                    Err(e) => {
+                        report(&e);
+                        draw_failed = true;
+                    }
+                }
+            }
+        }
     });
     let _ = out.flush();
     if let Err(e) = result {
         report(&e);
+        return Err(ExitCode::from(EXIT_FAILURE));
+    }
+    if draw_failed {
         return Err(ExitCode::from(EXIT_FAILURE));
     }
     let (name, sop) = match sop_name {
@@ -122,7 +164,12 @@ pub fn load_program(
 
 /// Runs `rasp run`.
 pub fn run(args: &RunArgs) -> ExitCode {
-    let loaded = match load_program(&args.file, args.sop.as_deref(), args.verbose) {
+    let first_input = args
+        .inputs
+        .first()
+        .and_then(|text| Interpreter::parse_input(text).ok());
+    let draws = Draws::Carry(first_input.as_deref());
+    let loaded = match load_program_with(&args.file, args.sop.as_deref(), args.verbose, draws) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -157,19 +157,34 @@ impl Machine {
             }
             StmtKind::Draw { sop, input } => {
                 let value = self.eval(sop, ctx)?;
-                if !matches!(value, Value::SOp(_)) {
+                let Value::SOp(drawn) = value else {
                     return Err(ops::type_error(
                         format!("`draw` needs an s-op, not {}", value.describe()),
                         ctx.origin(sop.span),
                     ));
-                }
-                if let Some(input) = input {
-                    self.eval(input, ctx)?;
-                }
-                return Err(EvalError::new(
-                    ErrorKind::Unsupported("`draw` is not available in this version".into()),
-                    Some(ctx.origin(stmt.span)),
-                ));
+                };
+                let input = match input {
+                    Some(expr) => {
+                        let value = self.eval(expr, ctx)?;
+                        let atoms = input_atoms(&value)
+                            .map_err(|k| EvalError::new(k, Some(ctx.origin(expr.span))))?;
+                        Some(atoms)
+                    }
+                    None => None,
+                };
+                let name = match &sop.kind {
+                    ExprKind::Name(ident) => ident.to_string(),
+                    _ => ctx
+                        .origin(sop.span)
+                        .snippet()
+                        .unwrap_or_else(|| drawn.label()),
+                };
+                sink(Event::Draw {
+                    sop: drawn,
+                    name,
+                    input,
+                    origin: ctx.origin(stmt.span),
+                });
             }
         }
         Ok(())

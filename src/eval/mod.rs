@@ -84,6 +84,16 @@ pub enum Event {
     Value { value: Value, origin: Origin },
     /// Names bound by an assignment, `def`, `for` or `load`.
     Assigned(Vec<(Rc<str>, Value)>),
+    /// `draw(sop [, input]);`: the interpreter only reports it; the command
+    /// line and the REPL draw (`crate::draw`), the REPL on its running example
+    /// when no input is given.
+    Draw {
+        sop: SOp,
+        /// The drawn expression's text (when short), else the s-op's label.
+        name: String,
+        input: Option<Vec<Atom>>,
+        origin: Origin,
+    },
 }
 
 /// A RASP interpreter: builtins, library, and one global scope.
@@ -212,6 +222,15 @@ impl Interpreter {
     /// The global scope.
     pub fn globals(&self) -> &Env {
         &self.globals
+    }
+
+    /// Parses a vocabulary written as on the command line: comma-separated
+    /// strings (`a,b,c`), or a RASP list of atoms (`[1, 2, 3]`).
+    pub fn parse_vocab(text: &str) -> Result<Vec<Atom>, Error> {
+        if text.trim_start().starts_with('[') {
+            return Interpreter::parse_input(text);
+        }
+        Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
     }
 
     /// Parses an input written as on the command line: text starting with

@@ -511,7 +511,7 @@ fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
 
 /// An atom as the JSON value of its own type; non-finite floats, which JSON
 /// lacks, as `{"float": "inf" | "-inf" | "nan"}`.
-fn atom_to_json(atom: &Atom) -> Value {
+pub(crate) fn atom_to_json(atom: &Atom) -> Value {
     match atom {
         Atom::Bool(b) => Value::Bool(*b),
         Atom::Int(i) => Value::from(*i),

@@ -39,6 +39,7 @@
 pub mod error;
 pub mod file;
 pub mod forward;
+pub mod inspect;
 
 use ndarray::{Array1, Array2, Array3};
 

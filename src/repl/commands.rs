@@ -5,15 +5,19 @@
 //! A command is recognised only at the start of a statement, and only in
 //! its exact form: `set = 3;` is still an assignment.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
 
 use super::{Example, Output, Session, Status};
+use crate::draw::{default_path, Format};
 use crate::eval::interp::input_atoms;
 use crate::eval::run::{check_input, eval_sop};
+use crate::eval::sop::SOp;
 use crate::eval::value::Value;
 use crate::eval::Event;
+use crate::eval::Interpreter;
+use crate::model::inspect::summary;
 use crate::syntax::ast::StmtKind;
 use crate::syntax::parse_program;
 use crate::syntax::span::source;
@@ -32,6 +36,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "the kind of a value (and an s-op's type on the example)",
     ),
     (":analyze NAME", "layers and attention heads of an s-op"),
+    (
+        ":draw EXPR [FILE]",
+        "draw an s-op on the running example (NAME.svg; FILE.dot for DOT)",
+    ),
+    (
+        ":compile NAME VOCAB N [FILE]",
+        "compile an s-op for VOCAB (`a,b,c` or `[1, 2]`) and max_len N",
+    ),
     (":quit", "end the session (also `exit`, `quit`, Ctrl-D)"),
 ];
 
@@ -120,6 +132,20 @@ pub fn run(session: &mut Session, line: &str) -> Output {
         (":type" | ":t", expr) => type_of(session, expr, &mut out),
         (":analyze", "") => usage(session, &mut out, ":analyze", "the name of an s-op"),
         (":analyze", name) => analyze(session, name, &mut out),
+        (":draw", "") => usage(
+            session,
+            &mut out,
+            ":draw",
+            "an s-op, such as `:draw reverse`",
+        ),
+        (":draw", rest) => draw(session, rest, &mut out),
+        (":compile", "") => usage(
+            session,
+            &mut out,
+            ":compile",
+            "an s-op, a vocabulary and a length, such as `:compile reverse a,b,c 8`",
+        ),
+        (":compile", rest) => compile(session, rest, &mut out),
         (other, _) => session.report(&mut out, &CommandError::Unknown(other.to_string())),
     }
     out
@@ -230,20 +256,24 @@ fn load(session: &mut Session, path: &str, out: &mut Output) {
             return session.report(out, &error);
         }
     };
-    let src = source(path, text);
+    let src = source(path, text.clone());
     let mut bound: Vec<String> = Vec::new();
     let mut values = Vec::new();
     let result = session
         .interp
         .run(&src, Path::new(path).parent(), &mut |event| match event {
             Event::Assigned(names) => bound.extend(names.into_iter().map(|(n, _)| n.to_string())),
-            value @ Event::Value { .. } => values.push(value),
+            shown @ (Event::Value { .. } | Event::Draw { .. }) => values.push(shown),
         });
     for event in values {
         session.show_event(event, out);
     }
     let mut seen = std::collections::HashSet::new();
     bound.retain(|n| seen.insert(n.clone()));
+    if result.is_ok() {
+        session.program.push_str(&text);
+        session.program.push('\n');
+    }
     if !bound.is_empty() {
         out.text
             .push_str(&format!("loaded {path}: {}\n", bound.join(", ")));
@@ -319,4 +349,114 @@ fn analyze(session: &mut Session, name: &str, out: &mut Output) {
     };
     out.text
         .push_str(&crate::analyze::analyze(sop, name).table());
+}
+
+/// Evaluates `expr` and requires an s-op.
+fn sop_of(session: &mut Session, command: &str, expr: &str, out: &mut Output) -> Option<SOp> {
+    let value = evaluate(session, command, expr, out)?;
+    match value {
+        Value::SOp(sop) => Some(sop),
+        other => {
+            let error = CommandError::NotAnSOp {
+                name: expr.to_string(),
+                what: other.describe(),
+            };
+            session.report(out, &error);
+            None
+        }
+    }
+}
+
+/// A name for what `expr` gives: the expression itself when it is short
+/// (as `draw(...)` names it), else the s-op's label.
+fn drawn_name(expr: &str, sop: &SOp) -> String {
+    if expr.chars().count() <= 48 {
+        expr.to_string()
+    } else {
+        sop.label()
+    }
+}
+
+/// `:draw EXPR [FILE]`: the computation flow on the running example.
+fn draw(session: &mut Session, rest: &str, out: &mut Output) {
+    let (expr, file) = match rest.rsplit_once(char::is_whitespace) {
+        Some((expr, file))
+            if [".svg", ".dot", ".gv"]
+                .iter()
+                .any(|ext| file.ends_with(ext)) =>
+        {
+            (expr.trim(), Some(PathBuf::from(file)))
+        }
+        _ => (rest, None),
+    };
+    let Some(sop) = sop_of(session, ":draw", expr, out) else {
+        return;
+    };
+    let name = drawn_name(expr, &sop);
+    let format = file.as_deref().map_or(Format::Svg, Format::for_path);
+    let path = file.unwrap_or_else(|| default_path(&name, format));
+    let drawn = crate::draw::flow(&sop, &name, &session.example.atoms, None)
+        .and_then(|f| crate::draw::write(&f, &path, format).map(|()| f));
+    match drawn {
+        Ok(f) => {
+            let heads: usize = f.layers.iter().map(|l| l.heads.len()).sum();
+            out.text.push_str(&format!(
+                "drawn to {}: {name} on {}, {} layer{}, {heads} head{}\n",
+                path.display(),
+                session.example.text(),
+                f.layers.len() - 1,
+                if f.layers.len() == 2 { "" } else { "s" },
+                if heads == 1 { "" } else { "s" }
+            ));
+        }
+        Err(e) => session.report(out, &e),
+    }
+}
+
+/// `:compile NAME VOCAB N [FILE]`: compiles as `rasp compile` does, with the
+/// session's program as the model's record; writes FILE when given.
+fn compile(session: &mut Session, rest: &str, out: &mut Output) {
+    let usage_text = "an s-op, a vocabulary and a length, such as `:compile reverse a,b,c 8`";
+    let Some((name, rest)) = rest.split_once(char::is_whitespace) else {
+        return usage(session, out, ":compile", usage_text);
+    };
+    let mut rest = rest.trim();
+    let mut file = None;
+    if let Some((before, last)) = rest.rsplit_once(char::is_whitespace) {
+        if last.ends_with(".safetensors") {
+            file = Some(PathBuf::from(last));
+            rest = before.trim();
+        }
+    }
+    let Some((vocab_text, max_len)) = rest.rsplit_once(char::is_whitespace) else {
+        return usage(session, out, ":compile", usage_text);
+    };
+    let Ok(max_len) = max_len.parse::<usize>() else {
+        return usage(
+            session,
+            out,
+            ":compile",
+            "a whole number as its length, such as `:compile reverse a,b,c 8`",
+        );
+    };
+    let Some(sop) = sop_of(session, ":compile", name, out) else {
+        return;
+    };
+    let vocab = match Interpreter::parse_vocab(vocab_text.trim()) {
+        Ok(v) => v,
+        Err(e) => return session.report(out, &e),
+    };
+    let model = match crate::compile::compile(&sop, name, &session.program, &vocab, max_len) {
+        Ok(m) => m,
+        Err(e) => return session.report(out, &e),
+    };
+    out.text.push_str(&summary(&model));
+    if let Some(path) = file {
+        match model.save(&path) {
+            Ok(()) => out
+                .text
+                .push_str(&format!("  written to {}\n", path.display())),
+            Err(e) => session.report(out, &e),
+        }
+    }
 }

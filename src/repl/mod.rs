@@ -91,6 +91,9 @@ pub struct Session {
     full_seq_display: bool,
     pending: String,
     color: bool,
+    /// The statements that ran without error and the files loaded, in order:
+    /// the program `:compile` records in a model.
+    program: String,
 }
 
 impl Session {
@@ -108,6 +111,7 @@ impl Session {
             full_seq_display: false,
             pending: String::new(),
             color: false,
+            program: String::new(),
         })
     }
 
@@ -178,7 +182,12 @@ impl Session {
                 let mut out = Output::new(Status::Ready);
                 for stmt in &program.stmts {
                     let one = statement_source(&src, stmt.span.start, stmt.span.end);
-                    self.run_source(&one, None, &mut out);
+                    if self.run_source(&one, None, &mut out) {
+                        if let Some(text) = src.inner().get(stmt.span.start..stmt.span.end) {
+                            self.program.push_str(text);
+                            self.program.push('\n');
+                        }
+                    }
                 }
                 out
             }
@@ -213,14 +222,19 @@ impl Session {
 
     /// Runs source text in the global scope, printing what its top-level
     /// statements produce; an error is reported and ends this run only.
-    fn run_source(&mut self, src: &Source, dir: Option<&Path>, out: &mut Output) {
+    /// True if it ran without error.
+    fn run_source(&mut self, src: &Source, dir: Option<&Path>, out: &mut Output) -> bool {
         let mut events = Vec::new();
         let result = self.interp.run(src, dir, &mut |e| events.push(e));
         for event in events {
             self.show_event(event, out);
         }
-        if let Err(e) = result {
-            self.report(out, &e);
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.report(out, &e);
+                false
+            }
         }
     }
 
@@ -235,6 +249,18 @@ impl Session {
             Event::Assigned(bound) => {
                 for (name, value) in bound {
                     show::named_value(self, Some(&name), &value, true, out);
+                }
+            }
+            Event::Draw {
+                sop,
+                name,
+                input,
+                origin,
+            } => {
+                let example = Some(self.example.atoms.as_slice());
+                match crate::draw::draw_statement(&sop, &name, input.as_deref(), example, &origin) {
+                    Ok(path) => out.text.push_str(&format!("drawn to {}\n", path.display())),
+                    Err(e) => self.report(out, &e),
                 }
             }
         }

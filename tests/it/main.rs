@@ -5,6 +5,7 @@ mod analyze;
 mod cli;
 mod compile;
 mod diagnostics;
+mod draw;
 mod fuzz;
 mod repl;
 
@@ -15,9 +16,14 @@ use std::process::{Command, Output, Stdio};
 /// Runs the `rasp` binary from the crate root without colours, feeding
 /// `stdin` (or nothing) to it.
 pub fn rasp(args: &[&str], stdin: Option<&str>) -> Output {
+    rasp_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
+}
+
+/// [`rasp`], run in the directory `dir`.
+pub fn rasp_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rasp"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Check a compiled RASP model in TransformerLens against `rasp exec`.
+
+Loads a `.safetensors` file written by `rasp compile` into TransformerLens'
+`HookedTransformer` (3.x) -- or, with `--bridge`, into a 4.x
+`TransformerBridge` -- using only what the file itself says: the architecture
+from the `config` metadata, the tokens and the output decoding from the `rasp`
+metadata. It runs the inputs, decodes the outputs as the metadata says, runs
+`rasp exec MODEL --json` on the same inputs, and compares the two.
+
+    python scripts/transformerlens_check.py model.safetensors --input abc --input cab
+    python scripts/transformerlens_check.py model.safetensors --samples 200 --seed 1
+
+Exit status: 0 when every output agrees, 1 when one does not, 2 on bad usage.
+Needs `torch` and `transformer_lens` (see the README); not part of CI.
+"""
+
+import argparse
+import ast
+import json
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+
+def read_metadata(path):
+    """The safetensors header's `__metadata__`: config, rasp record, format."""
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+    meta = header.get("__metadata__") or {}
+    if "config" not in meta or "rasp" not in meta:
+        sys.exit(f"{path}: no `config` and `rasp` metadata: not a model from `rasp compile`")
+    return json.loads(meta["config"]), json.loads(meta["rasp"])
+
+
+def atom(value):
+    """A JSON atom of the record as a Python value (non-finite floats are
+    written {"float": "inf"})."""
+    if isinstance(value, dict) and "float" in value:
+        return float(value["float"])
+    return value
+
+
+def parse_input(text):
+    """An input as `rasp exec` reads it: a RASP list of atoms when it starts
+    with `[`, else a string split into characters."""
+    if not text.lstrip().startswith("["):
+        return list(text)
+    return list(ast.literal_eval(text))
+
+
+def input_text(tokens):
+    """An input written so that `rasp exec` reads back these tokens."""
+    if all(isinstance(t, str) and len(t) == 1 for t in tokens) and "[" not in tokens[:1]:
+        return "".join(tokens)
+    return "[" + ", ".join(json.dumps(t) if not isinstance(t, bool) else str(t) for t in tokens) + "]"
+
+
+def load_model(path, config, bridge):
+    import torch
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    if not bridge:
+        from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+        model = HookedTransformer(HookedTransformerConfig(**config))
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    else:
+        import transformer_lens  # noqa: F401  (attaches TransformerBridge.boot_native)
+        from transformer_lens.config import TransformerBridgeConfig
+        from transformer_lens.model_bridge import TransformerBridge
+        from transformer_lens.utilities.tl_checkpoint_conversion import convert_tl_checkpoint
+
+        # The same config, as TransformerLens' own native architecture.
+        bridge_config = TransformerBridgeConfig(
+            **{k: v for k, v in config.items() if k != "original_architecture"},
+            architecture="TransformerLensNative",
+        )
+        model = TransformerBridge.boot_native(bridge_config)
+        result = model.load_state_dict(convert_tl_checkpoint(state, bridge_config), strict=True)
+        missing, unexpected = result.missing_keys, result.unexpected_keys
+    if unexpected:
+        sys.exit(f"TransformerLens does not know these tensors: {unexpected}")
+    # Only buffers (causal masks, IGNORE constants) may be missing: every
+    # parameter must come from the file.
+    params = {name for name, _ in model.named_parameters()}
+    missing_params = sorted(set(missing) & params)
+    if missing_params:
+        sys.exit(f"the file lacks these parameters: {missing_params}")
+    model.eval()
+    return model, torch
+
+
+def decode(row, output):
+    """One position's logits as the record's output decoding says."""
+    values = [atom(v) for v in output["values"]]
+    if output["kind"] == "categorical":
+        best = max(range(len(row)), key=lambda i: (row[i], -i))
+        return values[best]
+    x = row[0]
+    if not values:
+        return x
+    return min(values, key=lambda v: abs(float(v) - x))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path, help="a .safetensors file from `rasp compile`")
+    parser.add_argument("--input", action="append", default=[], help="an input, as for `rasp exec` (repeatable)")
+    parser.add_argument("--samples", type=int, default=0, help="also this many random inputs over the vocabulary")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rasp", default="rasp", help="the rasp binary (default: `rasp` on PATH)")
+    parser.add_argument("--bridge", action="store_true", help="load into TransformerLens 4.x's TransformerBridge")
+    args = parser.parse_args()
+
+    config, record = read_metadata(args.model)
+    vocab = [atom(v) for v in record["vocab"]]
+    inputs = list(args.input)
+    rng = random.Random(args.seed)
+    for _ in range(args.samples):
+        length = rng.randint(1, record["max_len"])
+        inputs.append(input_text([rng.choice(vocab) for _ in range(length)]))
+    if not inputs:
+        parser.error("give inputs with --input or --samples")
+
+    model, torch = load_model(args.model, config, args.bridge)
+
+    exec_run = subprocess.run(
+        [args.rasp, "exec", str(args.model), "--json"] + [a for i in inputs for a in ("--input", i)],
+        capture_output=True,
+        text=True,
+    )
+    expected = [json.loads(line) for line in exec_run.stdout.splitlines() if line.strip()]
+    if len(expected) != len(inputs):
+        sys.exit(f"`rasp exec` gave {len(expected)} lines for {len(inputs)} inputs:\n{exec_run.stderr}")
+
+    agree = 0
+    for text, want in zip(inputs, expected):
+        tokens = parse_input(text)
+        ids = [0]
+        for t in tokens:
+            matches = [i for i, v in enumerate(vocab) if v == t]
+            if not matches:
+                break
+            ids.append(matches[0] + 1)
+        if len(ids) != len(tokens) + 1 or len(tokens) > record["max_len"]:
+            got = {"error": "not an input of this model"}
+        else:
+            with torch.no_grad():
+                logits = model(torch.tensor([ids]), return_type="logits")[0]
+            got = {"output": [decode(row.tolist(), record["output"]) for row in logits[1:]]}
+        if ("error" in want) == ("error" in got) and want.get("output") == got.get("output"):
+            agree += 1
+        else:
+            print(f"input {text}: rasp exec {want}, TransformerLens {got}")
+    kind = "TransformerBridge" if args.bridge else "HookedTransformer"
+    print(f"{args.model}: {record['sop']}, {len(inputs)} inputs, {agree} agree ({kind})")
+    return 0 if agree == len(inputs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
