@@ -15,6 +15,7 @@
 //! the number) for means of numbers, categorical (one dimension per value)
 //! otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::error::CompileError;
@@ -42,17 +43,35 @@ pub enum Expr {
 impl Expr {
     /// Evaluates the expression on one tuple of source values.
     pub fn eval(&self, sources: &[&Atom]) -> Result<Atom, MapError> {
+        Ok(self.value(sources)?.into_owned())
+    }
+
+    /// The value, borrowed where it is a source or a constant (tables are
+    /// evaluated millions of times: no allocation for up to three arguments).
+    fn value<'a>(&'a self, sources: &[&'a Atom]) -> Result<Cow<'a, Atom>, MapError> {
         match self {
-            Expr::Source(i) => Ok(sources[*i].clone()),
-            Expr::Const(a) => Ok(a.clone()),
-            Expr::Apply(func, args, _) => {
-                let values = args
-                    .iter()
-                    .map(|a| a.eval(sources))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let refs: Vec<&Atom> = values.iter().collect();
-                func.apply(&refs)
-            }
+            Expr::Source(i) => Ok(Cow::Borrowed(sources[*i])),
+            Expr::Const(a) => Ok(Cow::Borrowed(a)),
+            Expr::Apply(func, args, _) => Ok(Cow::Owned(match args.as_slice() {
+                [] => func.apply(&[])?,
+                [a] => func.apply(&[a.value(sources)?.as_ref()])?,
+                [a, b] => {
+                    let (x, y) = (a.value(sources)?, b.value(sources)?);
+                    func.apply(&[x.as_ref(), y.as_ref()])?
+                }
+                [a, b, c] => {
+                    let (x, y, z) = (a.value(sources)?, b.value(sources)?, c.value(sources)?);
+                    func.apply(&[x.as_ref(), y.as_ref(), z.as_ref()])?
+                }
+                _ => {
+                    let values = args
+                        .iter()
+                        .map(|a| a.value(sources))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let refs: Vec<&Atom> = values.iter().map(|v| v.as_ref()).collect();
+                    func.apply(&refs)?
+                }
+            })),
         }
     }
 
@@ -1063,12 +1082,8 @@ pub fn for_each_tuple(sets: &[&ValueSet], mut f: impl FnMut(&[&Atom])) {
         return;
     }
     let mut digits = vec![0usize; sets.len()];
+    let mut tuple: Vec<&Atom> = sets.iter().map(|s| &s.values()[0]).collect();
     loop {
-        let tuple: Vec<&Atom> = sets
-            .iter()
-            .zip(&digits)
-            .map(|(s, d)| &s.values()[*d])
-            .collect();
         f(&tuple);
         let mut i = sets.len();
         loop {
@@ -1078,9 +1093,11 @@ pub fn for_each_tuple(sets: &[&ValueSet], mut f: impl FnMut(&[&Atom])) {
             i -= 1;
             digits[i] += 1;
             if digits[i] < sets[i].len() {
+                tuple[i] = &sets[i].values()[digits[i]];
                 break;
             }
             digits[i] = 0;
+            tuple[i] = &sets[i].values()[0];
         }
     }
 }
