@@ -94,6 +94,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         add_node(graph, &layout, id, at, d_model, &mut heads, &mut units)?;
         cost.push((id, units.iter().map(Vec::len).sum::<usize>() - before));
     }
+    share_heads(graph, &live, &layout, &mut heads);
     for layer_units in &mut units {
         for unit in layer_units.iter_mut() {
             gate_at_bos(unit, &layout.bos);
@@ -271,6 +272,44 @@ fn add_node(
         }
     }
     Ok(())
+}
+
+/// Merges the heads of aggregates over the same selector in one layer into
+/// one head: the sharper query map (every entry scales with the sharpness),
+/// the same key map, and the value and output maps side by side.
+fn share_heads(graph: &Graph, live: &[Id], layout: &Layout, heads: &mut [Vec<Head>]) {
+    // Heads are pushed in `live` order; find each aggregate head's groups.
+    let mut owners: Vec<Vec<Option<&[Group]>>> = heads.iter().map(|_| Vec::new()).collect();
+    for &id in live {
+        let at = usize::try_from(layout.avail[id] / 2).unwrap_or(0);
+        match &graph.nodes[id].kind {
+            Kind::Aggregate { groups, .. } => {
+                let shared = layout.start[id].map(|_| groups.as_slice());
+                owners[at].push(shared);
+            }
+            Kind::Width { .. } | Kind::Length => owners[at].push(None),
+            _ => {}
+        }
+    }
+    for (layer, owners) in heads.iter_mut().zip(owners) {
+        let old = std::mem::take(layer);
+        let mut kept: Vec<(Option<&[Group]>, Head)> = Vec::new();
+        for (head, owner) in old.into_iter().zip(owners) {
+            let same = owner.and_then(|g| kept.iter().position(|(o, _)| *o == Some(g)));
+            let Some(j) = same else {
+                kept.push((owner, head));
+                continue;
+            };
+            let into = &mut kept[j].1;
+            let sharper = |h: &Head| h.q.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            if sharper(&head) > sharper(into) {
+                into.q = head.q;
+            }
+            into.v = ndarray::concatenate![ndarray::Axis(1), into.v, head.v];
+            into.o = ndarray::concatenate![ndarray::Axis(0), into.o, head.o];
+        }
+        *layer = kept.into_iter().map(|(_, h)| h).collect();
+    }
 }
 
 /// The most parameters a compiled model may have (400 MB of f32 weights).

@@ -106,7 +106,7 @@ impl Expr {
 
 /// One conjunct of a selector: a predicate on (key value, query value) of
 /// one keys node and one queries node.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub keys: Id,
     pub queries: Id,

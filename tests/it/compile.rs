@@ -288,3 +288,14 @@ fn a_model_over_the_size_limit_is_a_diagnostic() {
         "{err}"
     );
 }
+
+#[test]
+fn aggregates_over_one_selector_share_a_head() {
+    let definitions = "p = select(indices, indices, <=);\n\
+        a = aggregate(p, indicator(tokens == \"a\"));\n\
+        b = aggregate(p, indicator(tokens == \"b\"));\n";
+    let model = exhaustive_after(definitions, "a > b", "abc", 6);
+    assert_eq!(model.config.n_heads, 1);
+    let model = exhaustive("shuffle_dyck2(tokens)", "(){}", 6);
+    assert_eq!(model.config.n_heads, 2, "the pairs' balances and length");
+}
