@@ -126,6 +126,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
 
 /// Parses arguments and runs the command.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -143,5 +144,17 @@ pub fn main() -> ExitCode {
         Some(Command::Inspect(args)) => plot::run_inspect(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Repl) | None => repl::repl(),
+    }
+}
+
+/// Output piped into a reader that stops early (`rasp ... | head`) ends the
+/// process quietly, as for other command-line tools, rather than failing a
+/// write: Rust ignores SIGPIPE by default; this restores the default action.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread exists; it
+    // only resets one signal's disposition to the system default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
