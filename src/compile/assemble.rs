@@ -245,7 +245,7 @@ fn add_node(
     {
         match &node.kind {
             Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => {}
-            Kind::Map { .. } | Kind::Convert { .. } => {
+            Kind::Map { .. } | Kind::Convert { .. } | Kind::Product { .. } => {
                 let layer = usize::try_from(at / 2).unwrap_or(0);
                 units[layer].extend(map_units(graph, layout, id)?);
             }
@@ -372,6 +372,7 @@ fn inputs(node: &GNode) -> Vec<Id> {
         Kind::Token(_) | Kind::Position(_) | Kind::Const(_) | Kind::Length => vec![],
         Kind::Map { sources, .. } => sources.clone(),
         Kind::Convert { source } => vec![*source],
+        Kind::Product { sources, .. } => sources.clone(),
         Kind::Aggregate { groups, values, .. } => {
             let mut v: Vec<Id> = groups.iter().flat_map(|g| [g.keys, g.queries]).collect();
             v.push(*values);
@@ -451,7 +452,9 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         };
         l.avail[id] = match &node.kind {
             Kind::Token(_) | Kind::Position(_) | Kind::Const(_) => -1,
-            Kind::Map { .. } | Kind::Convert { .. } => next_sublayer(ready, true),
+            Kind::Map { .. } | Kind::Convert { .. } | Kind::Product { .. } => {
+                next_sublayer(ready, true)
+            }
             Kind::Aggregate { .. } => next_sublayer(ready, false),
             Kind::Width { .. } | Kind::Length => next_sublayer(ready, false) + 1,
         };
@@ -474,8 +477,19 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
             };
             l.bos.push(bos);
         } else {
-            for v in node.values.values() {
-                l.labels.push(format!("{}:{}", node.label, v.short()));
+            for (i, v) in node.values.values().iter().enumerate() {
+                let value = match &node.kind {
+                    Kind::Product { tuples, .. } => format!(
+                        "({})",
+                        tuples[i]
+                            .iter()
+                            .map(Atom::short)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => v.short(),
+                };
+                l.labels.push(format!("{}:{value}", node.label));
                 let bos = match &node.kind {
                     Kind::Aggregate { default, .. } if same_atom(v, default) => 1.0,
                     _ => 0.0,
@@ -795,6 +809,21 @@ fn numeric_lookup(dim: usize, values: &[(f64, Vec<(usize, f64)>)]) -> Vec<Unit> 
 fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, CompileError> {
     let node = &graph.nodes[id];
     match &node.kind {
+        Kind::Product { sources, tuples } => {
+            let k = sources.len() as f64;
+            let exact = sources.iter().all(|s| is_exact(graph, *s));
+            let mut units = Vec::with_capacity(tuples.len());
+            for (i, tuple) in tuples.iter().enumerate() {
+                let dims = tuple_dims(graph, layout, sources, tuple);
+                let out = one_hot(graph, layout, id, &Atom::Int(i as i64));
+                if exact {
+                    units.push(row_unit(dims, k, out));
+                } else {
+                    units.extend(step(&dims, k - 0.5, 8.0, &out));
+                }
+            }
+            Ok(units)
+        }
         Kind::Convert { source } => {
             let dim = layout.start[*source]
                 .ok_or_else(|| CompileError::internal("a converted node has no dimension"))?;

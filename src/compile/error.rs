@@ -53,15 +53,6 @@ impl CompileError {
         )
     }
 
-    pub fn unsupported_selector(sel: &Selector, what: String) -> CompileError {
-        CompileError {
-            kind: CompileErrorKind::Unsupported,
-            message: format!("cannot compile {what}"),
-            at: sel.origin().cloned(),
-            label: format!("`{}`", sel.label()),
-        }
-    }
-
     pub fn map_fails(sop: &SOp, err: MapError) -> CompileError {
         let kind: crate::eval::error::ErrorKind = err.into();
         CompileError::at_sop(
@@ -77,6 +68,15 @@ impl CompileError {
             message: message.into(),
             at: None,
             label: String::new(),
+        }
+    }
+
+    pub fn too_large_selector(sel: &Selector, message: String) -> CompileError {
+        CompileError {
+            kind: CompileErrorKind::TooLarge,
+            message,
+            at: sel.origin().cloned(),
+            label: format!("`{}`", sel.label()),
         }
     }
 
@@ -129,7 +129,7 @@ impl Diagnostic for CompileError {
                 "a smaller `--max-len` or vocabulary shrinks value sets; so does splitting a map of many inputs into steps"
             }
             CompileErrorKind::Unsupported => {
-                "rewrite the selector as an `and` of selects, each comparing one keys s-op with one queries s-op"
+                "a mean of numbers needs a numeric default (0 unless one is given)"
             }
             CompileErrorKind::BadSettings => "for example `--vocab a,b,c --max-len 8`",
             CompileErrorKind::Internal => "please report this with the program",

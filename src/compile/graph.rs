@@ -137,6 +137,13 @@ pub enum Kind {
     },
     /// An MLP reading a numerical node into one-hot values.
     Convert { source: Id },
+    /// An MLP giving the one-hot tuple of several categorical nodes (value
+    /// `i` is `tuples[i]`): the keys or queries of a select tree that compares
+    /// more than one node on one side.
+    Product {
+        sources: Vec<Id>,
+        tuples: Vec<Vec<Atom>>,
+    },
     /// An attention head; `groups` are a conjunction.
     Aggregate {
         groups: Vec<Group>,
@@ -235,6 +242,8 @@ struct Builder<'a> {
     depth: Vec<usize>,
     /// Every s-op visited, by id (to materialise part of a fused map).
     sops: HashMap<NodeId, SOp>,
+    /// Product nodes by their sources.
+    products: HashMap<Vec<Id>, Id>,
 }
 
 /// Builds the compile graph of `root` for inputs over `vocab` of lengths
@@ -249,6 +258,7 @@ pub fn build(root: &SOp, vocab: &[Atom], max_len: usize) -> Result<Graph, Compil
         converted: HashMap::new(),
         depth: Vec::new(),
         sops: HashMap::new(),
+        products: HashMap::new(),
     };
     for node in topological_order(&[Node::SOp(root.clone())]) {
         if let Node::SOp(sop) = node {
@@ -289,6 +299,7 @@ impl Builder<'_> {
         let inputs: Vec<Id> = match &kind {
             Kind::Map { sources, .. } => sources.clone(),
             Kind::Convert { source } => vec![*source],
+            Kind::Product { sources, .. } => sources.clone(),
             Kind::Aggregate { groups, values, .. } => groups
                 .iter()
                 .flat_map(|g| [g.keys, g.queries])
@@ -968,14 +979,32 @@ impl Builder<'_> {
                     views.map(|v| (base, v))
                 })
             };
-            let (Some((keys, key_views)), Some((queries, query_views))) =
-                (base_of(self, &|l| l.1), base_of(self, &|l| l.2))
-            else {
-                return Err(CompileError::unsupported_selector(
-                    conjunct,
-                    "an `or` or `not` of selects over different keys or queries".to_string(),
-                ));
-            };
+            // Failing that, through the one-hot tuple of the side's nodes (an
+            // MLP before the head).
+            let mut sides = Vec::with_capacity(2);
+            for side in [|l: &(&Selector, Id, Id)| l.1, |l: &(&Selector, Id, Id)| l.2] {
+                let found = match base_of(self, &side) {
+                    Some(found) => found,
+                    None => {
+                        let mut nodes: Vec<Id> = Vec::new();
+                        for l in &leaves {
+                            index_of(&mut nodes, side(l));
+                        }
+                        let product = self.product(conjunct, nodes)?;
+                        let views: Option<Vec<Vec<Option<Atom>>>> = leaves
+                            .iter()
+                            .map(|l| self.view_on(side(l), product))
+                            .collect();
+                        let views = views.ok_or_else(|| {
+                            CompileError::internal("a node is not part of its product")
+                        })?;
+                        (product, views)
+                    }
+                };
+                sides.push(found);
+            }
+            let (queries, query_views) = sides.pop().unwrap_or_default();
+            let (keys, key_views) = sides.pop().unwrap_or_default();
             let (nk, nq) = (
                 self.nodes[keys].values.len(),
                 self.nodes[queries].values.len(),
@@ -1013,6 +1042,56 @@ impl Builder<'_> {
         Ok(groups)
     }
 
+    /// The product node of `nodes` (one-hot over every tuple of their values).
+    fn product(&mut self, sel: &Selector, nodes: Vec<Id>) -> Result<Id, CompileError> {
+        if let Some(id) = self.products.get(&nodes) {
+            return Ok(*id);
+        }
+        let size: u128 = nodes
+            .iter()
+            .map(|n| self.nodes[*n].values.len() as u128)
+            .product();
+        if size > MAX_VALUES as u128 {
+            return Err(CompileError::too_large_selector(
+                sel,
+                format!(
+                    "the tuples of the nodes this selector compares number {size}, more than the limit of {MAX_VALUES}"
+                ),
+            ));
+        }
+        let sets: Vec<&ValueSet> = nodes.iter().map(|n| &self.nodes[*n].values).collect();
+        let mut tuples: Vec<Vec<Atom>> = Vec::new();
+        for_each_tuple(&sets, |t| {
+            tuples.push(t.iter().map(|a| (*a).clone()).collect())
+        });
+        let values = ValueSet::from_atoms((0..tuples.len()).map(|i| Atom::Int(i as i64)));
+        let label = format!(
+            "({})",
+            nodes
+                .iter()
+                .map(|n| self.nodes[*n].label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let below = nodes.iter().map(|n| self.depth[*n]).max().unwrap_or(0);
+        self.depth.push(below);
+        self.nodes.push(GNode {
+            kind: Kind::Product {
+                sources: nodes.clone(),
+                tuples,
+            },
+            values,
+            numerical: false,
+            label,
+            origin: sel.origin().cloned(),
+            bos_weight: 1.0,
+            read_gap: f64::INFINITY,
+        });
+        let id = self.nodes.len() - 1;
+        self.products.insert(nodes, id);
+        Ok(id)
+    }
+
     /// The values of node `id` as seen through node `base`: `of[b]` is its
     /// value wherever `base` holds its value `b`. Defined when the two are
     /// the same node, or tables of the same token or position with `base`
@@ -1021,6 +1100,10 @@ impl Builder<'_> {
         let base_values = &self.nodes[base].values;
         if id == base {
             return Some(base_values.values().iter().cloned().map(Some).collect());
+        }
+        if let Kind::Product { sources, tuples } = &self.nodes[base].kind {
+            let at = sources.iter().position(|s| *s == id)?;
+            return Some(tuples.iter().map(|t| t.get(at).cloned()).collect());
         }
         let (table, base_table) = match (&self.nodes[id].kind, &self.nodes[base].kind) {
             (Kind::Token(t), Kind::Token(b)) | (Kind::Position(t), Kind::Position(b)) => (t, b),

@@ -299,3 +299,29 @@ fn aggregates_over_one_selector_share_a_head() {
     let model = exhaustive("shuffle_dyck2(tokens)", "(){}", 6);
     assert_eq!(model.config.n_heads, 2, "the pairs' balances and length");
 }
+
+#[test]
+fn or_and_not_over_different_pairs_compile_exactly() {
+    // The original library's sort: a lexicographic selector over (token,
+    // index), read through the one-hot tuple of each side.
+    let definitions = "smaller = select(tokens, tokens, <) or \
+        (select(tokens, tokens, ==) and select(indices, indices, <));\n";
+    let model = exhaustive_after(
+        definitions,
+        "aggregate(select(selector_width(smaller), indices, ==), tokens)",
+        "abc",
+        6,
+    );
+    assert_eq!(model.config.n_layers, 3, "the tuples, the count, the move");
+    exhaustive(
+        "selector_width(not (select(tokens, tokens, ==) or select(indices, indices, >=)))",
+        "abc",
+        6,
+    );
+    exhaustive(
+        "aggregate(select(tokens, tokens, !=) or select(indices, length - indices - 1, ==), \
+         indicator(tokens == \"a\"))",
+        "abc",
+        5,
+    );
+}
