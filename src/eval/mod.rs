@@ -12,6 +12,7 @@ pub mod env;
 pub mod error;
 pub mod interp;
 pub mod map;
+pub mod kernels;
 pub mod matrix;
 pub mod ops;
 pub mod print;

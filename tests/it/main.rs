@@ -6,6 +6,7 @@ mod cli;
 mod compile;
 mod diagnostics;
 mod fuzz;
+mod kernels;
 mod repl;
 
 use std::io::Write;
