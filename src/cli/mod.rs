@@ -5,6 +5,7 @@
 //! 0 success, 1 a program or input failed, 2 bad command-line usage.
 
 mod compile;
+mod progress;
 mod repl;
 pub mod run;
 

@@ -8,11 +8,12 @@
 //! input.
 
 pub mod atom;
+pub mod batch;
 pub mod env;
 pub mod error;
 pub mod interp;
-pub mod map;
 pub mod kernels;
+pub mod map;
 pub mod matrix;
 pub mod ops;
 pub mod print;
