@@ -316,3 +316,25 @@ fn exec_prints_what_run_prints_on_a_large_batch() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn verify_checks_every_input_on_all_cores_without_a_bar_on_a_pipe() {
+    let out = rasp(
+        &[
+            "verify",
+            "examples/dyck2.rasp",
+            "--vocab",
+            "(,),{,}",
+            "--max-len",
+            "5",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1364 inputs, 1364 agree, 0 undefined"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stderr(&out), "");
+}
