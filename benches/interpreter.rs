@@ -1,45 +1,85 @@
-//! Interpreter benchmarks: the library `sort` on random tokens.
+//! Interpreter benchmarks: the library's sort, histogram and Dyck-2 on random
+//! tokens, from a thousand to a million, and the fast selector kernels
+//! against materialised bit matrices.
 //!
 //! Run with `cargo bench --bench interpreter`; results go in `BENCHMARKS.md`.
+//! `cargo bench --bench interpreter -- '/1000$'` runs only the 1,000-token
+//! cases.
+
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rasp::eval::atom::Atom;
-use rasp::eval::run::eval_sop;
+use rasp::eval::run::{eval_sop_with, Kernels};
+use rasp::eval::sop::SOp;
 use rasp::eval::value::Value;
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
-/// `n` tokens drawn from ten letters with a fixed-seed generator.
-fn random_tokens(n: usize, seed: u64) -> Vec<Atom> {
+/// `n` tokens drawn from `alphabet` with a fixed-seed generator.
+fn random_tokens(n: usize, alphabet: &[u8], seed: u64) -> Vec<Atom> {
     let mut state = seed;
     (0..n)
         .map(|_| {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let letter = (b'a' + ((state >> 33) % 10) as u8) as char;
+            let letter = alphabet[((state >> 33) % alphabet.len() as u64) as usize] as char;
             Atom::Str(letter.to_string().into())
         })
         .collect()
 }
 
-fn library_sort(c: &mut Criterion) {
+/// The s-op `y` of a one-line program.
+fn program(text: &str) -> SOp {
     let mut interp = Interpreter::new().expect("interpreter starts");
-    let src = source("<bench>", "sorted = sort(tokens, tokens);\n");
+    let src = source("<bench>", format!("y = {text};\n"));
     interp.run(&src, None, &mut |_| {}).expect("program runs");
-    let Some(Value::SOp(sorted)) = interp.get("sorted") else {
-        panic!("`sorted` is an s-op");
+    let Some(Value::SOp(y)) = interp.get("y") else {
+        panic!("`y` is an s-op");
     };
-    let mut group = c.benchmark_group("library_sort");
-    group.sample_size(20);
-    for n in [1_000, 10_000] {
-        let input = random_tokens(n, 42);
-        group.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, input| {
-            b.iter(|| eval_sop(&sorted, input).expect("sort evaluates"))
+    y
+}
+
+/// The three tasks of the issue: (name, program, alphabet).
+const TASKS: [(&str, &str, &[u8]); 3] = [
+    ("sort", "sort(tokens, tokens)", b"abcdefghij"),
+    ("histogram", "histogram(tokens)", b"abcdefghij"),
+    ("dyck2", "dyck2(tokens)", b"(){}"),
+];
+
+fn library_tasks(c: &mut Criterion) {
+    for (name, text, alphabet) in TASKS {
+        let sop = program(text);
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        for n in [1_000, 10_000, 1_000_000] {
+            if n == 1_000_000 {
+                group.measurement_time(Duration::from_secs(30));
+            }
+            let input = random_tokens(n, alphabet, 42);
+            group.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, input| {
+                b.iter(|| eval_sop_with(&sop, input, Kernels::Fast).expect("evaluates"))
+            });
+        }
+        group.finish();
+    }
+}
+
+/// The same tasks with every selector materialised as an n×n bit matrix
+/// (the evaluation the fast kernels replace), for the ratio.
+fn bit_matrices(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bitset");
+    group.sample_size(10);
+    for (name, text, alphabet) in TASKS {
+        let sop = program(text);
+        let input = random_tokens(1_000, alphabet, 42);
+        group.bench_with_input(BenchmarkId::new(name, 1_000), &input, |b, input| {
+            b.iter(|| eval_sop_with(&sop, input, Kernels::Bitset).expect("evaluates"))
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, library_sort);
+criterion_group!(benches, library_tasks, bit_matrices);
 criterion_main!(benches);

@@ -1,16 +1,24 @@
 //! `rasp compile`, `rasp exec` and `rasp verify`.
 
-use std::io::{BufRead, Write};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::run::{atoms_json, load_program, report};
-use super::{EXIT_FAILURE, EXIT_USAGE};
-use crate::compile::verify::{all_inputs, random_inputs, verify};
+use rayon::prelude::*;
+
+use super::progress::progress_bar;
+use super::run::{
+    atom_json, atoms_json, for_each_block, load_program, print_block, rebuild_sop, report,
+    LineOutput, Loaded,
+};
+use super::{stderr_color, EXIT_FAILURE, EXIT_USAGE};
+use crate::compile::verify::{all_inputs, count_all, random_inputs, verify_parallel};
 use crate::compile::{compile, CompileError};
+use crate::diagnostics::render;
 use crate::eval::atom::Atom;
+use crate::model::forward::{Prediction, Runner};
 use crate::model::inspect::summary;
-use crate::model::Model;
+use crate::model::{Model, OutputDecoding};
 use crate::Interpreter;
 
 /// What to compile: a program, its s-op, the inputs the model must handle.
@@ -78,7 +86,7 @@ pub struct VerifyArgs {
 }
 
 /// Loads and compiles a target; on failure, reports and gives the exit code.
-fn compile_target(target: &Target) -> Result<(Model, crate::eval::sop::SOp), ExitCode> {
+fn compile_target(target: &Target) -> Result<(Model, Loaded), ExitCode> {
     let vocab = Interpreter::parse_vocab(&target.vocab).map_err(|e| {
         report(&e);
         ExitCode::from(EXIT_USAGE)
@@ -95,7 +103,7 @@ fn compile_target(target: &Target) -> Result<(Model, crate::eval::sop::SOp), Exi
         report(&e);
         ExitCode::from(EXIT_FAILURE)
     })?;
-    Ok((model, loaded.sop))
+    Ok((model, loaded))
 }
 
 /// Runs `rasp compile`.
@@ -126,120 +134,288 @@ pub fn run_exec(args: &ExecArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut failed = false;
-    let mut ran: Vec<(String, Vec<Atom>)> = Vec::new();
-    let mut one = |text: &str, out: &mut dyn Write| {
-        if !exec_input(&model, text, args.json, out) {
-            failed = true;
-        } else if args.plot.is_some() {
-            if let Ok(atoms) = Interpreter::parse_input(text) {
-                ran.push((text.to_string(), atoms));
-            }
+    let runner = match Runner::new(&model) {
+        Ok(r) => r,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(EXIT_FAILURE);
         }
     };
-    if args.inputs.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else {
-                failed = true;
-                break;
-            };
-            let line = line.trim_end_matches('\r');
-            if !line.is_empty() {
-                one(line, &mut out);
+    let texts = Texts::new(&model);
+    let color = stderr_color();
+    let mut ran: Vec<(String, Vec<Atom>)> = Vec::new();
+    let mut ok = for_each_block(&args.inputs, "inputs", &mut |block, bar| {
+        if args.plot.is_some() {
+            for text in block {
+                if let Ok(atoms) = Interpreter::parse_input(text) {
+                    ran.push((text.clone(), atoms));
+                }
             }
         }
-    } else {
-        for text in &args.inputs {
-            one(text, &mut out);
-        }
-    }
-    let _ = out.flush();
+        print_block(
+            &exec_block(&model, &runner, &texts, block, args.json, color),
+            bar,
+        )
+    });
     if let Some(dir) = &args.plot {
-        if !super::plot::plot(&model, &ran, dir) {
-            failed = true;
-        }
+        ok &= super::plot::plot(&model, &ran, dir);
     }
-    if failed {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
+    if ok {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
     }
 }
 
-fn exec_input(model: &Model, text: &str, json: bool, out: &mut dyn Write) -> bool {
-    let fail = |message: String, input: serde_json::Value, out: &mut dyn Write| {
-        if json {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::json!({"input": input, "error": message})
-            );
-        }
-    };
-    let input = match Interpreter::parse_input(text) {
-        Ok(i) => i,
-        Err(e) => {
-            fail(e.to_string(), serde_json::Value::String(text.into()), out);
-            report(&e);
-            return false;
-        }
-    };
-    let result = model
-        .encode(&input)
-        .and_then(|ids| model.forward(&[ids], false))
-        .map(|fwd| model.decode(&fwd));
-    match result {
-        Ok(mut outputs) => {
-            let values = outputs.pop().unwrap_or_default();
-            if json {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"input": atoms_json(&input), "output": atoms_json(&values)})
-                );
-            } else {
-                let shown: Vec<String> = values.iter().map(Atom::short).collect();
-                let _ = writeln!(out, "[{}]", shown.join(", "));
+/// What `rasp exec` prints, prepared once per model so that worker threads
+/// can format output lines without touching atoms.
+struct Texts {
+    /// Token ids of the one-character string tokens (the first entry wins,
+    /// as in [`Model::encode`]).
+    char_ids: HashMap<char, u32>,
+    /// Each vocabulary token as JSON.
+    vocab_json: Vec<String>,
+    /// Each output value as `rasp run` prints it, and as JSON.
+    value_text: Vec<String>,
+    value_json: Vec<String>,
+    max_len: usize,
+}
+
+impl Texts {
+    fn new(model: &Model) -> Texts {
+        let mut char_ids = HashMap::new();
+        for (i, token) in model.meta.vocab.iter().enumerate() {
+            if let Atom::Str(s) = token {
+                let mut chars = s.chars();
+                if let (Some(c), None) = (chars.next(), chars.next()) {
+                    char_ids.entry(c).or_insert(i as u32 + 1);
+                }
             }
-            true
         }
-        Err(e) => {
-            fail(e.to_string(), atoms_json(&input), out);
-            let _ = out.flush();
-            report(&e);
-            false
+        let values = match &model.meta.output {
+            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values } => values,
+        };
+        Texts {
+            char_ids,
+            vocab_json: model
+                .meta
+                .vocab
+                .iter()
+                .map(|a| atom_json(a).to_string())
+                .collect(),
+            value_text: values.iter().map(Atom::short).collect(),
+            value_json: values.iter().map(|a| atom_json(a).to_string()).collect(),
+            max_len: model.meta.max_len,
         }
     }
+
+    /// The token ids of a plain string input, if every character is a
+    /// token and it is not too long (anything else takes the general path,
+    /// which reports the problem).
+    fn encode(&self, text: &str) -> Option<Vec<u32>> {
+        if text.trim_start().starts_with('[') {
+            return None;
+        }
+        let mut ids = Vec::with_capacity(text.len() + 1);
+        ids.push(0);
+        for c in text.chars() {
+            ids.push(*self.char_ids.get(&c)?);
+        }
+        (ids.len() > 1 && ids.len() <= self.max_len + 1).then_some(ids)
+    }
+
+    fn value(&self, p: Prediction, json: bool) -> String {
+        let (texts, index) = match p {
+            Prediction::Value(i) => (
+                if json {
+                    &self.value_json
+                } else {
+                    &self.value_text
+                },
+                i,
+            ),
+            Prediction::Number(x) => {
+                let atom = Atom::Float(x);
+                return if json {
+                    atom_json(&atom).to_string()
+                } else {
+                    atom.short()
+                };
+            }
+        };
+        texts
+            .get(index as usize)
+            .cloned()
+            .unwrap_or_else(|| "nan".to_string())
+    }
+
+    /// One output line, as `rasp run` prints it; `input` is the JSON of
+    /// the input's tokens.
+    fn line(&self, input: impl FnOnce() -> String, outputs: &[Prediction], json: bool) -> String {
+        let shown: Vec<String> = outputs.iter().map(|&p| self.value(p, json)).collect();
+        if json {
+            format!("{{\"input\":{},\"output\":[{}]}}", input(), shown.join(","))
+        } else {
+            format!("[{}]", shown.join(", "))
+        }
+    }
+}
+
+/// Runs one block of `rasp exec` inputs: encoding and formatting in
+/// parallel, one batched forward pass, inputs that need the interpreter's
+/// parser (lists, errors) on this thread.
+fn exec_block(
+    model: &Model,
+    runner: &Runner,
+    texts: &Texts,
+    block: &[String],
+    json: bool,
+    color: bool,
+) -> Vec<LineOutput> {
+    let fast: Vec<Option<Vec<u32>>> = block.par_iter().map(|t| texts.encode(t)).collect();
+    let mut lines: Vec<Option<LineOutput>> = Vec::with_capacity(block.len());
+    // The general path: a parsed input and its ids, or the failure line.
+    let mut general: Vec<Option<Vec<Atom>>> = Vec::with_capacity(block.len());
+    let mut batch: Vec<Vec<u32>> = Vec::with_capacity(block.len());
+    for (text, ids) in block.iter().zip(fast) {
+        if let Some(ids) = ids {
+            batch.push(ids);
+            general.push(None);
+            lines.push(None);
+            continue;
+        }
+        let failure = |message: String, input: serde_json::Value, diagnostic: String| LineOutput {
+            stdout: json.then(|| serde_json::json!({"input": input, "error": message}).to_string()),
+            stderr: Some(diagnostic),
+        };
+        let input = match Interpreter::parse_input(text) {
+            Ok(i) => i,
+            Err(e) => {
+                lines.push(Some(failure(
+                    e.to_string(),
+                    serde_json::Value::String(text.clone()),
+                    render(&e, color),
+                )));
+                general.push(None);
+                continue;
+            }
+        };
+        match model.encode(&input) {
+            Ok(ids) => {
+                batch.push(ids);
+                general.push(Some(input));
+                lines.push(None);
+            }
+            Err(e) => {
+                lines.push(Some(failure(
+                    e.to_string(),
+                    atoms_json(&input),
+                    render(&e, color),
+                )));
+                general.push(None);
+            }
+        }
+    }
+    let predictions = match model.predict(runner, &batch) {
+        Ok(p) => p,
+        Err(e) => {
+            let diagnostic = render(&e, color);
+            return block
+                .iter()
+                .map(|_| LineOutput {
+                    stdout: None,
+                    stderr: Some(diagnostic.clone()),
+                })
+                .collect();
+        }
+    };
+    // Pair each pending line with its ids and predictions, in order.
+    let mut pending = batch.iter().zip(&predictions);
+    let jobs: Vec<(usize, &Vec<u32>, &Vec<Prediction>)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_none())
+        .filter_map(|(i, _)| pending.next().map(|(ids, p)| (i, ids, p)))
+        .collect();
+    let parsed: Vec<bool> = general.iter().map(Option::is_some).collect();
+    let formatted: Vec<Option<String>> = jobs
+        .par_iter()
+        .map(|&(i, ids, outputs)| {
+            (!parsed[i]).then(|| {
+                let input = || {
+                    let tokens: Vec<&str> = ids[1..]
+                        .iter()
+                        .map(|&id| {
+                            texts
+                                .vocab_json
+                                .get(id as usize - 1)
+                                .map_or("null", String::as_str)
+                        })
+                        .collect();
+                    format!("[{}]", tokens.join(","))
+                };
+                texts.line(input, outputs, json)
+            })
+        })
+        .collect();
+    for ((i, _, outputs), text) in jobs.iter().zip(formatted) {
+        let text = text.unwrap_or_else(|| {
+            let input = general[*i].as_deref().unwrap_or_default();
+            texts.line(|| atoms_json(input).to_string(), outputs, json)
+        });
+        lines[*i] = Some(LineOutput {
+            stdout: Some(text),
+            stderr: None,
+        });
+    }
+    lines
+        .into_iter()
+        .map(|l| {
+            l.unwrap_or(LineOutput {
+                stdout: None,
+                stderr: None,
+            })
+        })
+        .collect()
 }
 
 /// Runs `rasp verify`.
 pub fn run_verify(args: &VerifyArgs) -> ExitCode {
-    let (model, sop) = match compile_target(&args.target) {
+    let (model, loaded) = match compile_target(&args.target) {
         Ok(m) => m,
         Err(code) => return code,
     };
+    let text = loaded.text.as_str();
+    let sop_name = args.target.sop.as_deref();
+    let build = || rebuild_sop(&args.target.file, text, sop_name);
     let vocab = model.meta.vocab.clone();
     let started = std::time::Instant::now();
-    let (report, mode) = match all_inputs(&vocab, args.target.max_len, 1_000_000) {
+    let max_len = args.target.max_len;
+    let exhaustive = all_inputs(&vocab, max_len, 1_000_000);
+    let total = match &exhaustive {
+        Some(_) => count_all(vocab.len(), max_len).unwrap_or(0) as u64,
+        None => args.samples as u64,
+    };
+    let bar = progress_bar(Some(total), "inputs");
+    let progress = |done: usize| bar.set_position(done as u64);
+    let (report, mode) = match exhaustive {
         Some(inputs) => (
-            verify(&model, &sop, inputs, |_| {}),
+            verify_parallel(&model, &build, inputs, progress),
             "every input".to_string(),
         ),
         None => (
-            verify(
+            verify_parallel(
                 &model,
-                &sop,
-                random_inputs(&vocab, args.target.max_len, args.samples, args.seed),
-                |_| {},
+                &build,
+                random_inputs(&vocab, max_len, args.samples, args.seed),
+                progress,
             ),
             format!("{} random inputs (seed {})", args.samples, args.seed),
         ),
     };
+    bar.finish_and_clear();
     if args.json {
         let seconds = started.elapsed().as_secs_f64();
-        let max_len = args.target.max_len;
         let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
         println!("{json}");
         return ExitCode::from(if report.mismatch_count > 0 {

@@ -8,6 +8,7 @@ mod compile;
 mod draw;
 mod json;
 mod plot;
+mod progress;
 mod repl;
 pub mod run;
 

@@ -3,11 +3,15 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+use indicatif::ProgressBar;
 use miette::Diagnostic;
+use rayon::prelude::*;
 
+use super::progress::{progress_bar, show_progress, PROGRESS_MIN};
 use super::{stderr_color, RunArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
+use crate::eval::batch::Shared;
 use crate::eval::print::{sequence_text, value_text};
 use crate::eval::run::eval_sop;
 use crate::eval::sop::SOp;
@@ -88,79 +92,119 @@ pub fn load_program_with(
         });
         ExitCode::from(EXIT_FAILURE)
     })?;
-    let mut interp = Interpreter::new().map_err(|e| {
-        report(&e);
-        ExitCode::from(EXIT_FAILURE)
-    })?;
-    let src = source(&path, text.clone());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut show = |value: &Value| {
+        if verbose {
+            let _ = writeln!(out, "{}", value_text(value));
+        }
+    };
+    let picked = pick_sop(file, &text, sop_name, draws, &mut show);
+    let _ = out.flush();
+    match picked {
+        Ok((name, sop)) => Ok(Loaded { sop, text, name }),
+        Err(Picked::Reported) => Err(ExitCode::from(EXIT_FAILURE)),
+        Err(Picked::Failed(e)) => {
+            report(&*e);
+            Err(ExitCode::from(EXIT_FAILURE))
+        }
+        Err(Picked::Usage(e)) => {
+            report(&*e);
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// Why no s-op was picked.
+enum Picked {
+    /// The program failed, or binds no s-op.
+    Failed(Box<dyn Diagnostic>),
+    /// `--sop NAME` names something else.
+    Usage(Box<dyn Diagnostic>),
+    /// A `draw` statement failed (already reported).
+    Reported,
+}
+
+/// Runs the program text of `file` and picks its s-op, calling `show` with
+/// the value of every top-level expression statement.
+fn pick_sop(
+    file: &std::path::Path,
+    text: &str,
+    sop_name: Option<&str>,
+    draws: Draws<'_>,
+    show: &mut dyn FnMut(&Value),
+) -> Result<(String, SOp), Picked> {
+    let path = file.display().to_string();
+    let mut interp = Interpreter::new().map_err(|e| Picked::Failed(Box::new(e)))?;
+    let src = source(&path, text.to_string());
     let mut last: Option<(String, SOp)> = None;
     let mut draw_failed = false;
-    let result = interp.run(&src, file.parent(), &mut |event| match event {
-        Event::Value { value, .. } => {
-            if let Value::SOp(s) = &value {
-                last = Some((s.label(), s.clone()));
-            }
-            if verbose {
-                let _ = writeln!(out, "{}", value_text(&value));
-            }
-        }
-        Event::Assigned(bound) => {
-            for (name, v) in bound {
-                if let Value::SOp(s) = v {
-                    last = Some((name.to_string(), s));
+    interp
+        .run(&src, file.parent(), &mut |event| match event {
+            Event::Value { value, .. } => {
+                if let Value::SOp(s) = &value {
+                    last = Some((s.label(), s.clone()));
                 }
+                show(&value);
             }
-        }
-        Event::Draw {
-            sop,
-            name,
-            input,
-            origin,
-        } => {
-            if let Draws::Carry(fallback) = draws {
-                let _ = out.flush();
-                match crate::draw::draw_statement(&sop, &name, input.as_deref(), fallback, &origin)
-                {
-                    Ok(path) => eprintln!("drawn to {}", path.display()),
-                    Err(e) => {
-                        report(&e);
-                        draw_failed = true;
+            Event::Assigned(bound) => {
+                for (name, v) in bound {
+                    if let Value::SOp(s) = v {
+                        last = Some((name.to_string(), s));
                     }
                 }
             }
-        }
-    });
-    let _ = out.flush();
-    if let Err(e) = result {
-        report(&e);
-        return Err(ExitCode::from(EXIT_FAILURE));
-    }
+            Event::Draw {
+                sop,
+                name,
+                input,
+                origin,
+            } => {
+                if let Draws::Carry(fallback) = draws {
+                    match crate::draw::draw_statement(
+                        &sop,
+                        &name,
+                        input.as_deref(),
+                        fallback,
+                        &origin,
+                    ) {
+                        Ok(path) => eprintln!("drawn to {}", path.display()),
+                        Err(e) => {
+                            report(&e);
+                            draw_failed = true;
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| Picked::Failed(Box::new(e)))?;
     if draw_failed {
-        return Err(ExitCode::from(EXIT_FAILURE));
+        return Err(Picked::Reported);
     }
-    let (name, sop) = match sop_name {
+    match sop_name {
         Some(name) => match interp.get(name) {
-            Some(Value::SOp(s)) => (name.to_string(), s),
-            other => {
-                report(&CliError::NotAnSOp {
-                    name: name.to_string(),
-                    what: other.map_or_else(|| "not defined".to_string(), |v| v.describe()),
-                });
-                return Err(ExitCode::from(EXIT_USAGE));
-            }
+            Some(Value::SOp(s)) => Ok((name.to_string(), s)),
+            other => Err(Picked::Usage(Box::new(CliError::NotAnSOp {
+                name: name.to_string(),
+                what: other.map_or_else(|| "not defined".to_string(), |v| v.describe()),
+            }))),
         },
-        None => match last {
-            Some(found) => found,
-            None => {
-                report(&CliError::NoSOp { path });
-                return Err(ExitCode::from(EXIT_FAILURE));
-            }
-        },
-    };
-    Ok(Loaded { sop, text, name })
+        None => last.ok_or_else(|| Picked::Failed(Box::new(CliError::NoSOp { path }))),
+    }
 }
+
+/// Runs a loaded program again, silently, for another thread.
+pub fn rebuild_sop(file: &std::path::Path, text: &str, sop_name: Option<&str>) -> Option<SOp> {
+    pick_sop(file, text, sop_name, Draws::Ignore, &mut |_| {})
+        .ok()
+        .map(|(_, sop)| sop)
+}
+
+/// Inputs per block of a batch: read, run in parallel, then printed in order.
+pub const BLOCK: usize = 4096;
+
+/// Batches at least this large run in parallel.
+const PARALLEL_MIN: usize = 8;
 
 /// Runs `rasp run`.
 pub fn run(args: &RunArgs) -> ExitCode {
@@ -173,93 +217,176 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let sop = loaded.sop;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut failed = false;
-    let mut run_one = |text: &str, out: &mut dyn Write| {
-        if !run_input(&sop, text, args.json, out) {
-            failed = true;
+    let text = loaded.text.as_str();
+    let build = || rebuild_sop(&args.file, text, args.sop.as_deref());
+    let shared = Shared::new(&build);
+    let color = stderr_color();
+    let run_block = |texts: &[String]| -> Vec<LineOutput> {
+        if texts.len() < PARALLEL_MIN {
+            return texts
+                .iter()
+                .map(|t| run_input(&loaded.sop, t, args.json, color))
+                .collect();
         }
+        texts
+            .par_iter()
+            .map(|t| {
+                shared.with(|sop| match sop {
+                    Some(sop) => run_input(sop, t, args.json, color),
+                    None => LineOutput {
+                        stdout: None,
+                        stderr: Some(
+                            "error: the program did not run again on a worker thread\n".into(),
+                        ),
+                    },
+                })
+            })
+            .collect()
     };
-    if args.inputs.is_empty() {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else {
-                failed = true;
-                break;
-            };
-            let line = line.trim_end_matches('\r');
-            if line.is_empty() {
-                continue;
-            }
-            run_one(line, &mut out);
-        }
-    } else {
-        for text in &args.inputs {
-            run_one(text, &mut out);
-        }
-    }
-    let _ = out.flush();
-    if failed {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
+    let ok = for_each_block(&args.inputs, "inputs", &mut |texts, bar| {
+        print_block(&run_block(texts), bar)
+    });
+    if ok {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
     }
 }
 
-/// Runs one input and prints its line; false if it failed.
-fn run_input(sop: &SOp, text: &str, json: bool, out: &mut dyn Write) -> bool {
+/// What one input prints: a line on standard output and a diagnostic on
+/// standard error, either or both.
+pub struct LineOutput {
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+}
+
+/// Feeds the inputs to `block` in blocks of [`BLOCK`]: the `inputs`
+/// given, or else the non-empty lines of standard input. Shows a progress
+/// bar on standard error (when it is a terminal) once a batch is large.
+/// False if reading failed or any block reported a failure.
+pub fn for_each_block(
+    inputs: &[String],
+    what: &str,
+    block: &mut dyn FnMut(&[String], &ProgressBar) -> bool,
+) -> bool {
+    let known = (!inputs.is_empty()).then_some(inputs.len() as u64);
+    let bar = progress_bar(known, what);
+    let mut ok = true;
+    if !inputs.is_empty() {
+        for texts in inputs.chunks(BLOCK) {
+            ok &= block(texts, &bar);
+            bar.inc(texts.len() as u64);
+        }
+    } else {
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock().lines();
+        let mut texts = Vec::with_capacity(BLOCK);
+        loop {
+            texts.clear();
+            let mut bytes = 0;
+            for line in lines.by_ref() {
+                let Ok(line) = line else {
+                    ok = false;
+                    break;
+                };
+                let line = line.trim_end_matches('\r');
+                if line.is_empty() {
+                    continue;
+                }
+                bytes += line.len();
+                texts.push(line.to_string());
+                if texts.len() == BLOCK || bytes > 1 << 24 {
+                    break;
+                }
+            }
+            if texts.is_empty() {
+                break;
+            }
+            ok &= block(&texts, &bar);
+            bar.inc(texts.len() as u64);
+            if bar.position() >= PROGRESS_MIN && bar.is_hidden() {
+                show_progress(&bar);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    ok
+}
+
+/// Prints a block's lines in order; false if any input failed.
+pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut ok = true;
+    bar.suspend(|| {
+        for line in lines {
+            if let Some(text) = &line.stdout {
+                let _ = writeln!(out, "{text}");
+            }
+            if let Some(diagnostic) = &line.stderr {
+                ok = false;
+                let _ = out.flush();
+                eprint!("{diagnostic}");
+            }
+        }
+        let _ = out.flush();
+    });
+    ok
+}
+
+/// Runs one input: its output line, or its diagnostic (and, with `json`,
+/// an error line).
+fn run_input(sop: &SOp, text: &str, json: bool, color: bool) -> LineOutput {
     let input = match Interpreter::parse_input(text) {
         Ok(i) => i,
         Err(e) => {
-            if json {
-                let line = serde_json::json!({"input": text, "error": e.to_string()});
-                let _ = writeln!(out, "{line}");
+            return LineOutput {
+                stdout: json.then(|| {
+                    serde_json::json!({"input": text, "error": e.to_string()}).to_string()
+                }),
+                stderr: Some(render(&e, color)),
             }
-            report(&e);
-            return false;
         }
     };
     match eval_sop(sop, &input) {
-        Ok(seq) => {
-            let _ = if json {
-                let line = serde_json::json!({
+        Ok(seq) => LineOutput {
+            stdout: Some(if json {
+                serde_json::json!({
                     "input": atoms_json(&input),
                     "output": atoms_json(&seq.values),
-                });
-                writeln!(out, "{line}")
+                })
+                .to_string()
             } else {
-                writeln!(out, "{}", sequence_text(&seq))
-            };
-            true
-        }
+                sequence_text(&seq)
+            }),
+            stderr: None,
+        },
         Err(e) => {
             let e = e.on_input(text);
-            if json {
-                let line = serde_json::json!({"input": atoms_json(&input), "error": e.to_string()});
-                let _ = writeln!(out, "{line}");
+            LineOutput {
+                stdout: json.then(|| {
+                    serde_json::json!({"input": atoms_json(&input), "error": e.to_string()})
+                        .to_string()
+                }),
+                stderr: Some(render(&e, color)),
             }
-            let _ = out.flush();
-            report(&e);
-            false
         }
     }
 }
 
 /// Atoms as JSON values of their real types.
 pub fn atoms_json(atoms: &[Atom]) -> serde_json::Value {
-    serde_json::Value::Array(
-        atoms
-            .iter()
-            .map(|a| match a {
-                Atom::Bool(b) => serde_json::Value::Bool(*b),
-                Atom::Int(i) => serde_json::Value::from(*i),
-                Atom::Float(x) => serde_json::Number::from_f64(*x)
-                    .map(serde_json::Value::Number)
-                    .unwrap_or_else(|| serde_json::Value::String(a.to_py_str())),
-                Atom::Str(s) => serde_json::Value::String(s.to_string()),
-            })
-            .collect(),
-    )
+    serde_json::Value::Array(atoms.iter().map(atom_json).collect())
+}
+
+/// An atom as a JSON value of its real type.
+pub fn atom_json(a: &Atom) -> serde_json::Value {
+    match a {
+        Atom::Bool(b) => serde_json::Value::Bool(*b),
+        Atom::Int(i) => serde_json::Value::from(*i),
+        Atom::Float(x) => serde_json::Number::from_f64(*x)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|| serde_json::Value::String(a.to_py_str())),
+        Atom::Str(s) => serde_json::Value::String(s.to_string()),
+    }
 }

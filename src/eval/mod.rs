@@ -8,9 +8,11 @@
 //! input.
 
 pub mod atom;
+pub mod batch;
 pub mod env;
 pub mod error;
 pub mod interp;
+pub mod kernels;
 pub mod map;
 pub mod matrix;
 pub mod ops;

@@ -5,12 +5,22 @@
 //! only until its last reader has run. Every column is checked to be a
 //! homogeneous sequence, as in the reference, so a type error is reported at
 //! the node that produced it.
+//!
+//! Selectors are not evaluated as n×n matrices when they need not be: a
+//! selector built from comparisons of exactly comparable columns stays a
+//! [`NormalForm`], and `aggregate` and `selector_width` read it through a
+//! [`RangePlan`] in O(n log n) (`kernels.rs`). Any other selector is
+//! materialised as a bit matrix ([`Selection`]), whose size is limited by
+//! bytes. [`Kernels::Bitset`] materialises every selector, the
+//! straightforward evaluation the fast one is tested against.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::atom::Atom;
 use super::error::{ErrorKind, EvalError, EvalResult};
+use super::kernels::{exact_keys, string_ranks, Compare, Mean, NormalForm, RangePlan};
 use super::matrix::Selection;
 use super::sop::{
     topological_order, Node, NodeId, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
@@ -18,15 +28,32 @@ use super::sop::{
 use super::value::{SeqType, Sequence};
 use crate::syntax::ast::CmpOp;
 
-/// The longest input an s-op is evaluated on (selections are n×n bits).
-pub const MAX_INPUT_LEN: usize = 20_000;
+/// The longest input an s-op is evaluated on. Selectors that need an n×n
+/// bit matrix are limited further, by [`MAX_SELECTION_BYTES`].
+pub const MAX_INPUT_LEN: usize = 4_000_000;
 
-/// The most memory the selections alive at one time may take.
+/// The most memory the bit-matrix selections alive at one time may take.
 pub const MAX_SELECTION_BYTES: usize = 2 << 30;
+
+/// How selectors are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// Comparisons kept symbolic and read in O(n log n) where possible;
+    /// bit matrices otherwise.
+    Fast,
+    /// Every selector materialised as an n×n bit matrix.
+    Bitset,
+}
 
 /// Evaluates `sop` on `input`.
 pub fn eval_sop(sop: &SOp, input: &[Atom]) -> EvalResult<Sequence> {
-    let mut run = Run::new(input, &[Node::SOp(sop.clone())])?;
+    eval_sop_with(sop, input, Kernels::Fast)
+}
+
+/// Evaluates `sop` on `input` with the given selector kernels (the results
+/// are the same; [`Kernels::Bitset`] is the reference for tests).
+pub fn eval_sop_with(sop: &SOp, input: &[Atom], kernels: Kernels) -> EvalResult<Sequence> {
+    let mut run = Run::new(input, &[Node::SOp(sop.clone())], kernels)?;
     run.execute()?;
     run.columns
         .remove(&sop.id())
@@ -34,14 +61,27 @@ pub fn eval_sop(sop: &SOp, input: &[Atom]) -> EvalResult<Sequence> {
         .ok_or_else(|| EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None))
 }
 
-/// Evaluates `selector` on `input`.
+/// Evaluates `selector` on `input`, as a bit matrix.
 pub fn eval_selector(selector: &Selector, input: &[Atom]) -> EvalResult<Selection> {
-    let mut run = Run::new(input, &[Node::Selector(selector.clone())])?;
+    let mut run = Run::new(input, &[Node::Selector(selector.clone())], Kernels::Fast)?;
     run.execute()?;
-    run.selections
-        .remove(&selector.id())
-        .map(|c| Rc::try_unwrap(c).unwrap_or_else(|rc| (*rc).clone()))
-        .ok_or_else(|| EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None))
+    let value = run.selections.remove(&selector.id()).ok_or_else(|| {
+        EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
+    })?;
+    let bits = run.read_bits(selector, &value)?;
+    drop(value);
+    Ok(Rc::try_unwrap(bits).unwrap_or_else(|rc| (*rc).clone()))
+}
+
+/// A selector's value during a run.
+enum SelValue {
+    /// Comparisons, never materialised; the plan is built on first use.
+    Form {
+        form: NormalForm,
+        plan: OnceCell<Option<Rc<RangePlan>>>,
+    },
+    /// A bit matrix.
+    Bits(Rc<Selection>),
 }
 
 /// Checks that an input is non-empty and not too long.
@@ -75,11 +115,12 @@ struct Run<'a> {
     first_reader: HashMap<NodeId, Origin>,
     roots: Vec<NodeId>,
     columns: HashMap<NodeId, Rc<Sequence>>,
-    selections: HashMap<NodeId, Rc<Selection>>,
+    selections: HashMap<NodeId, Rc<SelValue>>,
+    kernels: Kernels,
 }
 
 impl<'a> Run<'a> {
-    fn new(input: &'a [Atom], roots: &[Node]) -> EvalResult<Run<'a>> {
+    fn new(input: &'a [Atom], roots: &[Node], kernels: Kernels) -> EvalResult<Run<'a>> {
         check_input(input)?;
         let order = topological_order(roots);
         let mut readers_left = HashMap::new();
@@ -105,6 +146,7 @@ impl<'a> Run<'a> {
             roots: roots.iter().map(Node::id).collect(),
             columns: HashMap::new(),
             selections: HashMap::new(),
+            kernels,
         })
     }
 
@@ -117,21 +159,8 @@ impl<'a> Run<'a> {
                     self.columns.insert(sop.id(), Rc::new(column));
                 }
                 Node::Selector(sel) => {
-                    let bytes = self.n * self.n.div_ceil(64) * 8;
-                    if (self.selections.len() + 1) * bytes > MAX_SELECTION_BYTES {
-                        return Err(node_error(
-                            ErrorKind::Limit(format!(
-                                "evaluating this on an input of length {} needs more than {} MiB of selections at once",
-                                self.n,
-                                MAX_SELECTION_BYTES >> 20
-                            )),
-                            sel.origin(),
-                            format!("`{}` is one of them", sel.label()),
-                            None,
-                        ));
-                    }
-                    let selection = self.selection(sel)?;
-                    self.selections.insert(sel.id(), Rc::new(selection));
+                    let value = self.selection(sel)?;
+                    self.selections.insert(sel.id(), Rc::new(value));
                 }
             }
             for child in child_ids(node) {
@@ -159,10 +188,62 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn sel(&self, sel: &Selector) -> Rc<Selection> {
+    fn sel(&self, sel: &Selector) -> Rc<SelValue> {
         match self.selections.get(&sel.id()) {
             Some(s) => s.clone(),
-            None => Rc::new(Selection::empty(self.n)),
+            None => Rc::new(SelValue::Bits(Rc::new(Selection::empty(self.n)))),
+        }
+    }
+
+    /// Fails unless `extra` more n×n matrices fit beside the ones alive.
+    fn reserve_bits(&self, sel: &Selector, extra: usize) -> EvalResult<()> {
+        let bytes = self.n.saturating_mul(self.n.div_ceil(64) * 8);
+        let alive = self
+            .selections
+            .values()
+            .filter(|v| matches!(***v, SelValue::Bits(_)))
+            .count();
+        if (alive + extra).saturating_mul(bytes) > MAX_SELECTION_BYTES {
+            return Err(node_error(
+                ErrorKind::Limit(format!(
+                    "this selector has no fast kernel, and on an input of length {} its {}×{} bit matrices need more than the limit of {} MiB",
+                    self.n,
+                    self.n,
+                    self.n,
+                    MAX_SELECTION_BYTES >> 20
+                )),
+                sel.origin(),
+                format!("`{}` is evaluated as a bit matrix", sel.label()),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// A selector's value as a bit matrix, materialising a normal form
+    /// (after [`Run::reserve_bits`]).
+    fn bits(&self, value: &SelValue) -> Rc<Selection> {
+        match value {
+            SelValue::Bits(b) => b.clone(),
+            SelValue::Form { form, .. } => Rc::new(form_selection(form, self.n)),
+        }
+    }
+
+    /// A selector's value as a bit matrix, for a reader.
+    fn read_bits(&self, sel: &Selector, value: &SelValue) -> EvalResult<Rc<Selection>> {
+        if matches!(value, SelValue::Form { .. }) {
+            self.reserve_bits(sel, 1)?;
+        }
+        Ok(self.bits(value))
+    }
+
+    /// A selector's plan, if it has one.
+    fn plan(&self, value: &SelValue) -> Option<Rc<RangePlan>> {
+        match value {
+            SelValue::Bits(_) => None,
+            SelValue::Form { form, plan } => plan
+                .get_or_init(|| RangePlan::build(form, self.n).map(Rc::new))
+                .clone(),
         }
     }
 
@@ -222,17 +303,28 @@ impl<'a> Run<'a> {
                 values,
                 default,
             } => {
-                let sel = self.sel(selector);
+                let value = self.sel(selector);
                 let vals = self.column(values);
-                let mut out = Vec::with_capacity(n);
-                for q in 0..n {
-                    out.push(self.aggregate_one(sop, &sel, &vals, default, q)?);
+                if let Some(plan) = self.plan(&value) {
+                    plan.aggregate(&vals, default)
+                        .map_err(|(kind, q)| self.fail(sop, kind, Some(q)))?
+                } else {
+                    let sel = self.read_bits(selector, &value)?;
+                    let mut out = Vec::with_capacity(n);
+                    for q in 0..n {
+                        out.push(self.aggregate_one(sop, &sel, &vals, default, q)?);
+                    }
+                    out
                 }
-                out
             }
             SOpKind::SelectorWidth(selector) => {
-                let sel = self.sel(selector);
-                (0..n).map(|q| Atom::Int(sel.width(q) as i64)).collect()
+                let value = self.sel(selector);
+                if let Some(plan) = self.plan(&value) {
+                    (0..n).map(|q| Atom::Int(plan.width(q) as i64)).collect()
+                } else {
+                    let sel = self.read_bits(selector, &value)?;
+                    (0..n).map(|q| Atom::Int(sel.width(q) as i64)).collect()
+                }
             }
         };
         let ty = SeqType::of(&values)
@@ -285,25 +377,148 @@ impl<'a> Run<'a> {
         ))
     }
 
-    fn selection(&self, sel: &Selector) -> EvalResult<Selection> {
+    /// A selector node's value: a normal form where one exists (and has a
+    /// plan), else a bit matrix.
+    fn selection(&self, sel: &Selector) -> EvalResult<SelValue> {
         let n = self.n;
+        let fast = self.kernels == Kernels::Fast;
+        let form = |form: Option<NormalForm>| {
+            form.filter(|f| fast && f.has_plan())
+                .map(|form| SelValue::Form {
+                    form,
+                    plan: OnceCell::new(),
+                })
+        };
+        let operand = |s: &Selector| -> (Rc<SelValue>, Option<NormalForm>) {
+            let value = self.sel(s);
+            let f = match &*value {
+                SelValue::Form { form, .. } => Some(form.clone()),
+                SelValue::Bits(_) => None,
+            };
+            (value, f)
+        };
         Ok(match sel.kind() {
             SelectorKind::Select { keys, queries, op } => {
                 let keys = self.column(keys);
                 let queries = self.column(queries);
-                select_matrix(&keys, &queries, *op, n).map_err(|(kind, q)| {
+                if let Some(value) = form(compare_form(&keys, &queries, *op)) {
+                    return Ok(value);
+                }
+                self.reserve_bits(sel, 1)?;
+                let bits = select_matrix(&keys, &queries, *op, n).map_err(|(kind, q)| {
                     node_error(
                         kind,
                         sel.origin(),
                         format!("`{}` fails", sel.label()),
                         Some(q),
                     )
-                })?
+                })?;
+                SelValue::Bits(Rc::new(bits))
             }
-            SelectorKind::And(a, b) => self.sel(a).zip_with(&self.sel(b), |x, y| x & y),
-            SelectorKind::Or(a, b) => self.sel(a).zip_with(&self.sel(b), |x, y| x | y),
-            SelectorKind::Not(a) => self.sel(a).not(),
+            SelectorKind::And(a, b) | SelectorKind::Or(a, b) => {
+                let ((va, fa), (vb, fb)) = (operand(a), operand(b));
+                let is_and = matches!(sel.kind(), SelectorKind::And(..));
+                let combined = match (&fa, &fb) {
+                    (Some(x), Some(y)) if is_and => x.and(y),
+                    (Some(x), Some(y)) => x.or(y),
+                    _ => None,
+                };
+                if let Some(value) = form(combined) {
+                    return Ok(value);
+                }
+                let temporaries = [&*va, &*vb]
+                    .iter()
+                    .filter(|v| matches!(v, SelValue::Form { .. }))
+                    .count();
+                self.reserve_bits(sel, 1 + temporaries)?;
+                let (ba, bb) = (self.bits(&va), self.bits(&vb));
+                SelValue::Bits(Rc::new(if is_and {
+                    ba.zip_with(&bb, |x, y| x & y)
+                } else {
+                    ba.zip_with(&bb, |x, y| x | y)
+                }))
+            }
+            SelectorKind::Not(a) => {
+                let (va, fa) = operand(a);
+                if let Some(value) = form(fa.map(|f| f.not())) {
+                    return Ok(value);
+                }
+                let temporaries = usize::from(matches!(*va, SelValue::Form { .. }));
+                self.reserve_bits(sel, 1 + temporaries)?;
+                let ba = self.bits(&va);
+                SelValue::Bits(Rc::new(ba.not()))
+            }
         })
+    }
+}
+
+/// `select(keys, queries, op)` as a normal form, when both columns compare
+/// exactly as `f64` (numbers, or strings by rank).
+fn compare_form(keys: &Rc<Sequence>, queries: &Rc<Sequence>, op: CmpOp) -> Option<NormalForm> {
+    let (k, q) = if Rc::ptr_eq(keys, queries) {
+        let k = Rc::new(match exact_keys(keys) {
+            Some(k) => k,
+            None => string_ranks(keys, keys)?.0,
+        });
+        (k.clone(), k)
+    } else {
+        match (exact_keys(keys), exact_keys(queries)) {
+            (Some(k), Some(q)) => (Rc::new(k), Rc::new(q)),
+            _ => {
+                let (k, q) = string_ranks(keys, queries)?;
+                (Rc::new(k), Rc::new(q))
+            }
+        }
+    };
+    Some(NormalForm::compare(Compare {
+        keys: k,
+        queries: q,
+        op,
+    }))
+}
+
+/// A normal form as a bit matrix, one row at a time.
+fn form_selection(form: &NormalForm, n: usize) -> Selection {
+    let mut scratch = vec![0u64; n.div_ceil(64)];
+    let sel = Selection::from_rows(n, |q, row| {
+        for (i, c) in form.conjuncts.iter().enumerate() {
+            let target: &mut [u64] = if i == 0 { row } else { &mut scratch };
+            compare_row(&c.keys, c.queries[q], c.op, target);
+            if i > 0 {
+                for (r, s) in row.iter_mut().zip(&scratch) {
+                    *r &= s;
+                }
+            }
+        }
+    });
+    if form.negated {
+        sel.not()
+    } else {
+        sel
+    }
+}
+
+/// Fills `row` with the bits `keys[k] op query`.
+fn compare_row(keys: &[f64], query: f64, op: CmpOp, row: &mut [u64]) {
+    match op {
+        CmpOp::Eq => fill_row(keys, row, |k| k == query),
+        CmpOp::Ne => fill_row(keys, row, |k| k != query),
+        CmpOp::Lt => fill_row(keys, row, |k| k < query),
+        CmpOp::Gt => fill_row(keys, row, |k| k > query),
+        CmpOp::Le => fill_row(keys, row, |k| k <= query),
+        CmpOp::Ge => fill_row(keys, row, |k| k >= query),
+    }
+}
+
+/// One row of comparisons, 64 keys per word (monomorphised per comparison
+/// so the loop vectorises).
+fn fill_row(keys: &[f64], row: &mut [u64], selected: impl Fn(f64) -> bool) {
+    for (word, chunk) in row.iter_mut().zip(keys.chunks(64)) {
+        let mut bits = 0u64;
+        for (b, &kv) in chunk.iter().enumerate() {
+            bits |= u64::from(selected(kv)) << b;
+        }
+        *word = bits;
     }
 }
 
@@ -351,29 +566,16 @@ fn child_ids(node: &Node) -> Vec<NodeId> {
 /// Python's `sum(values) * 1.0 / len(values)`: ints summed exactly, floats
 /// left to right.
 fn mean<'v>(values: impl Iterator<Item = &'v Atom>) -> Result<Atom, ErrorKind> {
-    let mut int_sum: i128 = 0;
-    let mut float_sum: Option<f64> = None;
-    let mut count: usize = 0;
+    let mut acc = Mean::default();
     for v in values {
-        count += 1;
-        match (v, &mut float_sum) {
-            (Atom::Float(x), None) => float_sum = Some(int_sum as f64 + x),
-            (Atom::Float(x), Some(acc)) => *acc += x,
-            (Atom::Int(i), None) => int_sum += i128::from(*i),
-            (Atom::Bool(b), None) => int_sum += i128::from(*b),
-            (Atom::Int(i), Some(acc)) => *acc += *i as f64,
-            (Atom::Bool(b), Some(acc)) => *acc += f64::from(u8::from(*b)),
-            (Atom::Str(_), _) => {
-                return Err(ErrorKind::AverageNonNumbers(v.repr()));
-            }
-        }
+        acc.add(v)?;
     }
-    let total = float_sum.unwrap_or(int_sum as f64);
-    Ok(Atom::Float(total / count as f64))
+    Ok(acc.finish())
 }
 
 /// A column's values as exactly representable f64s, if they all are numbers
-/// of at most 53 bits (so comparisons can be done on f64 without error).
+/// of at most 53 bits (so comparisons can be done on f64 without error; NaN
+/// compares as it does on the atoms).
 fn as_exact_f64(col: &Sequence) -> Option<Vec<f64>> {
     const EXACT: i64 = 1 << 53;
     col.values
@@ -385,52 +587,6 @@ fn as_exact_f64(col: &Sequence) -> Option<Vec<f64>> {
             _ => None,
         })
         .collect()
-}
-
-/// Two string columns as ranks in their joint sorted order, so that
-/// comparing ranks compares the strings (code point order).
-fn string_ranks(keys: &Sequence, queries: &Sequence) -> Option<(Vec<f64>, Vec<f64>)> {
-    if keys.ty != SeqType::Str || queries.ty != SeqType::Str {
-        return None;
-    }
-    let text = |a: &Atom| match a {
-        Atom::Str(s) => Some(s.clone()),
-        _ => None,
-    };
-    let mut all: Vec<std::rc::Rc<str>> = keys
-        .values
-        .iter()
-        .chain(&queries.values)
-        .filter_map(text)
-        .collect();
-    all.sort_unstable();
-    all.dedup();
-    let rank = |col: &Sequence| -> Option<Vec<f64>> {
-        col.values
-            .iter()
-            .map(|a| {
-                text(a)
-                    .and_then(|s| all.binary_search(&s).ok())
-                    .map(|r| r as f64)
-            })
-            .collect()
-    };
-    Some((rank(keys)?, rank(queries)?))
-}
-
-/// Fills a selection from numeric keys and queries with one comparison,
-/// 64 keys at a time (monomorphised per comparison so the loop vectorises).
-fn numeric_selection(keys: &[f64], queries: &[f64], cmp: impl Fn(f64, f64) -> bool) -> Selection {
-    Selection::from_rows(queries.len(), |qi, row| {
-        let qv = queries[qi];
-        for (word, chunk) in row.iter_mut().zip(keys.chunks(64)) {
-            let mut bits = 0u64;
-            for (b, &kv) in chunk.iter().enumerate() {
-                bits |= u64::from(cmp(kv, qv)) << b;
-            }
-            *word = bits;
-        }
-    })
 }
 
 /// The selection `keys[k] op queries[q]`, with fast paths for numeric and
@@ -446,14 +602,9 @@ fn select_matrix(
         _ => string_ranks(keys, queries),
     };
     if let Some((k, q)) = fast {
-        return Ok(match op {
-            CmpOp::Eq => numeric_selection(&k, &q, |a, b| a == b),
-            CmpOp::Ne => numeric_selection(&k, &q, |a, b| a != b),
-            CmpOp::Lt => numeric_selection(&k, &q, |a, b| a < b),
-            CmpOp::Gt => numeric_selection(&k, &q, |a, b| a > b),
-            CmpOp::Le => numeric_selection(&k, &q, |a, b| a <= b),
-            CmpOp::Ge => numeric_selection(&k, &q, |a, b| a >= b),
-        });
+        return Ok(Selection::from_rows(n, |qi, row| {
+            compare_row(&k, q[qi], op, row)
+        }));
     }
     let mut failure = None;
     let sel = Selection::from_rows(n, |qi, row| {

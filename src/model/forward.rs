@@ -7,22 +7,40 @@
 //! [`Forward::rows`]`(i)`. Everything that acts on one position at a time
 //! (embedding, the Q/K/V/O projections, the MLPs, the unembedding) is then a
 //! single matrix product over all positions of all items, so a large batch is
-//! bound by matrixmultiply's GEMM, not by per-item overhead. Only the scores
+//! bound by the matrix products, not by per-item overhead. Only the scores
 //! and the weighted sum of values are computed per item and head, on that
-//! item's rows alone.
+//! item's rows alone (a few hundred multiply-adds: plain loops, no GEMM).
 //!
 //! This is the padding mask in its strongest form: instead of padding every
 //! item to the longest and masking padded keys with `-inf` (and discarding
 //! padded queries), padded positions never exist, so they cannot leak into a
 //! softmax and cost nothing. Running a batch gives bit-for-bit the outputs of
 //! running each item alone (tested).
+//!
+//! # Speed
+//!
+//! A [`Runner`] prepares the weights once for many batches: the Q, K and V
+//! weights of all heads side by side (one product per layer instead of three
+//! per head), heads whose output weights are all zero and MLP units whose
+//! output weights are all zero left out (they add exactly zero), and each
+//! weight matrix kept dense (matrixmultiply's GEMM) or, when at most a quarter
+//! of it is non-zero, as sparse rows: `x @ w` then skips the zero entries of
+//! both `x` and `w`, which changes no sum (every weight is finite, checked).
+//! Compiled models are almost entirely zeros, and their residual streams
+//! one-hot, so the sparse rows do most of the work there. A batch is split
+//! into chunks of about [`CHUNK_ROWS`] positions, run in parallel (rayon),
+//! each with buffers allocated once per chunk, never per position.
 
 use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Dimension};
+use ndarray::{
+    s, Array, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Dimension,
+};
+use rayon::prelude::*;
 
-use super::{Attention, Mlp, Model, ModelError};
+use super::{Model, ModelError, OutputDecoding};
+use crate::eval::atom::Atom;
 
 /// The result of [`Model::forward`]. Arrays over positions are packed: item
 /// `i`'s positions are the rows [`Forward::rows`]`(i)`.
@@ -88,72 +106,101 @@ impl Forward {
     }
 }
 
+/// Positions per chunk of a batch: large enough that the matrix products
+/// dominate, small enough that a chunk's buffers stay in cache.
+pub const CHUNK_ROWS: usize = 256;
+
+/// One output position, before it becomes an [`Atom`]: an index into the
+/// output decoding's values, or (a numerical output with no known values)
+/// the number itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Prediction {
+    Value(u32),
+    Number(f64),
+}
+
 impl Model {
     /// Runs a batch of token id sequences, each BOS (id 0) followed by up to
     /// `n_ctx - 1` ids below `d_vocab` ([`Model::encode`] builds them); the
     /// items may have different lengths. With `record`, also keeps every
     /// intermediate residual stream and attention pattern.
     pub fn forward(&self, batch: &[Vec<u32>], record: bool) -> Result<Forward, ModelError> {
-        self.check_shapes()?;
+        let runner = Runner::prepare(self, record)?;
         let (lengths, offsets) = self.check_batch(batch)?;
-        let items: Vec<Range<usize>> = offsets
-            .iter()
-            .zip(&lengths)
-            .map(|(&start, &len)| start..start + len)
-            .collect();
-        let total = offsets
-            .last()
-            .map_or(0, |o| o + lengths.last().map_or(0, |l| *l));
-
-        let mut x = Array2::zeros((total, self.config.d_model));
-        for (ids, rows) in batch.iter().zip(&items) {
-            for (position, (&id, mut row)) in ids
-                .iter()
-                .zip(x.slice_mut(s![rows.clone(), ..]).rows_mut())
-                .enumerate()
-            {
-                row.assign(&self.embed.row(id as usize));
-                row += &self.pos_embed.row(position);
-            }
-        }
-
-        let mut residuals = Vec::new();
-        let mut patterns: Vec<Vec<Array3<f32>>> =
-            vec![Vec::new(); if record { batch.len() } else { 0 }];
+        let total: usize = lengths.iter().sum();
+        let d_model = self.config.d_model;
         if record {
-            residuals.push(x.clone());
-        }
-        for layer in &self.layers {
-            let mut layer_patterns = record.then(|| {
-                let n_heads = self.config.n_heads;
-                lengths
-                    .iter()
-                    .map(|&len| Array3::zeros((n_heads, len, len)))
-                    .collect::<Vec<_>>()
+            let items: Vec<&[u32]> = batch.iter().map(Vec::as_slice).collect();
+            let mut recording = Recording {
+                residuals: Vec::new(),
+                patterns: vec![Vec::new(); batch.len()],
+            };
+            let (residual, logits) = runner.chunk(&items, Some(&mut recording));
+            return Ok(Forward {
+                lengths,
+                offsets,
+                residual,
+                logits,
+                residuals: recording.residuals,
+                patterns: recording.patterns,
             });
-            x += &layer
-                .attn
-                .apply(x.view(), &items, layer_patterns.as_deref_mut());
-            if let Some(layer_patterns) = layer_patterns {
-                for (item, pattern) in patterns.iter_mut().zip(layer_patterns) {
-                    item.push(pattern);
-                }
-                residuals.push(x.clone());
-            }
-            x += &layer.mlp.apply(x.view());
-            if record {
-                residuals.push(x.clone());
-            }
         }
-        let logits = affine(x.view(), self.unembed.view(), self.unembed_bias.view());
+        let chunks = runner.chunks(batch);
+        let parts: Vec<(Array2<f32>, Array2<f32>)> = chunks
+            .par_iter()
+            .map(|items| {
+                let items: Vec<&[u32]> = batch[items.clone()].iter().map(Vec::as_slice).collect();
+                runner.chunk(&items, None)
+            })
+            .collect();
+        let mut residual = Array2::zeros((total, d_model));
+        let mut logits = Array2::zeros((total, self.config.d_vocab_out));
+        let mut row = 0;
+        for (r, l) in parts {
+            let rows = row..row + r.nrows();
+            residual.slice_mut(s![rows.clone(), ..]).assign(&r);
+            logits.slice_mut(s![rows, ..]).assign(&l);
+            row += r.nrows();
+        }
         Ok(Forward {
             lengths,
             offsets,
-            residual: x,
+            residual,
             logits,
-            residuals,
-            patterns,
+            residuals: Vec::new(),
+            patterns: Vec::new(),
         })
+    }
+
+    /// Each batch item's outputs (BOS excluded), as [`Model::decode`] reads
+    /// them but without keeping activations: the batch runs in parallel
+    /// chunks. `runner` must come from this model.
+    pub fn predict(
+        &self,
+        runner: &Runner,
+        batch: &[Vec<u32>],
+    ) -> Result<Vec<Vec<Prediction>>, ModelError> {
+        self.check_batch(batch)?;
+        let chunks = runner.chunks(batch);
+        let parts: Vec<Vec<Vec<Prediction>>> = chunks
+            .par_iter()
+            .map(|items| runner.predict_checked(&batch[items.clone()]))
+            .collect();
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// The value a [`Prediction`] stands for, as [`Model::decode`] gives it.
+    pub fn prediction_value(&self, prediction: Prediction) -> Atom {
+        let values = match &self.meta.output {
+            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values } => values,
+        };
+        match prediction {
+            Prediction::Value(i) => values
+                .get(i as usize)
+                .cloned()
+                .unwrap_or(Atom::Float(f64::NAN)),
+            Prediction::Number(x) => Atom::Float(x),
+        }
     }
 
     /// Each item's length and starting row, after checking that it is BOS then
@@ -190,76 +237,557 @@ impl Model {
     }
 }
 
-impl Attention {
-    /// The attention sub-layer's output (to be added to the residual stream)
-    /// for packed positions `x` (`[total_positions, d_model]`), each item
-    /// attending within its own `items` rows. Writes each item's
-    /// `[n_heads, len, len]` pattern into `patterns` when given.
-    ///
-    /// numpy, per item and head `h`:
-    /// `q, k, v = x @ W_Q[h] + b_Q[h], x @ W_K[h] + b_K[h], x @ W_V[h] + b_V[h]`;
-    /// `out += softmax(q @ k.T / sqrt(d_head)) @ v @ W_O[h]`; finally `out += b_O`.
-    pub fn apply(
-        &self,
-        x: ArrayView2<'_, f32>,
-        items: &[Range<usize>],
-        mut patterns: Option<&mut [Array3<f32>]>,
-    ) -> Array2<f32> {
-        let (n_heads, _, d_head) = self.w_q.dim();
-        let scale = 1.0 / (d_head as f32).sqrt();
-        let longest = items.iter().map(|r| r.len()).max().unwrap_or(0);
-        let mut scores_buffer = Array2::<f32>::zeros((longest, longest));
-        let mut z = Array2::<f32>::zeros((x.nrows(), d_head));
-        let mut out = Array2::<f32>::zeros((x.nrows(), self.b_o.len()));
-        out += &self.b_o;
-        for head in 0..n_heads {
-            let project = |w: &Array3<f32>, b: &Array2<f32>| {
-                affine(x, w.index_axis(Axis(0), head), b.row(head))
-            };
-            let q = project(&self.w_q, &self.b_q);
-            let k = project(&self.w_k, &self.b_k);
-            let v = project(&self.w_v, &self.b_v);
-            for (item, rows) in items.iter().enumerate() {
-                let len = rows.len();
-                let mut scores = scores_buffer.slice_mut(s![..len, ..len]);
-                let (q, k, v) = (rows_of(&q, rows), rows_of(&k, rows), rows_of(&v, rows));
-                general_mat_mul(scale, &q, &k.t(), 0.0, &mut scores);
-                for row in scores.rows_mut() {
-                    softmax(row);
-                }
-                let mut z_rows = z.slice_mut(s![rows.clone(), ..]);
-                general_mat_mul(1.0, &scores, &v, 0.0, &mut z_rows);
-                if let Some(patterns) = patterns.as_deref_mut() {
-                    patterns[item].index_axis_mut(Axis(0), head).assign(&scores);
+/// What a recorded forward pass keeps (see [`Forward`]).
+struct Recording {
+    residuals: Vec<Array2<f32>>,
+    patterns: Vec<Vec<Array3<f32>>>,
+}
+
+/// A model's weights prepared for many forward passes (see the module
+/// notes). It holds no atoms, so threads can share it.
+pub struct Runner {
+    d_model: usize,
+    embed: Array2<f32>,
+    pos_embed: Array2<f32>,
+    layers: Vec<PreparedLayer>,
+    unembed: Weight,
+    unembed_bias: ndarray::Array1<f32>,
+    /// Numerical outputs: the known values, ascending (empty: raw numbers).
+    numerical: Option<Vec<f64>>,
+}
+
+/// One layer, prepared.
+struct PreparedLayer {
+    /// The heads computed (all of them when recording patterns).
+    heads: Vec<usize>,
+    /// Where each of those heads' kept dimensions are.
+    head_dims: Vec<HeadDims>,
+    n_heads: usize,
+    d_head: usize,
+    qkv_width: usize,
+    z_width: usize,
+    /// `[d_model, qkv_width]`: each head's kept W_Q, W_K and W_V columns.
+    w_qkv: Weight,
+    b_qkv: ndarray::Array1<f32>,
+    /// `[z_width, d_model]`: each head's kept W_O rows.
+    w_o: Weight,
+    b_o: ndarray::Array1<f32>,
+    /// `[d_model, units]` and `[units, d_model]`, units with non-zero output.
+    w_in: Weight,
+    b_in: ndarray::Array1<f32>,
+    w_out: Weight,
+    b_out: ndarray::Array1<f32>,
+}
+
+/// One head's kept dimensions: columns of the packed Q/K/V activations
+/// (`q` and `k` of equal length) and of the packed head outputs `z`.
+struct HeadDims {
+    q: Range<usize>,
+    k: Range<usize>,
+    v: Range<usize>,
+    z: Range<usize>,
+}
+
+/// A weight matrix `[d_in, d_out]`, for `x @ w`.
+enum Weight {
+    /// Products by GEMM.
+    Dense(Array2<f32>),
+    /// Mostly zeros: `x @ w` visits only the non-zero entries of `x`, and
+    /// for each, the non-zero entries of its row of `w`: row `i`'s are
+    /// `cols[starts[i]..starts[i + 1]]` and the same range of `values`, or,
+    /// for a row with many (`row_dense[i]`), the whole row of `full`.
+    Sparse {
+        full: Array2<f32>,
+        row_dense: Vec<bool>,
+        starts: Vec<usize>,
+        cols: Vec<u32>,
+        values: Vec<f32>,
+    },
+}
+
+impl Weight {
+    /// Sparse when at most a quarter of the entries are non-zero.
+    fn new(w: Array2<f32>) -> Weight {
+        let w = w.as_standard_layout().into_owned();
+        let non_zero = w.iter().filter(|&&v| v != 0.0).count();
+        if non_zero * 4 > w.len() {
+            return Weight::Dense(w);
+        }
+        let mut starts = Vec::with_capacity(w.nrows() + 1);
+        let (mut cols, mut values) = (Vec::with_capacity(non_zero), Vec::with_capacity(non_zero));
+        let mut row_dense = Vec::with_capacity(w.nrows());
+        starts.push(0);
+        for row in w.rows() {
+            for (j, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    cols.push(j as u32);
+                    values.push(v);
                 }
             }
-            general_mat_mul(1.0, &z, &self.w_o.index_axis(Axis(0), head), 1.0, &mut out);
+            row_dense.push((cols.len() - starts[starts.len() - 1]) * 4 > w.ncols());
+            starts.push(cols.len());
+        }
+        Weight::Sparse {
+            full: w,
+            row_dense,
+            starts,
+            cols,
+            values,
+        }
+    }
+
+    fn d_out(&self) -> usize {
+        match self {
+            Weight::Dense(w) | Weight::Sparse { full: w, .. } => w.ncols(),
+        }
+    }
+
+    /// `out = x @ w + bias`, or `out += x @ w` with `accumulate`.
+    fn apply(
+        &self,
+        x: ArrayView2<'_, f32>,
+        bias: Option<&ndarray::Array1<f32>>,
+        mut out: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
+    ) {
+        if !accumulate {
+            match bias {
+                Some(b) => out.rows_mut().into_iter().for_each(|mut row| row.assign(b)),
+                None => out.fill(0.0),
+            }
+        }
+        match self {
+            Weight::Dense(w) => general_mat_mul(1.0, &x, w, 1.0, &mut out),
+            Weight::Sparse {
+                full,
+                row_dense,
+                starts,
+                cols,
+                values,
+            } => {
+                let (d_in, d_out) = full.dim();
+                let x = x.as_standard_layout();
+                let kernel = |out: &mut [f32]| {
+                    let (Some(x), Some(full)) = (x.as_slice(), full.as_slice()) else {
+                        unreachable!("standard layout is contiguous");
+                    };
+                    sparse_product(x, full, row_dense, starts, cols, values, (d_in, d_out), out)
+                };
+                match out.as_slice_mut() {
+                    Some(out) => kernel(out),
+                    None => {
+                        let mut contiguous = out.as_standard_layout().into_owned();
+                        if let Some(slice) = contiguous.as_slice_mut() {
+                            kernel(slice);
+                        }
+                        out.assign(&contiguous);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out += x @ w` for the sparse form of `w` (see [`Weight::Sparse`]).
+#[allow(clippy::too_many_arguments, reason = "the parts of one sparse matrix")]
+fn sparse_product(
+    x: &[f32],
+    full: &[f32],
+    row_dense: &[bool],
+    starts: &[usize],
+    cols: &[u32],
+    values: &[f32],
+    (d_in, d_out): (usize, usize),
+    out: &mut [f32],
+) {
+    if d_in == 0 || d_out == 0 {
+        return;
+    }
+    for (x_row, out_row) in x.chunks_exact(d_in).zip(out.chunks_exact_mut(d_out)) {
+        // Activations are mostly zero too: find the non-zero ones 64 at a
+        // time with a bit mask (a loop that vectorises), then visit its bits.
+        for (block, xs) in x_row.chunks(64).enumerate() {
+            let mut mask = 0u64;
+            for (b, &xv) in xs.iter().enumerate() {
+                mask |= u64::from(xv != 0.0) << b;
+            }
+            while mask != 0 {
+                let i = block * 64 + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let xv = x_row[i];
+                if row_dense[i] {
+                    let w_row = &full[i * d_out..(i + 1) * d_out];
+                    for (o, &w) in out_row.iter_mut().zip(w_row) {
+                        *o += xv * w;
+                    }
+                } else {
+                    let range = starts[i]..starts[i + 1];
+                    for (&j, &w) in cols[range.clone()].iter().zip(&values[range]) {
+                        if let Some(o) = out_row.get_mut(j as usize) {
+                            *o += xv * w;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// Prepares `model`'s weights; `all_heads` keeps heads whose output is
+    /// zero (their patterns are recorded).
+    pub fn new(model: &Model) -> Result<Runner, ModelError> {
+        Runner::prepare(model, false)
+    }
+
+    fn prepare(model: &Model, all_heads: bool) -> Result<Runner, ModelError> {
+        model.check_shapes()?;
+        // Leaving out zeros is exact only when every weight is finite
+        // (`0 * inf` is NaN); otherwise everything stays dense.
+        let finite = model
+            .tensors()
+            .iter()
+            .all(|(_, t)| t.iter().all(|v| v.is_finite()));
+        let all_heads = all_heads || !finite;
+        let weight = |w: Array2<f32>| {
+            if finite {
+                Weight::new(w)
+            } else {
+                Weight::Dense(w)
+            }
+        };
+        let c = &model.config;
+        let layers = model
+            .layers
+            .iter()
+            .map(|layer| {
+                let a = &layer.attn;
+                let heads: Vec<usize> = (0..c.n_heads)
+                    .filter(|&h| {
+                        all_heads || a.w_o.index_axis(Axis(0), h).iter().any(|&w| w != 0.0)
+                    })
+                    .collect();
+                // Each head keeps the query/key dimensions where both can be
+                // non-zero and the value dimensions that reach the output: the
+                // others add exactly zero (every weight finite).
+                let mut dims = Vec::with_capacity(heads.len());
+                let (mut qkv_width, mut z_width) = (0, 0);
+                for &h in &heads {
+                    let column_live = |w: &Array3<f32>, b: &Array2<f32>, d: usize| {
+                        !finite
+                            || b[[h, d]] != 0.0
+                            || w.index_axis(Axis(0), h).column(d).iter().any(|&v| v != 0.0)
+                    };
+                    let qk: Vec<usize> = (0..c.d_head)
+                        .filter(|&d| {
+                            column_live(&a.w_q, &a.b_q, d) && column_live(&a.w_k, &a.b_k, d)
+                        })
+                        .collect();
+                    let v: Vec<usize> = (0..c.d_head)
+                        .filter(|&d| {
+                            column_live(&a.w_v, &a.b_v, d)
+                                && (!finite
+                                    || a.w_o
+                                        .index_axis(Axis(0), h)
+                                        .row(d)
+                                        .iter()
+                                        .any(|&w| w != 0.0))
+                        })
+                        .collect();
+                    let head = HeadDims {
+                        q: qkv_width..qkv_width + qk.len(),
+                        k: qkv_width + qk.len()..qkv_width + 2 * qk.len(),
+                        v: qkv_width + 2 * qk.len()..qkv_width + 2 * qk.len() + v.len(),
+                        z: z_width..z_width + v.len(),
+                    };
+                    qkv_width = head.v.end;
+                    z_width = head.z.end;
+                    dims.push((h, qk, v, head));
+                }
+                let mut w_qkv = Array2::zeros((c.d_model, qkv_width));
+                let mut b_qkv = ndarray::Array1::zeros(qkv_width);
+                let mut w_o = Array2::zeros((z_width, c.d_model));
+                for (h, qk, v, head) in &dims {
+                    let parts = [
+                        (&a.w_q, &a.b_q, qk, head.q.start),
+                        (&a.w_k, &a.b_k, qk, head.k.start),
+                        (&a.w_v, &a.b_v, v, head.v.start),
+                    ];
+                    for (w, b, kept, start) in parts {
+                        for (offset, &d) in kept.iter().enumerate() {
+                            w_qkv
+                                .column_mut(start + offset)
+                                .assign(&w.index_axis(Axis(0), *h).column(d));
+                            b_qkv[start + offset] = b[[*h, d]];
+                        }
+                    }
+                    for (offset, &d) in v.iter().enumerate() {
+                        w_o.row_mut(head.z.start + offset)
+                            .assign(&a.w_o.index_axis(Axis(0), *h).row(d));
+                    }
+                }
+                let head_dims = dims.into_iter().map(|(_, _, _, head)| head).collect();
+                let m = &layer.mlp;
+                let units: Vec<usize> = (0..c.d_mlp)
+                    .filter(|&u| !finite || m.w_out.row(u).iter().any(|&w| w != 0.0))
+                    .collect();
+                PreparedLayer {
+                    heads,
+                    head_dims,
+                    n_heads: c.n_heads,
+                    d_head: c.d_head,
+                    qkv_width,
+                    z_width,
+                    w_qkv: weight(w_qkv),
+                    b_qkv,
+                    w_o: weight(w_o),
+                    b_o: a.b_o.clone(),
+                    w_in: weight(m.w_in.select(Axis(1), &units)),
+                    b_in: m.b_in.select(Axis(0), &units),
+                    w_out: weight(m.w_out.select(Axis(0), &units)),
+                    b_out: m.b_out.clone(),
+                }
+            })
+            .collect();
+        let numerical = match &model.meta.output {
+            OutputDecoding::Categorical { .. } => None,
+            OutputDecoding::Numerical { values } => Some(
+                values
+                    .iter()
+                    .map(|a| match a {
+                        Atom::Int(i) => *i as f64,
+                        Atom::Float(f) => *f,
+                        Atom::Bool(b) => f64::from(u8::from(*b)),
+                        Atom::Str(_) => f64::NAN,
+                    })
+                    .collect(),
+            ),
+        };
+        Ok(Runner {
+            d_model: c.d_model,
+            embed: model.embed.clone(),
+            pos_embed: model.pos_embed.clone(),
+            layers,
+            unembed: weight(model.unembed.clone()),
+            unembed_bias: model.unembed_bias.clone(),
+            numerical,
+        })
+    }
+
+    /// The batch split into runs of items of about [`CHUNK_ROWS`] positions.
+    fn chunks(&self, batch: &[Vec<u32>]) -> Vec<Range<usize>> {
+        let mut chunks = Vec::new();
+        let (mut start, mut rows) = (0, 0);
+        for (i, ids) in batch.iter().enumerate() {
+            rows += ids.len();
+            if rows >= CHUNK_ROWS {
+                chunks.push(start..i + 1);
+                (start, rows) = (i + 1, 0);
+            }
+        }
+        if start < batch.len() {
+            chunks.push(start..batch.len());
+        }
+        chunks
+    }
+
+    /// Runs checked items as one packed matrix: the final residual stream
+    /// and the logits.
+    fn chunk(
+        &self,
+        items: &[&[u32]],
+        mut recording: Option<&mut Recording>,
+    ) -> (Array2<f32>, Array2<f32>) {
+        let total: usize = items.iter().map(|ids| ids.len()).sum();
+        let mut x = Array2::<f32>::zeros((total, self.d_model));
+        let mut rows = Vec::with_capacity(items.len());
+        let mut start = 0;
+        for ids in items {
+            for (position, &id) in ids.iter().enumerate() {
+                let mut row = x.row_mut(start + position);
+                row.assign(&self.embed.row(id as usize));
+                row += &self.pos_embed.row(position);
+            }
+            rows.push(start..start + ids.len());
+            start += ids.len();
+        }
+        if let Some(r) = recording.as_deref_mut() {
+            r.residuals.push(x.clone());
+        }
+        let longest = items.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut scores = vec![0f32; longest * longest];
+        for layer in &self.layers {
+            if !layer.heads.is_empty() {
+                let mut qkv = Array2::<f32>::zeros((total, layer.qkv_width));
+                layer
+                    .w_qkv
+                    .apply(x.view(), Some(&layer.b_qkv), qkv.view_mut(), false);
+                let mut z = Array2::<f32>::zeros((total, layer.z_width));
+                let mut patterns = recording.as_ref().map(|_| {
+                    rows.iter()
+                        .map(|r| Array3::<f32>::zeros((layer.n_heads, r.len(), r.len())))
+                        .collect::<Vec<_>>()
+                });
+                for (item, r) in rows.iter().enumerate() {
+                    for (dims, &head) in layer.head_dims.iter().zip(&layer.heads) {
+                        let pattern = attend(layer, dims, &qkv, &mut z, r, &mut scores);
+                        let len = r.len();
+                        if let (Some(p), Ok(view)) = (
+                            patterns.as_mut(),
+                            ArrayView2::from_shape((len, len), pattern),
+                        ) {
+                            p[item].index_axis_mut(Axis(0), head).assign(&view);
+                        }
+                    }
+                }
+                x += &layer.b_o;
+                layer.w_o.apply(z.view(), None, x.view_mut(), true);
+                if let (Some(rec), Some(p)) = (recording.as_deref_mut(), patterns) {
+                    for (item, pattern) in rec.patterns.iter_mut().zip(p) {
+                        item.push(pattern);
+                    }
+                }
+            } else {
+                x += &layer.b_o;
+                if let Some(rec) = recording.as_deref_mut() {
+                    for (item, r) in rec.patterns.iter_mut().zip(&rows) {
+                        item.push(Array3::zeros((layer.n_heads, r.len(), r.len())));
+                    }
+                }
+            }
+            if let Some(r) = recording.as_deref_mut() {
+                r.residuals.push(x.clone());
+            }
+            let units = layer.w_in.d_out();
+            if units > 0 {
+                let mut hidden = Array2::<f32>::zeros((total, units));
+                layer
+                    .w_in
+                    .apply(x.view(), Some(&layer.b_in), hidden.view_mut(), false);
+                relu(&mut hidden);
+                x += &layer.b_out;
+                layer.w_out.apply(hidden.view(), None, x.view_mut(), true);
+            } else {
+                x += &layer.b_out;
+            }
+            if let Some(r) = recording.as_deref_mut() {
+                r.residuals.push(x.clone());
+            }
+        }
+        let mut logits = Array2::<f32>::zeros((total, self.unembed.d_out()));
+        self.unembed
+            .apply(x.view(), Some(&self.unembed_bias), logits.view_mut(), false);
+        (x, logits)
+    }
+
+    /// [`Model::predict`] on this thread, for a batch already checked
+    /// (every item BOS, then ids below `d_vocab`, at most `n_ctx` long).
+    pub fn predict_checked(&self, batch: &[Vec<u32>]) -> Vec<Vec<Prediction>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for items in self.chunks(batch) {
+            let items: Vec<&[u32]> = batch[items].iter().map(Vec::as_slice).collect();
+            let (_, logits) = self.chunk(&items, None);
+            let mut row = 0;
+            for ids in items {
+                let rows = row + 1..row + ids.len();
+                row += ids.len();
+                out.push(rows.map(|r| self.prediction(logits.row(r))).collect());
+            }
         }
         out
     }
-}
 
-impl Mlp {
-    /// The MLP sub-layer's output for positions `x` (`[positions, d_model]`).
-    ///
-    /// numpy: `relu(x @ W_in + b_in) @ W_out + b_out`.
-    pub fn apply(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
-        let mut hidden = affine(x, self.w_in.view(), self.b_in.view());
-        relu(&mut hidden);
-        affine(hidden.view(), self.w_out.view(), self.b_out.view())
+    /// One position's output from its logits, as [`Model::decode`] reads it.
+    fn prediction(&self, logits: ArrayView1<'_, f32>) -> Prediction {
+        match &self.numerical {
+            None => {
+                let mut best = (0, f32::NEG_INFINITY);
+                for (i, &v) in logits.iter().enumerate() {
+                    if v > best.1 {
+                        best = (i, v);
+                    }
+                }
+                Prediction::Value(best.0 as u32)
+            }
+            Some(values) => {
+                let x = logits.first().copied().map_or(f64::NAN, f64::from);
+                let i = values.partition_point(|&v| v < x);
+                let mut best: Option<(usize, f64)> = None;
+                for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
+                    if let Some(&v) = values.get(j) {
+                        let d = (v - x).abs();
+                        if best.is_none_or(|(_, b)| d.total_cmp(&b).is_lt()) {
+                            best = Some((j, d));
+                        }
+                    }
+                }
+                match best {
+                    Some((j, _)) => Prediction::Value(j as u32),
+                    None => Prediction::Number(x),
+                }
+            }
+        }
     }
 }
 
-/// `m[rows]`.
-fn rows_of<'a>(m: &'a Array2<f32>, rows: &Range<usize>) -> ArrayView2<'a, f32> {
-    m.slice(s![rows.clone(), ..])
+/// One head on one item: scores, softmax, and the weighted sum of values
+/// into `z`. Returns the pattern (`len × len`, query by key).
+///
+/// numpy: `p = softmax(q @ k.T / sqrt(d_head)); z[rows, head] = p @ v`.
+fn attend<'s>(
+    layer: &PreparedLayer,
+    head: &HeadDims,
+    qkv: &Array2<f32>,
+    z: &mut Array2<f32>,
+    rows: &Range<usize>,
+    scores: &'s mut [f32],
+) -> &'s [f32] {
+    let scale = 1.0 / (layer.d_head as f32).sqrt();
+    let len = rows.len();
+    let scores = &mut scores[..len * len];
+    let (qkv_width, z_width) = (layer.qkv_width, layer.z_width);
+    let (Some(qkv), Some(z)) = (qkv.as_slice(), z.as_slice_mut()) else {
+        unreachable!("packed chunks are in standard layout");
+    };
+    let part = |row: usize, cols: &Range<usize>| {
+        let start = (rows.start + row) * qkv_width;
+        &qkv[start + cols.start..start + cols.end]
+    };
+    for (i, score_row) in scores.chunks_exact_mut(len.max(1)).enumerate() {
+        let q = part(i, &head.q);
+        for (j, score) in score_row.iter_mut().enumerate() {
+            *score = scale * dot(q, part(j, &head.k));
+        }
+        softmax(ArrayViewMut1::from(&mut *score_row));
+        let start = (rows.start + i) * z_width;
+        let z_row = &mut z[start + head.z.start..start + head.z.end];
+        for (j, &p) in score_row.iter().enumerate() {
+            if p != 0.0 {
+                for (zv, &v) in z_row.iter_mut().zip(part(j, &head.v)) {
+                    *zv += p * v;
+                }
+            }
+        }
+    }
+    scores
 }
 
-/// `x @ w + b` (one GEMM, then the bias broadcast over rows).
-fn affine(x: ArrayView2<'_, f32>, w: ArrayView2<'_, f32>, b: ArrayView1<'_, f32>) -> Array2<f32> {
-    let mut out = x.dot(&w);
-    out += &b;
-    out
+/// `a · b`, eight lanes at a time (so it vectorises), then the rest.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for ((lane, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += x * y;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// In-place softmax of one row, numerically stable.

@@ -402,3 +402,48 @@ fn parameter_counts() {
     assert!(model.nonzero_parameter_count() < expected);
     assert!(model.nonzero_parameter_count() > 100);
 }
+
+#[test]
+fn predict_reads_what_decode_reads() {
+    let model = previous_token_model();
+    let runner = super::Runner::new(&model).unwrap();
+    let batch: Vec<_> = ["abca", "c", "ba", "bbb", "cab"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    let predicted: Vec<String> = model
+        .predict(&runner, &batch)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            strings(
+                &p.into_iter()
+                    .map(|p| model.prediction_value(p))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let decoded: Vec<String> = model
+        .decode(&model.forward(&batch, false).unwrap())
+        .iter()
+        .map(|d| strings(d))
+        .collect();
+    assert_eq!(predicted, decoded);
+    assert_eq!(predicted, ["-abc", "-", "-b", "-bb", "-ca"]);
+}
+
+#[test]
+fn a_batch_of_many_chunks_equals_each_item_alone() {
+    let model = previous_token_model();
+    let texts = ["abca", "c", "ba", "bbb", "cab", "a"];
+    let batch: Vec<_> = (0..400)
+        .map(|i| model.encode(&atoms(texts[i % texts.len()])).unwrap())
+        .collect();
+    assert!(batch.iter().map(Vec::len).sum::<usize>() > 4 * super::CHUNK_ROWS);
+    let together = model.forward(&batch, false).unwrap();
+    for (item, ids) in batch.iter().enumerate().step_by(37) {
+        let alone = model.forward(std::slice::from_ref(ids), false).unwrap();
+        assert_eq!(together.logits_of(item), alone.logits_of(0));
+        assert_eq!(together.residual_of(item), alone.residual_of(0));
+    }
+}

@@ -236,3 +236,105 @@ fn analyze_prints_layers_and_json() {
     assert_eq!(json["layers"], 1);
     assert_eq!(json["heads_per_layer"], serde_json::json!([1]));
 }
+
+#[test]
+fn large_batches_print_in_input_order_with_failures_in_place() {
+    let prog = write_program(
+        "lookup_batch.rasp",
+        "d = {\"a\": 1, \"b\": 2};\nlooked = d[tokens];\n",
+    );
+    let p = prog.to_str().expect("utf-8");
+    let lines: Vec<String> = (0..60)
+        .map(|i| match i % 3 {
+            0 => "ab".repeat(1 + i % 4),
+            1 => "ba".to_string(),
+            _ => "az".to_string(),
+        })
+        .collect();
+    let out = rasp(&["run", p], Some(&(lines.join("\n") + "\n")));
+    let expected: String = lines
+        .iter()
+        .filter(|l| !l.contains('z'))
+        .map(|l| {
+            let values: Vec<&str> = l
+                .chars()
+                .map(|c| if c == 'a' { "1" } else { "2" })
+                .collect();
+            format!("[{}]\n", values.join(", "))
+        })
+        .collect();
+    assert_eq!(stdout(&out), expected);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).matches("rasp::eval::missing_key").count(), 20);
+}
+
+#[test]
+fn exec_prints_what_run_prints_on_a_large_batch() {
+    let dir = std::env::temp_dir().join(format!("rasp-cli-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let model = dir.join("sort5.safetensors");
+    let m = model.to_str().expect("utf-8");
+    let out = rasp(
+        &[
+            "compile",
+            "examples/sort.rasp",
+            "--vocab",
+            "a,b,c",
+            "--max-len",
+            "5",
+            "-o",
+            m,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Plain strings (the fast path), lists (the parser's path), and inputs
+    // the model cannot take, mixed.
+    let valid = ["cab", "[\"b\", \"a\"]", "a", "ccbba", "  [\"c\"]"];
+    let lines: Vec<&str> = (0..40).map(|i| valid[i % valid.len()]).collect();
+    let text = lines.join("\n") + "\n";
+    for json in [false, true] {
+        let flag: &[&str] = if json { &["--json"] } else { &[] };
+        let ran = rasp(
+            &[&["run", "examples/sort.rasp"], flag].concat(),
+            Some(&text),
+        );
+        let executed = rasp(&[&["exec", m], flag].concat(), Some(&text));
+        assert!(ran.status.success() && executed.status.success());
+        assert_eq!(stdout(&executed), stdout(&ran));
+        assert_eq!(stdout(&executed).lines().count(), 40);
+    }
+    let bad = "abc\nabz\nabcabc\n[1, 2]\nba\n";
+    let out = rasp(&["exec", m, "--json"], Some(bad));
+    let printed = stdout(&out);
+    let printed: Vec<&str> = printed.lines().collect();
+    assert_eq!(printed.len(), 5, "{printed:?}");
+    assert!(printed[0].contains("\"output\":[\"a\",\"b\",\"c\"]"));
+    assert!(printed[1].contains("\"error\"") && printed[2].contains("\"error\""));
+    assert!(printed[3].contains("\"error\""));
+    assert!(printed[4].contains("\"output\":[\"a\",\"b\"]"));
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn verify_checks_every_input_on_all_cores_without_a_bar_on_a_pipe() {
+    let out = rasp(
+        &[
+            "verify",
+            "examples/dyck2.rasp",
+            "--vocab",
+            "(,),{,}",
+            "--max-len",
+            "5",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1364 inputs, 1364 agree, 0 undefined"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stderr(&out), "");
+}

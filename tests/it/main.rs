@@ -7,6 +7,7 @@ mod compile;
 mod diagnostics;
 mod draw;
 mod fuzz;
+mod kernels;
 mod repl;
 
 use std::io::Write;
