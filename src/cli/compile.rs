@@ -147,8 +147,10 @@ pub fn run_exec(args: &ExecArgs) -> ExitCode {
     let mut ok = for_each_block(&args.inputs, "inputs", &mut |block, bar| {
         if args.plot.is_some() {
             for text in block {
-                if let Ok(atoms) = Interpreter::parse_input(text) {
-                    ran.push((text.clone(), atoms));
+                // Inputs that fail are reported once, by the run itself.
+                match Interpreter::parse_input(text) {
+                    Ok(atoms) if model.encode(&atoms).is_ok() => ran.push((text.clone(), atoms)),
+                    _ => {}
                 }
             }
         }
