@@ -35,7 +35,7 @@
 use ndarray::{Array1, Array2, Array3};
 
 use super::error::CompileError;
-use super::graph::{for_each_tuple, GNode, Graph, Group, Id, Kind, Pair};
+use super::graph::{all_tuples, GNode, Graph, Group, Id, Kind, Pair};
 use super::values::as_f64;
 use crate::eval::atom::Atom;
 use crate::model::{
@@ -836,35 +836,20 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             numeric,
             pair,
         } => {
-            if let Some(pair) = *pair {
-                return Ok(gated_numeric_units(
-                    graph,
-                    layout,
-                    id,
-                    sources,
-                    expr,
-                    Read::Pair(pair),
-                ));
-            }
-            if let Some(p) = *numeric {
-                return Ok(gated_numeric_units(
-                    graph,
-                    layout,
-                    id,
-                    sources,
-                    expr,
-                    Read::One(p),
-                ));
+            let read = match (*pair, *numeric) {
+                (Some(pair), _) => Some(Read::Pair(pair)),
+                (None, Some(p)) => Some(Read::One(p)),
+                (None, None) => None,
+            };
+            if let Some(read) = read {
+                return Ok(gated_numeric_units(graph, layout, id, sources, expr, read));
             }
             let sets: Vec<&super::values::ValueSet> =
                 sources.iter().map(|s| &graph.nodes[*s].values).collect();
             let k = sources.len() as f64;
             let exact = sources.iter().all(|s| is_exact(graph, *s));
             let mut units = Vec::new();
-            let mut tuples = Vec::new();
-            for_each_tuple(&sets, |tuple| {
-                tuples.push(tuple.iter().map(|a| (*a).clone()).collect::<Vec<Atom>>())
-            });
+            let tuples = all_tuples(&sets);
             for tuple in tuples {
                 let refs: Vec<&Atom> = tuple.iter().collect();
                 let Ok(value) = expr.eval(&refs) else {
@@ -1005,14 +990,7 @@ fn gated_numeric_units(
     let sets: Vec<&super::values::ValueSet> =
         others.iter().map(|s| &graph.nodes[*s].values).collect();
     let k = others.len() as f64;
-    let mut tuples: Vec<Vec<Atom>> = Vec::new();
-    if others.is_empty() {
-        tuples.push(Vec::new());
-    } else {
-        for_each_tuple(&sets, |t| {
-            tuples.push(t.iter().map(|a| (*a).clone()).collect())
-        });
-    }
+    let tuples = all_tuples(&sets);
     for tuple in tuples {
         let gate = tuple_dims(graph, layout, &others, &tuple);
         let output_at = |x: &[Atom]| {

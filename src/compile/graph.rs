@@ -728,14 +728,7 @@ impl Builder<'_> {
             .iter()
             .map(|i| &self.nodes[sources[*i]].values)
             .collect();
-        let mut gates: Vec<Vec<Atom>> = Vec::new();
-        if others.is_empty() {
-            gates.push(Vec::new());
-        } else {
-            for_each_tuple(&sets, |t| {
-                gates.push(t.iter().map(|x| (*x).clone()).collect())
-            });
-        }
+        let gates = all_tuples(&sets);
         if gates.len().saturating_mul(ca.len() * cb.len()) > MAX_TUPLES {
             return None;
         }
@@ -1159,7 +1152,17 @@ fn convert_token(conv: TokenConv, token: &Atom) -> Option<Atom> {
     }
 }
 
-/// Calls `f` on every tuple of the sets' values (an odometer; no recursion).
+/// Every tuple of the sets' values, owned (one empty tuple for no sets).
+pub fn all_tuples(sets: &[&ValueSet]) -> Vec<Vec<Atom>> {
+    let mut tuples = Vec::new();
+    for_each_tuple(sets, |t| {
+        tuples.push(t.iter().map(|a| (*a).clone()).collect())
+    });
+    tuples
+}
+
+/// Calls `f` on every tuple of the sets' values (an odometer; no recursion;
+/// once, with the empty tuple, for no sets).
 pub fn for_each_tuple(sets: &[&ValueSet], mut f: impl FnMut(&[&Atom])) {
     if sets.iter().any(|s| s.is_empty()) {
         return;
