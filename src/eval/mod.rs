@@ -63,7 +63,7 @@ pub struct Limits {
     pub max_call_depth: usize,
     /// Calls plus loop and comprehension iterations in one run.
     pub max_steps: u64,
-    /// Items in a list made by `range`.
+    /// Items in a list made by `range` or by `+`.
     pub max_list_len: usize,
 }
 
