@@ -7,6 +7,8 @@ mod compile;
 mod diagnostics;
 mod draw;
 mod fuzz;
+mod generate;
+mod limits;
 mod repl;
 
 use std::io::Write;
