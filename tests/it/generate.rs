@@ -327,6 +327,7 @@ proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases() as u32,
         rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(8),
         ..ProptestConfig::default()
     })]
 
