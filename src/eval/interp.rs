@@ -77,8 +77,8 @@ pub struct Machine {
     pub embedded: Vec<(&'static str, &'static str)>,
 }
 
-const RED_ZONE: usize = 128 * 1024;
-const STACK_GROWTH: usize = 4 * 1024 * 1024;
+pub(crate) const RED_ZONE: usize = 128 * 1024;
+pub(crate) const STACK_GROWTH: usize = 4 * 1024 * 1024;
 
 impl Machine {
     fn step(&mut self, at: &Origin) -> EvalResult<()> {
@@ -452,6 +452,20 @@ impl Machine {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let x = self.eval(lhs, ctx)?;
                 let y = self.eval(rhs, ctx)?;
+                if let (Value::List(a), Value::List(b)) = (&x, &y) {
+                    // Concatenation doubles a list in one step: bound it
+                    // before it allocates.
+                    let count = a.len().saturating_add(b.len());
+                    if count > self.limits.max_list_len {
+                        return Err(EvalError::new(
+                            ErrorKind::Limit(format!(
+                                "`+` would make a list of {count} items, more than the limit of {}",
+                                self.limits.max_list_len
+                            )),
+                            Some(at),
+                        ));
+                    }
+                }
                 ops::binary(*op, x, y, &at)
             }
             ExprKind::Ternary {

@@ -65,7 +65,7 @@ pub struct Limits {
     pub max_call_depth: usize,
     /// Calls plus loop and comprehension iterations in one run.
     pub max_steps: u64,
-    /// Items in a list made by `range`.
+    /// Items in a list made by `range` or by `+`.
     pub max_list_len: usize,
 }
 
@@ -102,6 +102,8 @@ pub enum Event {
 pub struct Interpreter {
     machine: Machine,
     globals: Env,
+    /// The scope each library file ran in (its functions close over it).
+    library_scopes: Vec<Env>,
 }
 
 impl Interpreter {
@@ -173,6 +175,7 @@ impl Interpreter {
             loading: Vec::new(),
             embedded: STDLIB.to_vec(),
         };
+        let mut library_scopes = Vec::new();
         for (name, text) in STDLIB {
             let guard = if *name == "prelude" {
                 Guard::TopLevel
@@ -182,6 +185,7 @@ impl Interpreter {
             let src = source(format!("<stdlib>/{name}.rasp"), *text);
             let program = parse_program(&src)?;
             let scope = library.top_level_child();
+            library_scopes.push(scope.clone());
             let ctx = Ctx::new(scope.clone(), src, None);
             machine.exec_block(&program.stmts, &ctx, &mut |_| {})?;
             for n in scope.own_names() {
@@ -192,7 +196,11 @@ impl Interpreter {
         }
         machine.steps = 0;
         let globals = library.top_level_child();
-        Ok(Interpreter { machine, globals })
+        Ok(Interpreter {
+            machine,
+            globals,
+            library_scopes,
+        })
     }
 
     /// Runs a program (a file, or REPL input) in the global scope. `dir` is
@@ -291,5 +299,8 @@ impl Drop for Interpreter {
         // Functions close over the scopes that hold them: break the cycles.
         self.globals.clear();
         self.machine.library.clear();
+        for scope in &self.library_scopes {
+            scope.clear();
+        }
     }
 }

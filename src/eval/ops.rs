@@ -154,6 +154,13 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
 /// Python's `==` on plain values (functions, s-ops and selectors are equal
 /// only to themselves).
 pub fn equal(x: &Value, y: &Value) -> bool {
+    // Lists may nest as deep as a loop makes them: grow the stack on demand.
+    stacker::maybe_grow(super::interp::RED_ZONE, super::interp::STACK_GROWTH, || {
+        equal_inner(x, y)
+    })
+}
+
+fn equal_inner(x: &Value, y: &Value) -> bool {
     match (x, y) {
         (Value::Atom(a), Value::Atom(b)) => a.py_eq(b),
         (Value::List(a), Value::List(b)) => {

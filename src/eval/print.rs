@@ -32,6 +32,13 @@ pub fn value_text(value: &Value) -> String {
 
 /// A value as Python's `repr` would show it inside a list.
 pub fn value_repr(value: &Value) -> String {
+    // Lists may nest as deep as a loop makes them: grow the stack on demand.
+    stacker::maybe_grow(super::interp::RED_ZONE, super::interp::STACK_GROWTH, || {
+        value_repr_inner(value)
+    })
+}
+
+fn value_repr_inner(value: &Value) -> String {
     match value {
         Value::Atom(a) => a.repr(),
         Value::List(items) => {

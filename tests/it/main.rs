@@ -7,7 +7,9 @@ mod compile;
 mod diagnostics;
 mod draw;
 mod fuzz;
+mod generate;
 mod kernels;
+mod limits;
 mod repl;
 
 use std::io::Write;

@@ -51,3 +51,135 @@ fn piped_input_has_no_prompt_or_banner() {
     let (stdout, _) = run_repl(&[], "show example\n");
     assert_eq!(stdout, "running example is: \"hello\"\n");
 }
+
+mod survives_any_line {
+    //! The backend (`rasp::repl::Session`, no terminal) takes any line:
+    //! random bytes, token soup and commands, then still evaluates a simple
+    //! statement.
+
+    use proptest::prelude::*;
+    use rasp::repl::Session;
+
+    const WORDS: &[&str] = &[
+        "tokens",
+        "indices",
+        "length",
+        "select",
+        "aggregate",
+        "selector_width",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ";",
+        ":",
+        "=",
+        "==",
+        "!=",
+        "<",
+        ">",
+        "<=",
+        ">=",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "not",
+        "and",
+        "or",
+        "if",
+        "else",
+        "in",
+        "for",
+        "def",
+        "return",
+        "x",
+        "y",
+        "f",
+        "0",
+        "1",
+        "-1",
+        "2.5",
+        "\"a\"",
+        "\"",
+        "True",
+        "range",
+        "zip",
+        "len",
+        "round",
+        "indicator",
+        "sort",
+        "reverse",
+        "histogram",
+        "load",
+        "draw",
+        "#",
+        "set",
+        "example",
+        "show",
+        "examples",
+        "on",
+        "off",
+        "full",
+        "seq",
+        "display",
+        ":type",
+        ":names",
+        ":analyze",
+        ":help",
+        "\t",
+        "é",
+        "\u{0}",
+    ];
+
+    /// Commands that write files or take long are left out: `:draw`,
+    /// `:compile`, `:load`.
+    fn harmless(line: String) -> String {
+        let head = line.trim_start();
+        if [":d", ":c", ":l"].iter().any(|c| head.starts_with(c)) {
+            format!(" {}", &head[1..])
+        } else {
+            line
+        }
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..80)
+                .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+            prop::collection::vec(prop::sample::select(WORDS), 0..25).prop_map(|w| w.join(" ")),
+            prop::collection::vec(prop::sample::select(WORDS), 0..10)
+                .prop_map(|w| format!("set example {}", w.join(""))),
+            Just("def g(a) {".to_string()),
+            Just("x = select(tokens, tokens, ==);".to_string()),
+            Just("y = aggregate(x, indices);".to_string()),
+            Just("show example".to_string()),
+            Just("full seq display on".to_string()),
+        ]
+        .prop_map(harmless)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+        #[test]
+        fn the_repl_survives_any_line(lines in prop::collection::vec(line(), 1..12)) {
+            let mut session = Session::new().expect("starts");
+            for line in &lines {
+                let _ = session.feed(line);
+            }
+            let _ = session.finish();
+            // Whatever happened, an abandoned statement aside, the session
+            // still evaluates.
+            session.cancel();
+            let out = session.feed("zz = 1 + 2;");
+            prop_assert!(out.text.contains("zz = 3"), "{:?}\n{}", lines, out.text);
+            prop_assert!(!session.is_pending());
+        }
+    }
+}
