@@ -47,7 +47,8 @@ fn exercise(text: &str) {
     }
 }
 
-const TOKENS: &[&str] = &[
+/// Tokens of the language, for token soup (the REPL test adds its own words).
+pub(crate) const TOKENS: &[&str] = &[
     "tokens",
     "tokens_int",
     "indices",

@@ -60,82 +60,19 @@ mod survives_any_line {
     use proptest::prelude::*;
     use rasp::repl::Session;
 
-    const WORDS: &[&str] = &[
-        "tokens",
-        "indices",
-        "length",
-        "select",
-        "aggregate",
-        "selector_width",
-        "(",
-        ")",
-        "[",
-        "]",
-        "{",
-        "}",
-        ",",
-        ";",
-        ":",
-        "=",
-        "==",
-        "!=",
-        "<",
-        ">",
-        "<=",
-        ">=",
-        "+",
-        "-",
-        "*",
-        "/",
-        "%",
-        "^",
-        "not",
-        "and",
-        "or",
-        "if",
-        "else",
-        "in",
-        "for",
-        "def",
-        "return",
-        "x",
-        "y",
-        "f",
-        "0",
-        "1",
-        "-1",
-        "2.5",
-        "\"a\"",
-        "\"",
-        "True",
-        "range",
-        "zip",
-        "len",
-        "round",
-        "indicator",
-        "sort",
-        "reverse",
-        "histogram",
-        "load",
-        "draw",
-        "#",
-        "set",
-        "example",
-        "show",
-        "examples",
-        "on",
-        "off",
-        "full",
-        "seq",
-        "display",
-        ":type",
-        ":names",
-        ":analyze",
-        ":help",
-        "\t",
-        "é",
-        "\u{0}",
+    /// The REPL's own words, beside the language's tokens.
+    const REPL_WORDS: &[&str] = &[
+        "\"", "#", "set", "example", "show", "examples", "on", "off", "full", "seq", "display",
+        ":type", ":names", ":analyze", ":help", "\t", "é", "\u{0}",
     ];
+
+    fn words() -> Vec<&'static str> {
+        crate::fuzz::TOKENS
+            .iter()
+            .chain(REPL_WORDS)
+            .copied()
+            .collect()
+    }
 
     /// Commands that write files or take long are left out: `:draw`,
     /// `:compile`, `:load`.
@@ -152,8 +89,8 @@ mod survives_any_line {
         prop_oneof![
             prop::collection::vec(any::<u8>(), 0..80)
                 .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
-            prop::collection::vec(prop::sample::select(WORDS), 0..25).prop_map(|w| w.join(" ")),
-            prop::collection::vec(prop::sample::select(WORDS), 0..10)
+            prop::collection::vec(prop::sample::select(words()), 0..25).prop_map(|w| w.join(" ")),
+            prop::collection::vec(prop::sample::select(words()), 0..10)
                 .prop_map(|w| format!("set example {}", w.join(""))),
             Just("def g(a) {".to_string()),
             Just("x = select(tokens, tokens, ==);".to_string()),
