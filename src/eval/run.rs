@@ -573,22 +573,6 @@ fn mean<'v>(values: impl Iterator<Item = &'v Atom>) -> Result<Atom, ErrorKind> {
     Ok(acc.finish())
 }
 
-/// A column's values as exactly representable f64s, if they all are numbers
-/// of at most 53 bits (so comparisons can be done on f64 without error; NaN
-/// compares as it does on the atoms).
-fn as_exact_f64(col: &Sequence) -> Option<Vec<f64>> {
-    const EXACT: i64 = 1 << 53;
-    col.values
-        .iter()
-        .map(|v| match v {
-            Atom::Int(i) if (-EXACT..=EXACT).contains(i) => Some(*i as f64),
-            Atom::Bool(b) => Some(f64::from(u8::from(*b))),
-            Atom::Float(x) => Some(*x),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The selection `keys[k] op queries[q]`, with fast paths for numeric and
 /// string columns. An error gives the failing query position.
 fn select_matrix(
@@ -597,7 +581,7 @@ fn select_matrix(
     op: CmpOp,
     n: usize,
 ) -> Result<Selection, (ErrorKind, usize)> {
-    let fast = match (as_exact_f64(keys), as_exact_f64(queries)) {
+    let fast = match (exact_keys(keys), exact_keys(queries)) {
         (Some(k), Some(q)) => Some((k, q)),
         _ => string_ranks(keys, queries),
     };
