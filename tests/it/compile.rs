@@ -27,6 +27,16 @@ fn exhaustive_after(
     tokens: &str,
     max_len: usize,
 ) -> rasp::model::Model {
+    exhaustive_over(definitions, expr, &vocab(tokens), max_len)
+}
+
+/// As [`exhaustive_after`], over any vocabulary.
+fn exhaustive_over(
+    definitions: &str,
+    expr: &str,
+    vocab: &[Atom],
+    max_len: usize,
+) -> rasp::model::Model {
     let mut interp = Interpreter::new().expect("starts");
     let program = format!("{definitions}task = {expr};\n");
     interp
@@ -35,10 +45,9 @@ fn exhaustive_after(
     let Some(Value::SOp(sop)) = interp.get("task") else {
         panic!("{expr} is an s-op");
     };
-    let vocab = vocab(tokens);
     let model =
-        compile(&sop, "task", &program, &vocab, max_len).unwrap_or_else(|e| panic!("{expr}: {e}"));
-    let inputs = all_inputs(&vocab, max_len, 1_000_000).expect("small space");
+        compile(&sop, "task", &program, vocab, max_len).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let inputs = all_inputs(vocab, max_len, 1_000_000).expect("small space");
     let report = verify(&model, &sop, inputs, |_| {});
     assert_eq!(
         report.mismatch_count,
@@ -240,53 +249,14 @@ fn found_by_generated_programs() {
 
 /// `a = first; task = second;` over the tokens `[0, 2]` up to length 3.
 fn exhaustive_ints(first: &str, second: &str) {
-    let mut interp = Interpreter::new().expect("starts");
-    let program = format!("a = {first};\ntask = {second};\n");
-    interp
-        .run(&source("<test>", program.clone()), None, &mut |_| {})
-        .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("task") else {
-        panic!("an s-op");
-    };
-    let vocab = vec![Atom::Int(0), Atom::Int(2)];
-    let model = compile(&sop, "task", &program, &vocab, 3).expect("compiles");
-    let report = verify(
-        &model,
-        &sop,
-        all_inputs(&vocab, 3, 1000).expect("small"),
-        |_| {},
-    );
-    assert_eq!(
-        report.mismatch_count,
-        0,
-        "{program}: {:?}",
-        report.mismatches.first()
-    );
+    let definitions = format!("a = {first};\n");
+    exhaustive_over(&definitions, second, &[Atom::Int(0), Atom::Int(2)], 3);
 }
 
 #[test]
 fn long_addition_compiles_exactly_on_a_small_space() {
     // Digits 0, 1, 9 and "+": carries, chains of nines and the final carry.
     exhaustive("long_addition(tokens)", "019+", 5);
-}
-
-#[test]
-fn a_model_over_the_size_limit_is_a_diagnostic() {
-    let mut interp = Interpreter::new().expect("starts");
-    let program = "task = long_addition(tokens);\n";
-    interp
-        .run(&source("<test>", program.to_string()), None, &mut |_| {})
-        .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("task") else {
-        panic!("task is an s-op");
-    };
-    let err = compile(&sop, "task", program, &vocab("0123456789+"), 16)
-        .expect_err("too large at max_len 16");
-    assert_eq!(err.code_name(), "rasp::compile::too_large");
-    assert!(
-        err.to_string().contains("parameters, more than the limit"),
-        "{err}"
-    );
 }
 
 #[test]

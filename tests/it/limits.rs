@@ -261,6 +261,21 @@ fn compiled_map_tables() {
 }
 
 #[test]
+fn compiled_model_parameters() {
+    // long_addition at max_len 16 would have about 2.2 billion parameters.
+    let vocab: Vec<Atom> = "0123456789+"
+        .chars()
+        .map(|c| Atom::Str(c.to_string().into()))
+        .collect();
+    let err = compile_error("task = long_addition(tokens);", &vocab, 16);
+    assert_eq!(err.code_name(), "rasp::compile::too_large");
+    assert!(
+        err.to_string().contains("parameters, more than the limit"),
+        "{err}"
+    );
+}
+
+#[test]
 fn compiled_max_len() {
     let err = compile_error(
         "task = tokens;",
