@@ -57,6 +57,10 @@ struct Layout {
     avail: Vec<i64>,
     /// The residual stream's content at position 0.
     bos: Vec<f64>,
+    /// The largest range and smallest gap among numerical nodes.
+    numeric_tolerance: (f64, f64),
+    /// The smallest difference between width codes some reader needs.
+    code_gap: f64,
 }
 
 /// A head in f64, before padding: `[d_model, d]` and `[d, d_model]` maps.
@@ -65,6 +69,9 @@ struct Head {
     k: Array2<f64>,
     v: Array2<f64>,
     o: Array2<f64>,
+    /// For an aggregate's head: the aggregate and its sharpness, so heads
+    /// over the same selector can be merged.
+    shared: Option<(Id, f64)>,
 }
 
 /// MLP units in f64: input weights `[d_model]`, bias, output weights.
@@ -94,7 +101,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         add_node(graph, &layout, id, at, d_model, &mut heads, &mut units)?;
         cost.push((id, units.iter().map(Vec::len).sum::<usize>() - before));
     }
-    share_heads(graph, &live, &layout, &mut heads);
+    share_heads(graph, &mut heads);
     for layer_units in &mut units {
         for unit in layer_units.iter_mut() {
             gate_at_bos(unit, &layout.bos);
@@ -277,38 +284,30 @@ fn add_node(
 /// Merges the heads of aggregates over the same selector in one layer into
 /// one head: the sharper query map (every entry scales with the sharpness),
 /// the same key map, and the value and output maps side by side.
-fn share_heads(graph: &Graph, live: &[Id], layout: &Layout, heads: &mut [Vec<Head>]) {
-    // Heads are pushed in `live` order; find each aggregate head's groups.
-    let mut owners: Vec<Vec<Option<&[Group]>>> = heads.iter().map(|_| Vec::new()).collect();
-    for &id in live {
-        let at = usize::try_from(layout.avail[id] / 2).unwrap_or(0);
-        match &graph.nodes[id].kind {
-            Kind::Aggregate { groups, .. } => {
-                let shared = layout.start[id].map(|_| groups.as_slice());
-                owners[at].push(shared);
-            }
-            Kind::Width { .. } | Kind::Length => owners[at].push(None),
-            _ => {}
-        }
-    }
-    for (layer, owners) in heads.iter_mut().zip(owners) {
-        let old = std::mem::take(layer);
-        let mut kept: Vec<(Option<&[Group]>, Head)> = Vec::new();
-        for (head, owner) in old.into_iter().zip(owners) {
-            let same = owner.and_then(|g| kept.iter().position(|(o, _)| *o == Some(g)));
+fn share_heads(graph: &Graph, heads: &mut [Vec<Head>]) {
+    let groups = |head: &Head| match head.shared.map(|(id, _)| &graph.nodes[id].kind) {
+        Some(Kind::Aggregate { groups, .. }) => Some(groups),
+        _ => None,
+    };
+    for layer in heads.iter_mut() {
+        let mut kept: Vec<Head> = Vec::with_capacity(layer.len());
+        for head in std::mem::take(layer) {
+            let same = groups(&head).and_then(|g| kept.iter().position(|k| groups(k) == Some(g)));
             let Some(j) = same else {
-                kept.push((owner, head));
+                kept.push(head);
                 continue;
             };
-            let into = &mut kept[j].1;
-            let sharper = |h: &Head| h.q.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            if sharper(&head) > sharper(into) {
-                into.q = head.q;
+            let into = &mut kept[j];
+            if let (Some((_, s)), Some((owner, t))) = (head.shared, into.shared) {
+                if s > t {
+                    into.q = head.q;
+                    into.shared = Some((owner, s));
+                }
             }
             into.v = ndarray::concatenate![ndarray::Axis(1), into.v, head.v];
             into.o = ndarray::concatenate![ndarray::Axis(0), into.o, head.o];
         }
-        *layer = kept.into_iter().map(|(_, h)| h).collect();
+        *layer = kept;
     }
 }
 
@@ -399,6 +398,8 @@ fn layout(graph: &Graph, live: &[Id]) -> Result<Layout, CompileError> {
         labels: vec!["one".into(), "bos".into()],
         avail: vec![-1; count],
         bos: vec![1.0, 1.0],
+        numeric_tolerance: numeric_tolerance(graph),
+        code_gap: smallest_code_gap(graph),
     };
     // Widths that every reader reads as a number need no one-hot dimensions.
     let mut one_hot_read = vec![false; count];
@@ -615,7 +616,7 @@ fn aggregate_head(
         // Its error flows into every later mean and step that reads it, so
         // the gap to keep is the smallest of any numerical node, with room
         // for errors to add up along a chain of means.
-        let (range, gap) = numeric_tolerance(graph);
+        let (range, gap) = layout.numeric_tolerance;
         let s = sharpness(n, range, gap / 8.0);
         let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
         let mut v = Array2::zeros((d_model, 1));
@@ -630,14 +631,20 @@ fn aggregate_head(
         fix_bos_value(&mut v, layout, &[as_f64(default)]);
         let mut o = Array2::zeros((1, d_model));
         o[[0, out]] = 1.0;
-        return Head { q, k, v, o };
+        return Head {
+            q,
+            k,
+            v,
+            o,
+            shared: Some((id, s)),
+        };
     }
     // A categorical result may become the keys or queries of a later
     // `selector_width`, whose code for `w` keys must stay within a fraction of
     // the smallest gap any reader of a code tells apart (`1/((N+1)(N+2))` for
     // the usual `1/(w+1)`): keep the weight that leaks outside the intended
     // keys below that gap over `N+1`, not merely below 1/2.
-    let tight = smallest_code_gap(graph) / (n + 1) as f64;
+    let tight = layout.code_gap / (n + 1) as f64;
     let s = sharpness(n, 1.0, tight);
     let (q, k) = score_maps(graph, layout, groups, s, s / 2.0, d_model);
     let width = node.values.len();
@@ -656,7 +663,13 @@ fn aggregate_head(
     for j in 0..width {
         o[[j, out + j]] = 1.0;
     }
-    Head { q, k, v, o }
+    Head {
+        q,
+        k,
+        v,
+        o,
+        shared: Some((id, s)),
+    }
 }
 
 fn empty_head(d_model: usize) -> Head {
@@ -665,6 +678,7 @@ fn empty_head(d_model: usize) -> Head {
         k: Array2::zeros((d_model, 1)),
         v: Array2::zeros((d_model, 1)),
         o: Array2::zeros((1, d_model)),
+        shared: None,
     }
 }
 
@@ -714,7 +728,13 @@ fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model:
     if let Some(scratch) = layout.scratch[id] {
         o[[0, scratch]] = 1.0;
     }
-    Head { q, k, v, o }
+    Head {
+        q,
+        k,
+        v,
+        o,
+        shared: None,
+    }
 }
 
 /// The largest range and the smallest gap among the numerical nodes.
