@@ -360,51 +360,36 @@ impl Builder<'_> {
                     })?;
                     reprs.push(repr);
                 }
-                let numerical_in = |r: &Repr, nodes: &[GNode]| -> usize {
-                    match r {
-                        Repr::Node(id) => usize::from(nodes[*id].numerical),
-                        Repr::Inline { sources, .. } => {
-                            sources.iter().filter(|s| nodes[**s].numerical).count()
-                        }
+                // How many of an argument's sources satisfy `pred`.
+                let count = |r: &Repr, nodes: &[GNode], pred: fn(&GNode) -> bool| match r {
+                    Repr::Node(id) => usize::from(pred(&nodes[*id])),
+                    Repr::Inline { sources, .. } => {
+                        sources.iter().filter(|s| pred(&nodes[**s])).count()
                     }
                 };
+                let numerical: fn(&GNode) -> bool = |n| n.numerical;
+                let number_like: fn(&GNode) -> bool = |n| n.numerical || n.is_width();
                 // An argument already materialised (a select reads it, say)
                 // is read as its node when inlining it would leave more than
                 // two counts or numbers to read.
-                let number_like = |r: &Repr, nodes: &[GNode]| -> usize {
-                    match r {
-                        Repr::Node(_) => 0,
-                        Repr::Inline { sources, .. } => sources
-                            .iter()
-                            .filter(|s| nodes[**s].numerical || nodes[**s].is_width())
-                            .count(),
-                    }
-                };
-                let direct_reads = reprs
+                let mut reads: usize = reprs
                     .iter()
-                    .filter_map(|r| match r {
-                        Repr::Node(id) => Some(*id),
-                        Repr::Inline { .. } => None,
-                    })
-                    .filter(|id| self.nodes[*id].numerical || self.nodes[*id].is_width())
-                    .count();
-                let mut reads: usize = direct_reads
-                    + reprs
-                        .iter()
-                        .map(|r| number_like(r, &self.nodes))
-                        .sum::<usize>();
+                    .map(|r| count(r, &self.nodes, number_like))
+                    .sum();
                 for (repr, arg) in reprs.iter_mut().zip(args) {
                     if reads <= 2 {
                         break;
                     }
-                    let inline = number_like(repr, &self.nodes);
-                    if let (true, Some(id)) = (inline > 0, self.forced.get(&arg.id())) {
-                        reads -= inline;
-                        reads +=
-                            usize::from(self.nodes[*id].numerical || self.nodes[*id].is_width());
-                        *repr = Repr::Node(*id);
+                    let inline = match repr {
+                        Repr::Inline { .. } => count(repr, &self.nodes, number_like),
+                        Repr::Node(_) => 0,
+                    };
+                    if let (true, Some(&id)) = (inline > 0, self.forced.get(&arg.id())) {
+                        *repr = Repr::Node(id);
+                        reads = reads - inline + count(repr, &self.nodes, number_like);
                     }
                 }
+                let numerical_in = |r: &Repr, nodes: &[GNode]| count(r, nodes, numerical);
                 let total: usize = reprs.iter().map(|r| numerical_in(r, &self.nodes)).sum();
                 if total > 1 {
                     let level = |r: &Repr, b: &Builder| match r {
