@@ -7,7 +7,9 @@
 //! `b_in`) and the residual stream starts with `bos` (1 at position 0 only);
 //! then each node's dimensions: one per value (one-hot) for a
 //! categorical node, one holding the number for a numerical node, plus, for
-//! `selector_width` and `length`, a scratch dimension holding `1/(w+1)`.
+//! `selector_width` and `length`, a scratch dimension holding the width's
+//! code `β/(w+β)` (`1/(w+1)` unless a pair read chose a larger β); a width
+//! read only as a number has no one-hot dimensions.
 //!
 //! # BOS
 //!
@@ -25,8 +27,8 @@
 //! on BOS, at most `2·N·e^(-s/2)` of a query's weight falls outside the
 //! intended keys. Each head's `s` is derived from what its result must keep
 //! apart: one-hot entries (a tolerance of 1/32), the smallest gap between two
-//! possible means times their range, or the gap `1/((N+1)(N+2))` between two
-//! `1/(w+1)`. MLPs read their inputs through clean steps
+//! possible means times their range, or the smallest gap between two width
+//! codes some reader must tell apart (`1/((N+1)(N+2))` for `1/(w+1)`). MLPs read their inputs through clean steps
 //! `ReLU(L(x−t)+1) − ReLU(L(x−t))`, exactly 0 or 1 once the input is within a
 //! quarter gap of a known value, so their outputs are exact and errors never
 //! accumulate through them. A table row over exact one-hot inputs (embeddings
@@ -49,7 +51,7 @@ const BOS: usize = 1;
 struct Layout {
     /// First dimension of each node (none for constants).
     start: Vec<Option<usize>>,
-    /// The scratch `1/(w+1)` dimension of width and length nodes.
+    /// The scratch dimension (the code `β/(w+β)`) of width and length nodes.
     scratch: Vec<Option<usize>>,
     labels: Vec<String>,
     /// Sub-layer after which each node is available: -1 for embeddings,
@@ -696,8 +698,9 @@ fn smallest_code_gap(graph: &Graph) -> f64 {
 }
 
 /// The attention half of `selector_width` (and of `length`, with no
-/// groups: every key selected): BOS and the selected keys score alike, so
-/// BOS gets `1/(w+1)`, written to the scratch dimension.
+/// groups: every key selected): BOS scores `ln β` above the selected keys,
+/// so BOS gets `β/(w+β)` (`1/(w+1)` for β = 1), written to the scratch
+/// dimension.
 fn width_head(graph: &Graph, layout: &Layout, id: Id, groups: &[Group], d_model: usize) -> Head {
     let n = graph.max_len;
     let node = &graph.nodes[id];
@@ -1109,7 +1112,7 @@ fn numeric_points(
     points
 }
 
-/// The MLP half of `selector_width`/`length`: `1/(w+1)` to one-hot `w`.
+/// The MLP half of `selector_width`/`length`: the code to one-hot `w`.
 fn width_units(graph: &Graph, layout: &Layout, id: Id, is_length: bool) -> Vec<Unit> {
     let (Some(scratch), Some(_)) = (layout.scratch[id], layout.start[id]) else {
         return Vec::new();
