@@ -164,7 +164,7 @@ fn expr() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(400), .. ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
@@ -249,7 +249,7 @@ fn compile_and_check(first: &str, second: &str) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(200), .. ProptestConfig::default() })]
 
     /// Random programs that compile give models equal to the interpreter on
     /// every input of a small space.

@@ -273,14 +273,6 @@ enum Outcome {
     Checked { defined: usize, layers: usize },
 }
 
-/// How many programs each test generates: `PROPTEST_CASES`, or 150.
-fn cases() -> usize {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(150)
-}
-
 /// Runs, compiles and checks the program; a disagreement is an error
 /// naming the program, the input and both outputs.
 fn check(text: &str) -> Result<Outcome, String> {
@@ -325,7 +317,7 @@ fn check(text: &str) -> Result<Outcome, String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases() as u32,
+        cases: crate::proptest_cases(150),
         rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
         rng_seed: proptest::test_runner::RngSeed::Fixed(8),
         ..ProptestConfig::default()
@@ -335,7 +327,8 @@ proptest! {
     #[test]
     fn generated_programs_compile_exactly(choices in choices()) {
         let text = program(&choices);
-        prop_assert!(check(&text).is_ok(), "{:?}", check(&text));
+        let outcome = check(&text);
+        prop_assert!(outcome.is_ok(), "{:?}", outcome);
     }
 }
 
@@ -345,7 +338,7 @@ fn generated_programs_mostly_run_and_compile() {
     // many compile and are checked on inputs where the interpreter is defined.
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = choices();
-    let total = cases();
+    let total = crate::proptest_cases(150) as usize;
     let (mut ran, mut checked) = (0, 0);
     let mut layers = 0;
     for _ in 0..total {

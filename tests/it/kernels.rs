@@ -103,7 +103,7 @@ fn outcome(text: &str, input: &[Atom], kernels: Kernels) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(400), .. ProptestConfig::default() })]
 
     #[test]
     fn fast_kernels_equal_bit_matrices(text in program(), input in input()) {

@@ -72,3 +72,12 @@ pub fn snapshot_settings(dir: &Path) -> insta::Settings {
     settings.set_omit_expression(true);
     settings
 }
+
+/// How many cases a property test runs: `PROPTEST_CASES` if set (for long
+/// runs), else `default` (what CI runs).
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}

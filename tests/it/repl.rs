@@ -102,7 +102,7 @@ mod survives_any_line {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: crate::proptest_cases(200), .. ProptestConfig::default() })]
 
         #[test]
         fn the_repl_survives_any_line(lines in prop::collection::vec(line(), 1..12)) {
