@@ -2,14 +2,14 @@
 //!
 //! # Batches without padding
 //!
-//! The positions of every batch item are packed one after another into one
-//! `[total_positions, d_model]` matrix, item `i` occupying the rows
-//! [`Forward::rows`]`(i)`. Everything that acts on one position at a time
-//! (embedding, the Q/K/V/O projections, the MLPs, the unembedding) is then a
-//! single matrix product over all positions of all items, so a large batch is
-//! bound by the matrix products, not by per-item overhead. Only the scores
-//! and the weighted sum of values are computed per item and head, on that
-//! item's rows alone (a few hundred multiply-adds: plain loops, no GEMM).
+//! The positions of every batch item are packed one after another, item `i`
+//! occupying the positions [`Forward::rows`]`(i)`. Everything that acts on one
+//! position at a time (embedding, the Q/K/V/O projections, the MLPs, the
+//! unembedding) is then a single matrix product over all positions of all
+//! items, so a large batch is bound by the matrix products, not by per-item
+//! overhead. Only the scores and the weighted sum of values are computed per
+//! item and head, on that item's positions alone (a few hundred
+//! multiply-adds: plain loops, no GEMM).
 //!
 //! This is the padding mask in its strongest form: instead of padding every
 //! item to the longest and masking padded keys with `-inf` (and discarding
@@ -22,21 +22,25 @@
 //! A [`Runner`] prepares the weights once for many batches: the Q, K and V
 //! weights of all heads side by side (one product per layer instead of three
 //! per head), heads whose output weights are all zero and MLP units whose
-//! output weights are all zero left out (they add exactly zero), and each
-//! weight matrix kept dense (matrixmultiply's GEMM) or, when at most a quarter
-//! of it is non-zero, as sparse rows: `x @ w` then skips the zero entries of
-//! both `x` and `w`, which changes no sum (every weight is finite, checked).
-//! Compiled models are almost entirely zeros, and their residual streams
-//! one-hot, so the sparse rows do most of the work there. A batch is split
-//! into chunks of about [`CHUNK_ROWS`] positions, run in parallel (rayon),
-//! each with buffers allocated once per chunk, never per position.
+//! output weights are all zero left out (they add exactly zero), all-zero
+//! biases dropped, and each weight matrix kept dense (matrixmultiply's GEMM)
+//! or, when at most a quarter of it is non-zero, as its list of non-zero
+//! entries, which skips only terms that are exactly zero (every weight is
+//! finite, checked). Compiled models are almost entirely zeros, so the sparse
+//! form does most of the work there.
+//!
+//! A batch is split into chunks of about [`CHUNK_ROWS`] positions, run in
+//! parallel (rayon). Inside a chunk, activations are stored feature by
+//! feature (`[features, positions]`, the transpose of the packed matrices
+//! [`Forward`] returns): one non-zero weight then updates a whole contiguous
+//! row of positions (a loop that vectorises), and one head's queries, keys and
+//! values on one item are contiguous rows too. Buffers are allocated once per
+//! chunk, never per position.
 
 use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    s, Array, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Dimension,
-};
+use ndarray::{s, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Dimension};
 use rayon::prelude::*;
 
 use super::{Model, ModelError, OutputDecoding};
@@ -139,8 +143,8 @@ impl Model {
             return Ok(Forward {
                 lengths,
                 offsets,
-                residual,
-                logits,
+                residual: transposed(&residual),
+                logits: transposed(&logits),
                 residuals: recording.residuals,
                 patterns: recording.patterns,
             });
@@ -157,10 +161,10 @@ impl Model {
         let mut logits = Array2::zeros((total, self.config.d_vocab_out));
         let mut row = 0;
         for (r, l) in parts {
-            let rows = row..row + r.nrows();
-            residual.slice_mut(s![rows.clone(), ..]).assign(&r);
-            logits.slice_mut(s![rows, ..]).assign(&l);
-            row += r.nrows();
+            let rows = row..row + r.ncols();
+            residual.slice_mut(s![rows.clone(), ..]).assign(&r.t());
+            logits.slice_mut(s![rows, ..]).assign(&l.t());
+            row += r.ncols();
         }
         Ok(Forward {
             lengths,
@@ -247,16 +251,19 @@ struct Recording {
 /// notes). It holds no atoms, so threads can share it.
 pub struct Runner {
     d_model: usize,
-    embed: Array2<f32>,
-    pos_embed: Array2<f32>,
+    /// `embed` and `pos_embed` transposed: `[d_model, d_vocab]` and
+    /// `[d_model, n_ctx]`, so that one feature of a chunk is one gather.
+    embed_t: Array2<f32>,
+    pos_embed_t: Array2<f32>,
     layers: Vec<PreparedLayer>,
     unembed: Weight,
-    unembed_bias: ndarray::Array1<f32>,
+    unembed_bias: Option<Array1<f32>>,
     /// Numerical outputs: the known values, ascending (empty: raw numbers).
     numerical: Option<Vec<f64>>,
 }
 
-/// One layer, prepared.
+/// One layer, prepared. Biases that are all zero are `None` (adding them
+/// changes nothing).
 struct PreparedLayer {
     /// The heads computed (all of them when recording patterns).
     heads: Vec<usize>,
@@ -268,18 +275,18 @@ struct PreparedLayer {
     z_width: usize,
     /// `[d_model, qkv_width]`: each head's kept W_Q, W_K and W_V columns.
     w_qkv: Weight,
-    b_qkv: ndarray::Array1<f32>,
+    b_qkv: Option<Array1<f32>>,
     /// `[z_width, d_model]`: each head's kept W_O rows.
     w_o: Weight,
-    b_o: ndarray::Array1<f32>,
+    b_o: Option<Array1<f32>>,
     /// `[d_model, units]` and `[units, d_model]`, units with non-zero output.
     w_in: Weight,
-    b_in: ndarray::Array1<f32>,
+    b_in: Option<Array1<f32>>,
     w_out: Weight,
-    b_out: ndarray::Array1<f32>,
+    b_out: Option<Array1<f32>>,
 }
 
-/// One head's kept dimensions: columns of the packed Q/K/V activations
+/// One head's kept dimensions: rows of the packed Q/K/V activations
 /// (`q` and `k` of equal length) and of the packed head outputs `z`.
 struct HeadDims {
     q: Range<usize>,
@@ -288,99 +295,80 @@ struct HeadDims {
     z: Range<usize>,
 }
 
-/// A weight matrix `[d_in, d_out]`, for `x @ w`.
+/// A weight matrix `w`, `[d_in, d_out]`, applied to activations stored
+/// feature by feature (`x` is `[d_in, positions]`): `out = wᵀ x`.
 enum Weight {
     /// Products by GEMM.
     Dense(Array2<f32>),
-    /// Mostly zeros: `x @ w` visits only the non-zero entries of `x`, and
-    /// for each, the non-zero entries of its row of `w`: row `i`'s are
-    /// `cols[starts[i]..starts[i + 1]]` and the same range of `values`, or,
-    /// for a row with many (`row_dense[i]`), the whole row of `full`.
+    /// Mostly zeros: the non-zero entries `(input, output, weight)`, by input
+    /// then output; each adds `weight` times the input's row of positions to
+    /// the output's row (a loop over contiguous positions that vectorises).
+    /// Every output sums its terms in the order of the inputs, as the dense
+    /// definition does, only without the zero terms.
     Sparse {
-        full: Array2<f32>,
-        row_dense: Vec<bool>,
-        starts: Vec<usize>,
-        cols: Vec<u32>,
-        values: Vec<f32>,
+        d_out: usize,
+        entries: Vec<(u32, u32, f32)>,
     },
 }
 
 impl Weight {
     /// Sparse when at most a quarter of the entries are non-zero.
     fn new(w: Array2<f32>) -> Weight {
-        let w = w.as_standard_layout().into_owned();
         let non_zero = w.iter().filter(|&&v| v != 0.0).count();
         if non_zero * 4 > w.len() {
-            return Weight::Dense(w);
+            return Weight::Dense(w.as_standard_layout().into_owned());
         }
-        let mut starts = Vec::with_capacity(w.nrows() + 1);
-        let (mut cols, mut values) = (Vec::with_capacity(non_zero), Vec::with_capacity(non_zero));
-        let mut row_dense = Vec::with_capacity(w.nrows());
-        starts.push(0);
-        for row in w.rows() {
-            for (j, &v) in row.iter().enumerate() {
-                if v != 0.0 {
-                    cols.push(j as u32);
-                    values.push(v);
-                }
+        let mut entries = Vec::with_capacity(non_zero);
+        for ((i, j), &v) in w.indexed_iter() {
+            if v != 0.0 {
+                entries.push((i as u32, j as u32, v));
             }
-            row_dense.push((cols.len() - starts[starts.len() - 1]) * 4 > w.ncols());
-            starts.push(cols.len());
         }
+        // `indexed_iter` follows the memory order; the sums need input order.
+        entries.sort_by_key(|&(i, j, _)| (i, j));
         Weight::Sparse {
-            full: w,
-            row_dense,
-            starts,
-            cols,
-            values,
+            d_out: w.ncols(),
+            entries,
         }
     }
 
     fn d_out(&self) -> usize {
         match self {
-            Weight::Dense(w) | Weight::Sparse { full: w, .. } => w.ncols(),
+            Weight::Dense(w) => w.ncols(),
+            Weight::Sparse { d_out, .. } => *d_out,
         }
     }
 
-    /// `out = x @ w + bias`, or `out += x @ w` with `accumulate`.
+    /// `out = wᵀ x + bias` (the bias down each row of positions), or
+    /// `out += wᵀ x` with `accumulate`. `x` and `out` are in standard layout.
     fn apply(
         &self,
         x: ArrayView2<'_, f32>,
-        bias: Option<&ndarray::Array1<f32>>,
-        mut out: ArrayViewMut2<'_, f32>,
+        bias: Option<&Array1<f32>>,
+        out: &mut Array2<f32>,
         accumulate: bool,
     ) {
         if !accumulate {
             match bias {
-                Some(b) => out.rows_mut().into_iter().for_each(|mut row| row.assign(b)),
+                Some(b) => add_down_rows(out, b, true),
                 None => out.fill(0.0),
             }
         }
         match self {
-            Weight::Dense(w) => general_mat_mul(1.0, &x, w, 1.0, &mut out),
-            Weight::Sparse {
-                full,
-                row_dense,
-                starts,
-                cols,
-                values,
-            } => {
-                let (d_in, d_out) = full.dim();
-                let x = x.as_standard_layout();
-                let kernel = |out: &mut [f32]| {
-                    let (Some(x), Some(full)) = (x.as_slice(), full.as_slice()) else {
-                        unreachable!("standard layout is contiguous");
-                    };
-                    sparse_product(x, full, row_dense, starts, cols, values, (d_in, d_out), out)
+            Weight::Dense(w) => general_mat_mul(1.0, &w.t(), &x, 1.0, out),
+            Weight::Sparse { entries, .. } => {
+                let n = x.ncols();
+                let (Some(x), Some(out)) = (x.to_slice(), out.as_slice_mut()) else {
+                    unreachable!("chunk activations are in standard layout");
                 };
-                match out.as_slice_mut() {
-                    Some(out) => kernel(out),
-                    None => {
-                        let mut contiguous = out.as_standard_layout().into_owned();
-                        if let Some(slice) = contiguous.as_slice_mut() {
-                            kernel(slice);
-                        }
-                        out.assign(&contiguous);
+                if n == 0 {
+                    return;
+                }
+                for &(i, j, w) in entries {
+                    let (i, j) = (i as usize, j as usize);
+                    let (from, to) = (&x[i * n..(i + 1) * n], &mut out[j * n..(j + 1) * n]);
+                    for (o, &v) in to.iter_mut().zip(from) {
+                        *o += w * v;
                     }
                 }
             }
@@ -388,49 +376,20 @@ impl Weight {
     }
 }
 
-/// `out += x @ w` for the sparse form of `w` (see [`Weight::Sparse`]).
-#[allow(clippy::too_many_arguments, reason = "the parts of one sparse matrix")]
-fn sparse_product(
-    x: &[f32],
-    full: &[f32],
-    row_dense: &[bool],
-    starts: &[usize],
-    cols: &[u32],
-    values: &[f32],
-    (d_in, d_out): (usize, usize),
-    out: &mut [f32],
-) {
-    if d_in == 0 || d_out == 0 {
-        return;
-    }
-    for (x_row, out_row) in x.chunks_exact(d_in).zip(out.chunks_exact_mut(d_out)) {
-        // Activations are mostly zero too: find the non-zero ones 64 at a
-        // time with a bit mask (a loop that vectorises), then visit its bits.
-        for (block, xs) in x_row.chunks(64).enumerate() {
-            let mut mask = 0u64;
-            for (b, &xv) in xs.iter().enumerate() {
-                mask |= u64::from(xv != 0.0) << b;
-            }
-            while mask != 0 {
-                let i = block * 64 + mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let xv = x_row[i];
-                if row_dense[i] {
-                    let w_row = &full[i * d_out..(i + 1) * d_out];
-                    for (o, &w) in out_row.iter_mut().zip(w_row) {
-                        *o += xv * w;
-                    }
-                } else {
-                    let range = starts[i]..starts[i + 1];
-                    for (&j, &w) in cols[range.clone()].iter().zip(&values[range]) {
-                        if let Some(o) = out_row.get_mut(j as usize) {
-                            *o += xv * w;
-                        }
-                    }
-                }
-            }
+/// Adds (or, with `assign`, writes) `b[f]` to every position of row `f`.
+fn add_down_rows(out: &mut Array2<f32>, b: &Array1<f32>, assign: bool) {
+    for (mut row, &v) in out.rows_mut().into_iter().zip(b) {
+        if assign {
+            row.fill(v);
+        } else {
+            row.mapv_inplace(|x| x + v);
         }
     }
+}
+
+/// `None` for an all-zero bias.
+fn bias(b: Array1<f32>) -> Option<Array1<f32>> {
+    b.iter().any(|&v| v != 0.0).then_some(b)
 }
 
 impl Runner {
@@ -456,6 +415,7 @@ impl Runner {
                 Weight::Dense(w)
             }
         };
+        let bias = |b: Array1<f32>| if finite { bias(b) } else { Some(b) };
         let c = &model.config;
         let layers = model
             .layers
@@ -505,7 +465,7 @@ impl Runner {
                     dims.push((h, qk, v, head));
                 }
                 let mut w_qkv = Array2::zeros((c.d_model, qkv_width));
-                let mut b_qkv = ndarray::Array1::zeros(qkv_width);
+                let mut b_qkv = Array1::zeros(qkv_width);
                 let mut w_o = Array2::zeros((z_width, c.d_model));
                 for (h, qk, v, head) in &dims {
                     let parts = [
@@ -539,13 +499,13 @@ impl Runner {
                     qkv_width,
                     z_width,
                     w_qkv: weight(w_qkv),
-                    b_qkv,
+                    b_qkv: bias(b_qkv),
                     w_o: weight(w_o),
-                    b_o: a.b_o.clone(),
+                    b_o: bias(a.b_o.clone()),
                     w_in: weight(m.w_in.select(Axis(1), &units)),
-                    b_in: m.b_in.select(Axis(0), &units),
+                    b_in: bias(m.b_in.select(Axis(0), &units)),
                     w_out: weight(m.w_out.select(Axis(0), &units)),
-                    b_out: m.b_out.clone(),
+                    b_out: bias(m.b_out.clone()),
                 }
             })
             .collect();
@@ -565,11 +525,11 @@ impl Runner {
         };
         Ok(Runner {
             d_model: c.d_model,
-            embed: model.embed.clone(),
-            pos_embed: model.pos_embed.clone(),
+            embed_t: model.embed.t().as_standard_layout().into_owned(),
+            pos_embed_t: model.pos_embed.t().as_standard_layout().into_owned(),
             layers,
             unembed: weight(model.unembed.clone()),
-            unembed_bias: model.unembed_bias.clone(),
+            unembed_bias: bias(model.unembed_bias.clone()),
             numerical,
         })
     }
@@ -591,38 +551,51 @@ impl Runner {
         chunks
     }
 
-    /// Runs checked items as one packed matrix: the final residual stream
-    /// and the logits.
+    /// Runs checked items as one packed chunk, stored feature by feature
+    /// (`[features, positions]`, so every position-wise product runs along
+    /// contiguous rows of positions): the final residual stream
+    /// `[d_model, positions]` and the logits `[d_vocab_out, positions]`.
     fn chunk(
         &self,
         items: &[&[u32]],
         mut recording: Option<&mut Recording>,
     ) -> (Array2<f32>, Array2<f32>) {
         let total: usize = items.iter().map(|ids| ids.len()).sum();
-        let mut x = Array2::<f32>::zeros((total, self.d_model));
         let mut rows = Vec::with_capacity(items.len());
-        let mut start = 0;
+        let (mut tokens, mut positions) = (Vec::with_capacity(total), Vec::with_capacity(total));
         for ids in items {
-            for (position, &id) in ids.iter().enumerate() {
-                let mut row = x.row_mut(start + position);
-                row.assign(&self.embed.row(id as usize));
-                row += &self.pos_embed.row(position);
-            }
-            rows.push(start..start + ids.len());
-            start += ids.len();
+            let start = tokens.len();
+            tokens.extend(ids.iter().map(|&id| id as usize));
+            positions.extend(0..ids.len());
+            rows.push(start..tokens.len());
         }
+        let mut x = Array2::<f32>::zeros((self.d_model, total));
+        for ((mut row, e), p) in x
+            .rows_mut()
+            .into_iter()
+            .zip(self.embed_t.rows())
+            .zip(self.pos_embed_t.rows())
+        {
+            // Most features of a compiled model are zero in both tables.
+            if e.iter().chain(p.iter()).any(|&w| w != 0.0) {
+                for ((v, &t), &q) in row.iter_mut().zip(&tokens).zip(&positions) {
+                    *v = e[t] + p[q];
+                }
+            }
+        }
+        let record = |r: &mut Recording, x: &Array2<f32>| r.residuals.push(transposed(x));
         if let Some(r) = recording.as_deref_mut() {
-            r.residuals.push(x.clone());
+            record(r, &x);
         }
         let longest = items.iter().map(|ids| ids.len()).max().unwrap_or(0);
         let mut scores = vec![0f32; longest * longest];
         for layer in &self.layers {
             if !layer.heads.is_empty() {
-                let mut qkv = Array2::<f32>::zeros((total, layer.qkv_width));
+                let mut qkv = Array2::<f32>::zeros((layer.qkv_width, total));
                 layer
                     .w_qkv
-                    .apply(x.view(), Some(&layer.b_qkv), qkv.view_mut(), false);
-                let mut z = Array2::<f32>::zeros((total, layer.z_width));
+                    .apply(x.view(), layer.b_qkv.as_ref(), &mut qkv, false);
+                let mut z = Array2::<f32>::zeros((layer.z_width, total));
                 let mut patterns = recording.as_ref().map(|_| {
                     rows.iter()
                         .map(|r| Array3::<f32>::zeros((layer.n_heads, r.len(), r.len())))
@@ -640,15 +613,19 @@ impl Runner {
                         }
                     }
                 }
-                x += &layer.b_o;
-                layer.w_o.apply(z.view(), None, x.view_mut(), true);
+                if let Some(b) = &layer.b_o {
+                    add_down_rows(&mut x, b, false);
+                }
+                layer.w_o.apply(z.view(), None, &mut x, true);
                 if let (Some(rec), Some(p)) = (recording.as_deref_mut(), patterns) {
                     for (item, pattern) in rec.patterns.iter_mut().zip(p) {
                         item.push(pattern);
                     }
                 }
             } else {
-                x += &layer.b_o;
+                if let Some(b) = &layer.b_o {
+                    add_down_rows(&mut x, b, false);
+                }
                 if let Some(rec) = recording.as_deref_mut() {
                     for (item, r) in rec.patterns.iter_mut().zip(&rows) {
                         item.push(Array3::zeros((layer.n_heads, r.len(), r.len())));
@@ -656,27 +633,29 @@ impl Runner {
                 }
             }
             if let Some(r) = recording.as_deref_mut() {
-                r.residuals.push(x.clone());
+                record(r, &x);
             }
             let units = layer.w_in.d_out();
             if units > 0 {
-                let mut hidden = Array2::<f32>::zeros((total, units));
+                let mut hidden = Array2::<f32>::zeros((units, total));
                 layer
                     .w_in
-                    .apply(x.view(), Some(&layer.b_in), hidden.view_mut(), false);
+                    .apply(x.view(), layer.b_in.as_ref(), &mut hidden, false);
                 relu(&mut hidden);
-                x += &layer.b_out;
-                layer.w_out.apply(hidden.view(), None, x.view_mut(), true);
-            } else {
-                x += &layer.b_out;
+                if let Some(b) = &layer.b_out {
+                    add_down_rows(&mut x, b, false);
+                }
+                layer.w_out.apply(hidden.view(), None, &mut x, true);
+            } else if let Some(b) = &layer.b_out {
+                add_down_rows(&mut x, b, false);
             }
             if let Some(r) = recording.as_deref_mut() {
-                r.residuals.push(x.clone());
+                record(r, &x);
             }
         }
-        let mut logits = Array2::<f32>::zeros((total, self.unembed.d_out()));
+        let mut logits = Array2::<f32>::zeros((self.unembed.d_out(), total));
         self.unembed
-            .apply(x.view(), Some(&self.unembed_bias), logits.view_mut(), false);
+            .apply(x.view(), self.unembed_bias.as_ref(), &mut logits, false);
         (x, logits)
     }
 
@@ -691,7 +670,7 @@ impl Runner {
             for ids in items {
                 let rows = row + 1..row + ids.len();
                 row += ids.len();
-                out.push(rows.map(|r| self.prediction(logits.row(r))).collect());
+                out.push(rows.map(|r| self.prediction(logits.column(r))).collect());
             }
         }
         out
@@ -730,43 +709,57 @@ impl Runner {
     }
 }
 
+/// `[features, positions]` to `[positions, features]`, standard layout.
+fn transposed(x: &Array2<f32>) -> Array2<f32> {
+    x.t().as_standard_layout().into_owned()
+}
+
 /// One head on one item: scores, softmax, and the weighted sum of values
 /// into `z`. Returns the pattern (`len × len`, query by key).
 ///
-/// numpy: `p = softmax(q @ k.T / sqrt(d_head)); z[rows, head] = p @ v`.
+/// numpy (features by positions): `p = softmax(q.T @ k / sqrt(d_head));
+/// z[head, cols] = v @ p.T`.
 fn attend<'s>(
     layer: &PreparedLayer,
     head: &HeadDims,
     qkv: &Array2<f32>,
     z: &mut Array2<f32>,
-    rows: &Range<usize>,
+    cols: &Range<usize>,
     scores: &'s mut [f32],
 ) -> &'s [f32] {
     let scale = 1.0 / (layer.d_head as f32).sqrt();
-    let len = rows.len();
+    let len = cols.len();
     let scores = &mut scores[..len * len];
-    let (qkv_width, z_width) = (layer.qkv_width, layer.z_width);
+    let n = qkv.ncols();
     let (Some(qkv), Some(z)) = (qkv.as_slice(), z.as_slice_mut()) else {
         unreachable!("packed chunks are in standard layout");
     };
-    let part = |row: usize, cols: &Range<usize>| {
-        let start = (rows.start + row) * qkv_width;
-        &qkv[start + cols.start..start + cols.end]
-    };
-    for (i, score_row) in scores.chunks_exact_mut(len.max(1)).enumerate() {
-        let q = part(i, &head.q);
-        for (j, score) in score_row.iter_mut().enumerate() {
-            *score = scale * dot(q, part(j, &head.k));
-        }
-        softmax(ArrayViewMut1::from(&mut *score_row));
-        let start = (rows.start + i) * z_width;
-        let z_row = &mut z[start + head.z.start..start + head.z.end];
-        for (j, &p) in score_row.iter().enumerate() {
-            if p != 0.0 {
-                for (zv, &v) in z_row.iter_mut().zip(part(j, &head.v)) {
-                    *zv += p * v;
+    let row = |d: usize| &qkv[d * n + cols.start..d * n + cols.end];
+    if len == 0 {
+        return scores;
+    }
+    // Scores row by row: for each query/key dimension, the query's entry
+    // times the keys' row (a query entry of zero adds exactly zero).
+    scores.fill(0.0);
+    for (dq, dk) in head.q.clone().zip(head.k.clone()) {
+        let keys = row(dk);
+        for (score_row, &q) in scores.chunks_exact_mut(len).zip(row(dq)) {
+            if q != 0.0 {
+                for (s, &k) in score_row.iter_mut().zip(keys) {
+                    *s += q * k;
                 }
             }
+        }
+    }
+    for score_row in scores.chunks_exact_mut(len) {
+        score_row.iter_mut().for_each(|s| *s *= scale);
+        softmax(score_row);
+    }
+    for (dv, dz) in head.v.clone().zip(head.z.clone()) {
+        let values = row(dv);
+        let out = &mut z[dz * n + cols.start..dz * n + cols.end];
+        for (o, pattern_row) in out.iter_mut().zip(scores.chunks_exact(len)) {
+            *o = dot(pattern_row, values);
         }
     }
     scores
@@ -795,20 +788,29 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// numpy: `e = np.exp(x - x.max()); x[:] = e / e.sum()`, except that the
 /// maximum starts at `-inf` (so an empty row is fine) and a fully masked row,
 /// all `-inf`, becomes all zeros instead of NaNs. `-inf` entries get weight 0.
-pub fn softmax(mut row: ArrayViewMut1<'_, f32>) {
+///
+/// `exp` of anything below [`EXP_ZERO`] is 0 in f32, so those entries are
+/// set to 0 without calling it (hard attention leaves most entries there).
+pub fn softmax(row: &mut [f32]) {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     if max == f32::NEG_INFINITY {
         row.fill(0.0);
         return;
     }
     let mut sum = 0.0;
-    row.mapv_inplace(|v| {
-        let e = (v - max).exp();
-        sum += e;
-        e
-    });
-    row.mapv_inplace(|e| e / sum);
+    for v in row.iter_mut() {
+        let d = *v - max;
+        *v = if d < EXP_ZERO { 0.0 } else { d.exp() };
+        sum += *v;
+    }
+    for v in row.iter_mut() {
+        *v /= sum;
+    }
 }
+
+/// `exp(x)` is below half the smallest positive f32 (about `e^-103.97`)
+/// for every `x` below this, so it rounds to exactly 0.
+const EXP_ZERO: f32 = -110.0;
 
 /// In-place ReLU.
 ///
