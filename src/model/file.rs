@@ -68,27 +68,43 @@ impl Model {
             "format": "pt",
         });
         entries.insert("__metadata__".into(), metadata);
-        let mut data = Vec::with_capacity(4 * self.parameter_count());
-        for (name, view) in self.tensors() {
-            if let Some((index, &value)) = view.iter().enumerate().find(|(_, w)| !w.is_finite()) {
-                return Err(ModelError::NonFiniteWeight { name, index, value });
+        let tensors = self.tensors();
+        let mut offset = 0;
+        for (name, view) in &tensors {
+            let values = view.as_standard_layout();
+            let values = values.as_slice().unwrap_or_default();
+            if let Some((index, &value)) = values.iter().enumerate().find(|(_, w)| !w.is_finite()) {
+                return Err(ModelError::NonFiniteWeight {
+                    name: name.clone(),
+                    index,
+                    value,
+                });
             }
-            let start = data.len();
-            data.extend(view.iter().flat_map(|w| w.to_le_bytes()));
             let entry = serde_json::json!({
                 "dtype": "F32",
                 "shape": view.shape(),
-                "data_offsets": [start, data.len()],
+                "data_offsets": [offset, offset + 4 * view.len()],
             });
-            entries.insert(name, entry);
+            offset += 4 * view.len();
+            entries.insert(name.clone(), entry);
         }
         let mut header = Value::Object(entries).to_string().into_bytes();
         // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
         header.resize(header.len().next_multiple_of(8), b' ');
-        let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
+        let mut bytes = Vec::with_capacity(8 + header.len() + offset);
         bytes.extend((header.len() as u64).to_le_bytes());
         bytes.extend(header);
-        bytes.extend(data);
+        for (_, view) in &tensors {
+            let view = view.as_standard_layout();
+            match view.as_slice() {
+                Some(values) => {
+                    for w in values {
+                        bytes.extend_from_slice(&w.to_le_bytes());
+                    }
+                }
+                None => bytes.extend(view.iter().flat_map(|w| w.to_le_bytes())),
+            }
+        }
         Ok(bytes)
     }
 
