@@ -124,9 +124,9 @@ impl Machine {
                     evaluated.push(self.eval(e, ctx)?);
                 }
                 let value = if evaluated.len() == 1 {
-                    evaluated.pop().unwrap_or(Value::List(Rc::new(Vec::new())))
+                    evaluated.pop().unwrap_or(Value::list(Vec::new()))
                 } else {
-                    Value::List(Rc::new(evaluated))
+                    Value::list(evaluated)
                 };
                 let bound = self.bind_all(targets, value, ctx, ctx.origin(stmt.span))?;
                 sink(Event::Assigned(bound));
@@ -194,7 +194,7 @@ impl Machine {
     /// a dict's keys.
     fn iteration_items(&self, value: Value, at: Origin, what: &str) -> EvalResult<Vec<Value>> {
         match value {
-            Value::List(list) => Ok(list.as_ref().clone()),
+            Value::List(list) => Ok(list.to_vec()),
             Value::Dict(dict) => Ok(dict.keys().map(|k| Value::Atom(k.clone())).collect()),
             other => Err(ops::type_error(
                 format!("{what} needs a list or a dict, not {}", other.describe()),
@@ -287,7 +287,7 @@ impl Machine {
                 for e in items {
                     out.push(self.eval(e, ctx)?);
                 }
-                Ok(Value::List(Rc::new(out)))
+                Ok(Value::list(out))
             }
             ExprKind::Dict(entries) => {
                 let mut dict = Dict::new();
@@ -304,7 +304,7 @@ impl Machine {
                     out.push(m.eval(elem, inner)?);
                     Ok(())
                 })?;
-                Ok(Value::List(Rc::new(out)))
+                Ok(Value::list(out))
             }
             ExprKind::DictComp {
                 key,
@@ -413,9 +413,9 @@ impl Machine {
                         ), at));
                 }
                 let rows = (0..n)
-                    .map(|i| Value::List(Rc::new(lists.iter().map(|l| l[i].clone()).collect())))
+                    .map(|i| Value::list(lists.iter().map(|l| l[i].clone()).collect()))
                     .collect();
-                Ok(Value::List(Rc::new(rows)))
+                Ok(Value::list(rows))
             }
             ExprKind::Len(e) => match self.eval(e, ctx)? {
                 Value::List(l) => Ok(Value::Atom(Atom::Int(l.len() as i64))),
@@ -576,7 +576,7 @@ impl Machine {
         let items = (0..count as i64)
             .map(|i| Value::Atom(Atom::Int(start + i * step)))
             .collect();
-        Ok(Value::List(Rc::new(items)))
+        Ok(Value::list(items))
     }
 
     /// Calls a function, or applies an s-op or selector to an input.
@@ -689,9 +689,9 @@ impl Machine {
             results.push(self.eval(e, &ctx)?);
         }
         Ok(if results.len() == 1 {
-            results.pop().unwrap_or(Value::List(Rc::new(Vec::new())))
+            results.pop().unwrap_or(Value::list(Vec::new()))
         } else {
-            Value::List(Rc::new(results))
+            Value::list(results)
         })
     }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::atom::{Atom, AtomError};
-use super::value::{Dict, Value};
+use super::value::{Dict, Items, Value};
 use crate::syntax::ast::{BinaryOp, UnaryOp};
 
 /// What a map does with the values of its inputs at one position.
@@ -39,7 +39,7 @@ pub enum MapFn {
 /// A fixed container indexed element-wise by an s-op.
 pub enum Table {
     Dict(Rc<Dict>),
-    List(Rc<Vec<Value>>),
+    List(Rc<Items>),
     /// A string, split into one-character strings.
     Str(Vec<Atom>),
 }

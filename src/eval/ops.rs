@@ -135,7 +135,7 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
             let mut out = Vec::with_capacity(a.len() + b.len());
             out.extend(a.iter().cloned());
             out.extend(b.iter().cloned());
-            Ok(Value::List(Rc::new(out)))
+            Ok(Value::list(out))
         }
         _ if op == BinaryOp::Cmp(CmpOp::Eq) => Ok(Value::Atom(Atom::Bool(equal(&x, &y)))),
         _ if op == BinaryOp::Cmp(CmpOp::Ne) => Ok(Value::Atom(Atom::Bool(!equal(&x, &y)))),

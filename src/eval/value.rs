@@ -15,7 +15,7 @@ use crate::syntax::span::Source;
 #[derive(Clone, Debug)]
 pub enum Value {
     Atom(Atom),
-    List(Rc<Vec<Value>>),
+    List(Rc<Items>),
     Dict(Rc<Dict>),
     Func(Rc<Function>),
     /// A function built into the interpreter (`selector_width`).
@@ -29,6 +29,11 @@ pub enum Value {
 }
 
 impl Value {
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(Items(items)))
+    }
+
     /// What kind of value this is, for messages: "int", "list", "s-op", ...
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -194,4 +199,67 @@ impl SeqType {
 pub struct Sequence {
     pub values: Vec<Atom>,
     pub ty: SeqType,
+}
+
+/// A list's items. Lists (and dicts) nested millions deep are freed with an
+/// explicit stack: the default drop would recurse once per level and
+/// overflow the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Items(pub Vec<Value>);
+
+impl std::ops::Deref for Items {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Items {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.0
+    }
+}
+
+impl FromIterator<Value> for Items {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Items {
+        Items(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<Value>> for Items {
+    fn from(items: Vec<Value>) -> Items {
+        Items(items)
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        free_nested(std::mem::take(&mut self.0));
+    }
+}
+
+impl Drop for Dict {
+    fn drop(&mut self) {
+        free_nested(self.entries.drain(..).map(|(_, v)| v).collect());
+    }
+}
+
+/// Drops `values`, taking apart every list and dict held only here
+/// iteratively, so that each is dropped empty.
+fn free_nested(mut stack: Vec<Value>) {
+    while let Some(mut value) = stack.pop() {
+        match &mut value {
+            Value::List(items) => {
+                if let Some(items) = Rc::get_mut(items) {
+                    stack.append(&mut items.0);
+                }
+            }
+            Value::Dict(dict) => {
+                if let Some(dict) = Rc::get_mut(dict) {
+                    stack.extend(dict.entries.drain(..).map(|(_, v)| v));
+                }
+            }
+            _ => {}
+        }
+    }
 }
