@@ -13,6 +13,7 @@ pub mod draw;
 pub mod error;
 pub mod eval;
 pub mod golden;
+pub mod memory;
 pub mod model;
 pub mod plot;
 pub mod repl;

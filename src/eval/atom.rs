@@ -53,9 +53,10 @@ pub enum AtomError {
     DivisionByZero,
     /// An int result outside 64 bits (`9223372036854775807 + 1`, `-(-2^63)`,
     /// `2 ^ 64`), a float power too large (`10.0 ^ 400`), `round`/`int` of an
-    /// infinity or of a float beyond 64 bits, `int("99999999999999999999")`, or a
-    /// string longer than [`MAX_STRING_CHARS`].
+    /// infinity or of a float beyond 64 bits, `int("99999999999999999999")`.
     Overflow,
+    /// A string longer than [`MAX_STRING_CHARS`] (by `+` or `*`).
+    StringTooLong,
     /// A negative number to a fractional power (`(-8) ^ 0.5`): complex in Python.
     ComplexResult,
     /// `round(nan)`, `int(nan)`: Python's "cannot convert float NaN to integer".
@@ -80,6 +81,10 @@ impl fmt::Display for AtomError {
             } => write!(f, "`{op}` is not supported for `{left}`"),
             AtomError::DivisionByZero => write!(f, "division by zero"),
             AtomError::Overflow => write!(f, "result does not fit in a 64-bit integer"),
+            AtomError::StringTooLong => write!(
+                f,
+                "the string would be longer than the limit of {MAX_STRING_CHARS} characters"
+            ),
             AtomError::ComplexResult => {
                 write!(
                     f,
@@ -377,7 +382,7 @@ impl PartialOrd for AtomKey {
 fn check_length(chars: Option<usize>) -> Result<(), AtomError> {
     match chars {
         Some(n) if n <= MAX_STRING_CHARS => Ok(()),
-        _ => Err(AtomError::Overflow),
+        _ => Err(AtomError::StringTooLong),
     }
 }
 

@@ -182,6 +182,7 @@ impl From<AtomError> for ErrorKind {
             }),
             AtomError::DivisionByZero => ErrorKind::DivisionByZero,
             AtomError::Overflow => ErrorKind::Overflow,
+            err @ AtomError::StringTooLong => ErrorKind::Limit(err.to_string()),
             AtomError::ComplexResult => ErrorKind::ComplexResult,
             AtomError::InvalidConversion { to, value } => ErrorKind::Conversion { value, to },
             #[allow(unreachable_patterns, reason = "the atom module may grow variants")]

@@ -66,6 +66,8 @@ pub struct Machine {
     pub limits: Limits,
     pub depth: usize,
     pub steps: u64,
+    /// The memory this run may hold (see [`crate::memory`]).
+    pub budget: crate::memory::Budget,
     /// The scope that holds builtins and the library: a loaded file runs in
     /// a fresh scope under it.
     pub library: Env,
@@ -75,6 +77,14 @@ pub struct Machine {
     pub loading: Vec<PathBuf>,
     /// Embedded library files, by name, for `load`.
     pub embedded: Vec<(&'static str, &'static str)>,
+}
+
+/// The message of the memory limit (see [`crate::memory`]).
+pub(crate) fn memory_message(limit: usize) -> String {
+    format!(
+        "the program holds more than the limit of {} MiB of memory",
+        limit >> 20
+    )
 }
 
 pub(crate) const RED_ZONE: usize = 128 * 1024;
@@ -89,6 +99,12 @@ impl Machine {
                     "the program ran more than {} steps (calls and loop iterations)",
                     self.limits.max_steps
                 )),
+                Some(at.clone()),
+            ));
+        }
+        if let Err(limit) = self.budget.check() {
+            return Err(EvalError::new(
+                ErrorKind::Limit(memory_message(limit)),
                 Some(at.clone()),
             ));
         }

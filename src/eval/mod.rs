@@ -169,6 +169,7 @@ impl Interpreter {
             limits,
             depth: 0,
             steps: 0,
+            budget: crate::memory::Budget::start(),
             library: library.clone(),
             indices,
             length,
@@ -220,6 +221,7 @@ impl Interpreter {
         );
         self.machine.steps = 0;
         self.machine.depth = 0;
+        self.machine.budget = crate::memory::Budget::start();
         self.machine.exec_block(&program.stmts, &ctx, sink)?;
         Ok(())
     }
@@ -278,6 +280,7 @@ impl Interpreter {
             limits: Limits::default(),
             depth: 0,
             steps: 0,
+            budget: crate::memory::Budget::start(),
             library: builtins.clone(),
             indices: SOp::new(SOpKind::Indices, None),
             length: SOp::new(SOpKind::Length, None),

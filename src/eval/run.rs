@@ -117,6 +117,8 @@ struct Run<'a> {
     columns: HashMap<NodeId, Rc<Sequence>>,
     selections: HashMap<NodeId, Rc<SelValue>>,
     kernels: Kernels,
+    /// The memory this evaluation may hold (see [`crate::memory`]).
+    budget: crate::memory::Budget,
 }
 
 impl<'a> Run<'a> {
@@ -147,6 +149,7 @@ impl<'a> Run<'a> {
             columns: HashMap::new(),
             selections: HashMap::new(),
             kernels,
+            budget: crate::memory::Budget::start(),
         })
     }
 
@@ -157,6 +160,7 @@ impl<'a> Run<'a> {
                 Node::SOp(sop) => {
                     let column = self.sop_column(sop)?;
                     self.columns.insert(sop.id(), Rc::new(column));
+                    self.check_memory(sop)?;
                 }
                 Node::Selector(sel) => {
                     let value = self.selection(sel)?;
@@ -174,6 +178,18 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Fails when the evaluation holds more memory than its budget.
+    fn check_memory(&self, sop: &SOp) -> EvalResult<()> {
+        match self.budget.check() {
+            Ok(()) => Ok(()),
+            Err(limit) => Err(self.fail(
+                sop,
+                ErrorKind::Limit(super::interp::memory_message(limit)),
+                None,
+            )),
+        }
     }
 
     fn column(&self, sop: &SOp) -> Rc<Sequence> {
@@ -295,6 +311,10 @@ impl<'a> Run<'a> {
                         }
                     }
                     out.push(func.apply(&row).map_err(|e| self.fail(sop, e, Some(i)))?);
+                    // A map may build a long string at every position.
+                    if i % 1024 == 1023 {
+                        self.check_memory(sop)?;
+                    }
                 }
                 out
             }

@@ -4,7 +4,7 @@
 
 use rasp::compile::{compile, CompileError};
 use rasp::eval::atom::Atom;
-use rasp::eval::run::{eval_sop, MAX_INPUT_LEN};
+use rasp::eval::run::{eval_sop, MAX_INPUT_LEN, MAX_SELECTION_BYTES};
 use rasp::eval::value::Value;
 use rasp::eval::Limits;
 use rasp::model::Model;
@@ -138,10 +138,15 @@ fn string_length() {
     assert_error(
         "s = \"ab\";\nfor i in range(64) { s = s + s; }",
         SMALL,
-        "rasp::eval::overflow",
-        "",
+        "rasp::eval::limit",
+        "longer than the limit of 1000000 characters",
     );
-    assert_error("s = \"ab\" * 10000000;", SMALL, "rasp::eval::overflow", "");
+    assert_error(
+        "s = \"ab\" * 10000000;",
+        SMALL,
+        "rasp::eval::limit",
+        "longer than the limit of 1000000 characters",
+    );
 }
 
 /// Runs `last` after building a list nested 100,000 deep, on a thread with
@@ -205,6 +210,60 @@ fn input_length() {
     );
     // Just at the limit, a map is fine.
     assert!(eval_sop(&s, &long[1..]).is_ok());
+}
+
+#[test]
+fn selection_bytes() {
+    // An `or` of two orderings has no O(n log n) kernel: it becomes an n×n
+    // bit matrix, refused before allocating when it would pass the limit.
+    let s = sop(
+        "w = selector_width(select(tokens, tokens, <) or select(indices, indices, >));",
+        "w",
+    );
+    let n = 200_000;
+    assert!(n * n / 8 > MAX_SELECTION_BYTES, "the input is long enough");
+    let long: Vec<Atom> = (0..n).map(|i| Atom::Int(i as i64 % 7)).collect();
+    let err = rasp::Error::from(eval_sop(&s, &long).expect_err("too large"));
+    assert_eq!(err.code_name(), "rasp::eval::limit");
+    let limit = format!("more than the limit of {} MiB", MAX_SELECTION_BYTES >> 20);
+    assert!(err.to_string().contains(&limit), "{err}");
+    // A short input evaluates.
+    assert!(eval_sop(&s, &long[..300]).is_ok());
+}
+
+#[test]
+fn memory_of_a_program() {
+    // Each item is a fresh string of a million characters; every other
+    // limit allows 1,000 of them (a gigabyte).
+    rasp::memory::set_limit(64 << 20);
+    assert_error(
+        "big = \"a\" * 999999;\nl = [big + \"b\" for i in range(1000)];",
+        SMALL,
+        "rasp::eval::limit",
+        "holds more than the limit of 64 MiB of memory",
+    );
+    // The same program within the limit runs.
+    let mut interp = Interpreter::with_limits(SMALL).expect("starts");
+    let program = "big = \"a\" * 999999;\nl = [big + \"b\" for i in range(20)];";
+    interp
+        .run(&source("<memory>", program.to_string()), None, &mut |_| {})
+        .expect("20 MB fit in 64 MiB");
+}
+
+#[test]
+fn memory_of_an_sop() {
+    // A map building a 100,000-character string at each of 2,000 positions.
+    rasp::memory::set_limit(64 << 20);
+    let s = sop("x = tokens + (\"a\" * 100000);", "x");
+    let input: Vec<Atom> = (0..2000).map(|_| Atom::str("b")).collect();
+    let err = rasp::Error::from(eval_sop(&s, &input).expect_err("too much memory"));
+    assert_eq!(err.code_name(), "rasp::eval::limit");
+    assert!(
+        err.to_string()
+            .contains("holds more than the limit of 64 MiB of memory"),
+        "{err}"
+    );
+    assert!(eval_sop(&s, &input[..100]).is_ok(), "10 MB fit");
 }
 
 fn ints(range: std::ops::Range<i64>) -> Vec<Atom> {
