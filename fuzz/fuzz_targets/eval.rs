@@ -26,6 +26,9 @@ fuzz_target!(|bytes: &[u8]| {
     if rasp::syntax::parse_program(&src).is_err() {
         return;
     }
+    // Well inside libFuzzer's 2 GiB, so a program that builds too much ends
+    // with the evaluator's diagnostic.
+    rasp::memory::set_limit(256 << 20);
     let Ok(mut interp) = Interpreter::with_limits(LIMITS) else {
         return;
     };
