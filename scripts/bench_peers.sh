@@ -15,9 +15,25 @@
 # evaluation, start-up included, is taken. REPEAT (default 1) runs of each;
 # the median is printed.
 #
-# tracr (deepmind/tracr) compiles programs in its own Python dialect, not
-# RASP source; it is not run here. Set TRACR_PYTHON to a Python that can
-# `import tracr` to have the script say so instead of skipping silently.
+# tracr (deepmind/tracr) is run too when TRACR_PYTHON names a Python that can
+# `import tracr`; otherwise that part is skipped with a message. tracr takes
+# programs in its own Python dialect, not RASP source, so
+# scripts/tracr_peer.py builds histogram, sort with unique keys and reverse
+# with tracr's `rasp` module, at the settings of the tracr comparison in
+# BENCHMARKS.md (max_len 16; vocab {a,b,c}, {1..16} for sort). For each task
+# it times tracr's `compile_rasp_to_model` (3 runs in one process: the median,
+# and the first, most of which is XLA compiling haiku's parameter initialisers
+# for the model's shapes, which the later runs reuse; the first task's also
+# includes JAX's set-up) and
+# `model.apply` (un-jitted, one input per call, median over TRACR_INPUTS
+# random inputs of length 16, default 20), and counts the outputs that agree
+# with a plain Python computation of the task. The same tasks (the library's
+# `histogram(tokens)`, `sort_unique(tokens_asis, tokens_asis)`,
+# `reverse(tokens)`) go through `rasp compile` (the whole process, median of
+# 3) and `rasp exec` on one thread: once on the same inputs (the whole process
+# divided by their count, start-up included) and once on 10,000 random inputs
+# of length 16, divided by 10,000 (`rasp exec` batches its inputs). Its outputs
+# are checked the same way. The ratios are tracr's time over `rasp`'s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -48,8 +64,11 @@ if [ ! -d "$ref/RASP_support" ] || [ ! -x "$ref_python" ]; then
   have_ref=no
   echo "original RASP interpreter not found (RASP_REF=$ref, RASP_REF_PYTHON=$ref_python): its column is skipped"
 fi
+have_tracr=no
 if [ -n "${TRACR_PYTHON:-}" ] && "$TRACR_PYTHON" -c 'import tracr' 2>/dev/null; then
-  echo "tracr is importable, but it takes programs in its own Python dialect, so this script does not run it"
+  have_tracr=yes
+elif [ -n "${TRACR_PYTHON:-}" ]; then
+  echo "tracr not importable with TRACR_PYTHON=$TRACR_PYTHON: skipped"
 else
   echo "tracr not installed (set TRACR_PYTHON): skipped"
 fi
@@ -86,3 +105,96 @@ for task in "${tasks[@]}"; do
   fi
   printf '%-10s %8s %16s %16.6f %10s\n' "$name" "$n" "$ref_s" "$rasp_s" "$ratio"
 done
+
+[ "$have_tracr" = yes ] || exit 0
+
+# tracr side by side: name | rasp program | rasp vocab
+tracr_inputs=${TRACR_INPUTS:-20}
+tracr_tasks=(
+  "histogram|y = histogram(tokens);|a,b,c"
+  "sort_unique|y = sort_unique(tokens_asis, tokens_asis);|[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]"
+  "reverse|y = reverse(tokens);|a,b,c"
+)
+
+# random_inputs NAME COUNT SEED: inputs of length 16 in `rasp exec` syntax.
+random_inputs() {
+  python3 - "$@" <<'PY'
+import random, sys
+name, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+for _ in range(count):
+    if name == "sort_unique":
+        print("[" + ", ".join(map(str, rng.sample(range(1, 17), 16))) + "]")
+    else:
+        print("".join(rng.choice("abc") for _ in range(16)))
+PY
+}
+# agreeing NAME INPUTS OUTPUTS: how many outputs are the task's answer.
+agreeing() {
+  python3 - "$@" <<'PY'
+import sys
+name, inputs, outputs = sys.argv[1:]
+def parse(line):
+    line = line.strip()
+    return [int(x) for x in line[1:-1].split(",")] if line.startswith("[") else list(line)
+def show(xs):
+    return "[" + ", ".join(map(str, xs)) + "]"
+agree = 0
+with open(inputs) as f, open(outputs) as g:
+    for line, out in zip(f, g):
+        xs = parse(line)
+        want = {"histogram": [xs.count(x) for x in xs], "sort_unique": sorted(xs),
+                "reverse": xs[::-1]}[name]
+        agree += out.strip() == show(want)
+print(agree)
+PY
+}
+
+echo
+echo "tracr: $("$TRACR_PYTHON" -c 'import jax, haiku; print("jax", jax.__version__, "haiku", haiku.__version__)'), max_len 16, $tracr_inputs inputs per task"
+mkdir -p "$tmp/tracr"
+"$TRACR_PYTHON" scripts/tracr_peer.py --inputs "$tracr_inputs" --write-inputs "$tmp/tracr" > "$tmp/tracr.tsv"
+printf '%-12s %10s %10s %10s %8s %8s %10s %10s %10s %8s %8s %7s %7s\n' task tracr_1st tracr_comp rasp_comp ratio_1st ratio \
+  tracr_in rasp_in rasp_in10k ratio ratio10k tr_ok rasp_ok
+for task in "${tracr_tasks[@]}"; do
+  IFS='|' read -r name program vocab <<< "$task"
+  tracr_total=
+  IFS=$'\t' read -r _ _ _ tracr_compile tracr_first tracr_apply tracr_agree tracr_total \
+    < <(awk -F'\t' -v t="$name" '$1 == t' "$tmp/tracr.tsv") || true
+  [ -n "${tracr_total:-}" ] || { echo "scripts/tracr_peer.py printed no row for $name" >&2; exit 1; }
+  echo "$program" > "$tmp/$name.rasp"
+  compile_times=()
+  for _ in 1 2 3; do
+    start=$(now)
+    "$rasp" compile "$tmp/$name.rasp" --vocab "$vocab" --max-len 16 -o "$tmp/$name.safetensors" > /dev/null
+    end=$(now)
+    compile_times+=("$(echo "$end - $start" | bc -l)")
+  done
+  rasp_compile=$(printf '%s\n' "${compile_times[@]}" | median)
+  inputs="$tmp/tracr/$name.in"
+  count=$(wc -l < "$inputs")
+  start=$(now)
+  RAYON_NUM_THREADS=1 "$rasp" exec "$tmp/$name.safetensors" < "$inputs" > "$tmp/$name.exec"
+  end=$(now)
+  rasp_in=$(echo "($end - $start) / $count" | bc -l)
+  rasp_agree=$(agreeing "$name" "$inputs" "$tmp/$name.exec")
+  random_inputs "$name" 10000 7 > "$tmp/$name.10k"
+  start=$(now)
+  RAYON_NUM_THREADS=1 "$rasp" exec "$tmp/$name.safetensors" < "$tmp/$name.10k" > "$tmp/$name.exec10k"
+  end=$(now)
+  rasp_in10k=$(echo "($end - $start) / 10000" | bc -l)
+  rasp_agree10k=$(agreeing "$name" "$tmp/$name.10k" "$tmp/$name.exec10k")
+  printf '%-12s %10.4f %10.4f %10.4f %8.0f %8.0f %10.6f %10.6f %10.7f %8.0f %8.0f %7s %7s\n' "$name" \
+    "$tracr_first" "$tracr_compile" "$rasp_compile" "$(echo "$tracr_first / $rasp_compile" | bc -l)" \
+    "$(echo "$tracr_compile / $rasp_compile" | bc -l)" \
+    "$tracr_apply" "$rasp_in" "$rasp_in10k" "$(echo "$tracr_apply / $rasp_in" | bc -l)" \
+    "$(echo "$tracr_apply / $rasp_in10k" | bc -l)" "$tracr_agree/$tracr_total" \
+    "$rasp_agree/$count,$rasp_agree10k/10000"
+done
+echo "(seconds. tracr_1st: the task's first tracr compile in the driver's process, mostly XLA compiling"
+echo " haiku's initialisers for the model's shapes (the first task's also has JAX's set-up); tracr_comp:"
+echo " median of 3 compiles, the later ones reusing those; rasp_comp: median of 3 rasp compile processes;"
+echo " tracr_in: median model.apply of one input; rasp_in: rasp exec of the same inputs per input,"
+echo " start-up included; rasp_in10k: rasp exec of 10,000 inputs per input; ratio_1st, ratio: tracr_1st"
+echo " and tracr_comp over rasp_comp; then tracr_in over rasp_in and over rasp_in10k;"
+echo " tr_ok, rasp_ok: outputs equal to the task's answer, rasp's on both input sets)"
