@@ -13,28 +13,64 @@
 //! million items), so an evaluation overshoots its budget by at most one
 //! operation's worth.
 //!
-//! The limit is per thread ([`set_limit`]), [`DEFAULT_LIMIT`] unless set.
-//! Without the feature nothing is counted and budgets never run out.
+//! The limit is per thread ([`set_limit`]); unless set, it is
+//! [`default_limit`]: [`MAX_DEFAULT_LIMIT`], or half the machine's memory if
+//! that is less. Without the feature nothing is counted and budgets never
+//! run out.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 
-/// The memory one evaluation may hold, unless [`set_limit`] says otherwise.
-pub const DEFAULT_LIMIT: usize = 8 << 30;
+/// The most memory one evaluation may hold by default.
+pub const MAX_DEFAULT_LIMIT: usize = 8 << 30;
 
 thread_local! {
     /// Bytes allocated minus bytes freed by this thread.
     static NET: Cell<isize> = const { Cell::new(0) };
-    static LIMIT: Cell<usize> = const { Cell::new(DEFAULT_LIMIT) };
+    /// This thread's limit; 0 for the default.
+    static LIMIT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Sets the limit of evaluations on this thread (budgets taken later).
 pub fn set_limit(bytes: usize) {
-    LIMIT.with(|l| l.set(bytes));
+    LIMIT.with(|l| l.set(bytes.max(1)));
 }
 
 /// This thread's limit.
 pub fn limit() -> usize {
-    LIMIT.with(Cell::get)
+    match LIMIT.with(Cell::get) {
+        0 => default_limit(),
+        set => set,
+    }
+}
+
+/// [`MAX_DEFAULT_LIMIT`], or half the physical memory if that is less.
+pub fn default_limit() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| match physical_memory() {
+        Some(bytes) => MAX_DEFAULT_LIMIT.min(bytes / 2),
+        None => MAX_DEFAULT_LIMIT,
+    })
+}
+
+#[cfg(unix)]
+fn physical_memory() -> Option<usize> {
+    // SAFETY: `sysconf` only reads system configuration values.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let bytes = usize::try_from(pages)
+        .ok()?
+        .checked_mul(usize::try_from(page).ok()?)?;
+    (bytes > 0).then_some(bytes)
+}
+
+#[cfg(not(unix))]
+fn physical_memory() -> Option<usize> {
+    None
 }
 
 fn net() -> isize {
@@ -145,6 +181,7 @@ mod tests {
         set_limit(123);
         assert_eq!(limit(), 123);
         let other = std::thread::spawn(limit).join().expect("joins");
-        assert_eq!(other, DEFAULT_LIMIT);
+        assert_eq!(other, default_limit());
+        assert!(default_limit() <= MAX_DEFAULT_LIMIT && default_limit() >= 1 << 20);
     }
 }
