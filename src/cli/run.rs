@@ -13,7 +13,7 @@ use crate::diagnostics::render;
 use crate::eval::atom::Atom;
 use crate::eval::batch::Shared;
 use crate::eval::print::{sequence_text, value_text};
-use crate::eval::run::eval_sop;
+use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;
 use crate::eval::{Event, Interpreter};
@@ -223,9 +223,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let color = stderr_color();
     let run_block = |texts: &[String]| -> Vec<LineOutput> {
         if texts.len() < PARALLEL_MIN {
+            let prepared = PreparedSOp::new(&loaded.sop);
             return texts
                 .iter()
-                .map(|t| run_input(&loaded.sop, t, args.json, color))
+                .map(|t| run_input(&prepared, t, args.json, color))
                 .collect();
         }
         texts
@@ -336,7 +337,7 @@ pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
 
 /// Runs one input: its output line, or its diagnostic (and, with `json`,
 /// an error line).
-fn run_input(sop: &SOp, text: &str, json: bool, color: bool) -> LineOutput {
+fn run_input(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> LineOutput {
     let input = match Interpreter::parse_input(text) {
         Ok(i) => i,
         Err(e) => {
@@ -348,7 +349,7 @@ fn run_input(sop: &SOp, text: &str, json: bool, color: bool) -> LineOutput {
             }
         }
     };
-    match eval_sop(sop, &input) {
+    match sop.eval(&input) {
         Ok(seq) => LineOutput {
             stdout: Some(if json {
                 serde_json::json!({

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::eval::atom::Atom;
 use crate::eval::batch::Shared;
-use crate::eval::run::eval_sop;
+use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::model::forward::{Prediction, Runner};
 use crate::model::{Model, OutputDecoding};
@@ -56,10 +56,11 @@ pub fn verify(
     inputs: impl Iterator<Item = Vec<Atom>>,
     progress: impl FnMut(usize),
 ) -> Report {
+    let prepared = PreparedSOp::new(sop);
     check_blocks(model, inputs, progress, &|chunks, texts| {
         chunks
             .iter()
-            .map(|chunk| check_chunk(sop, texts, chunk))
+            .map(|chunk| check_chunk(&prepared, texts, chunk))
             .collect()
     })
 }
@@ -206,7 +207,7 @@ fn check_blocks(
 }
 
 /// Runs the interpreter on a chunk's inputs and compares.
-fn check_chunk(sop: &SOp, texts: &Texts, chunk: &Chunk) -> Checked {
+fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked {
     let vocab: Vec<Atom> = texts.vocab.iter().map(Owned::atom).collect();
     let values: Vec<Atom> = texts.values.iter().map(Owned::atom).collect();
     let mut checked = Checked::default();
@@ -215,7 +216,7 @@ fn check_chunk(sop: &SOp, texts: &Texts, chunk: &Chunk) -> Checked {
             .iter()
             .filter_map(|&id| vocab.get(id as usize - 1).cloned())
             .collect();
-        let Ok(want) = eval_sop(sop, &input) else {
+        let Ok(want) = prepared.eval(&input) else {
             checked.undefined += 1;
             continue;
         };

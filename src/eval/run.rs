@@ -53,17 +53,13 @@ pub fn eval_sop(sop: &SOp, input: &[Atom]) -> EvalResult<Sequence> {
 /// Evaluates `sop` on `input` with the given selector kernels (the results
 /// are the same; [`Kernels::Bitset`] is the reference for tests).
 pub fn eval_sop_with(sop: &SOp, input: &[Atom], kernels: Kernels) -> EvalResult<Sequence> {
-    let mut run = Run::new(input, &[Node::SOp(sop.clone())], kernels)?;
-    run.execute()?;
-    run.columns
-        .remove(&sop.id())
-        .map(|c| Rc::try_unwrap(c).unwrap_or_else(|rc| (*rc).clone()))
-        .ok_or_else(|| EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None))
+    PreparedSOp::new(sop).eval_with(input, kernels)
 }
 
 /// Evaluates `selector` on `input`, as a bit matrix.
 pub fn eval_selector(selector: &Selector, input: &[Atom]) -> EvalResult<Selection> {
-    let mut run = Run::new(input, &[Node::Selector(selector.clone())], Kernels::Fast)?;
+    let plan = Plan::new(&[Node::Selector(selector.clone())]);
+    let mut run = Run::new(input, &plan, Kernels::Fast)?;
     run.execute()?;
     let value = run.selections.remove(&selector.id()).ok_or_else(|| {
         EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
@@ -104,16 +100,91 @@ pub fn check_input(input: &[Atom]) -> EvalResult<()> {
     Ok(())
 }
 
-struct Run<'a> {
-    input: &'a [Atom],
-    n: usize,
+/// How to evaluate some roots: their nodes in dependency order, what each
+/// reads, and how many nodes read each. Worked out once per program, used
+/// for every input.
+struct Plan {
     order: Vec<Node>,
-    /// How many not-yet-run nodes read each node.
-    readers_left: HashMap<NodeId, usize>,
+    /// `children[i]`: the nodes `order[i]` reads.
+    children: Vec<Vec<NodeId>>,
+    /// How many nodes read each node.
+    readers: HashMap<NodeId, usize>,
     /// Where the first reader of each node was written (errors in builtin
     /// nodes such as `tokens_int` point there).
     first_reader: HashMap<NodeId, Origin>,
     roots: Vec<NodeId>,
+}
+
+impl Plan {
+    fn new(roots: &[Node]) -> Plan {
+        let order = topological_order(roots);
+        let children: Vec<Vec<NodeId>> = order.iter().map(child_ids).collect();
+        let mut readers = HashMap::new();
+        let mut first_reader = HashMap::new();
+        for (node, children) in order.iter().zip(&children) {
+            let origin = match node {
+                Node::SOp(s) => s.origin(),
+                Node::Selector(s) => s.origin(),
+            };
+            for &child in children {
+                *readers.entry(child).or_insert(0) += 1;
+                if let Some(o) = origin {
+                    first_reader.entry(child).or_insert_with(|| o.clone());
+                }
+            }
+        }
+        Plan {
+            order,
+            children,
+            readers,
+            first_reader,
+            roots: roots.iter().map(Node::id).collect(),
+        }
+    }
+}
+
+/// An s-op prepared for evaluation on many inputs: [`eval_sop`] without
+/// working out the evaluation order again for each.
+pub struct PreparedSOp {
+    sop: SOp,
+    plan: Plan,
+}
+
+impl PreparedSOp {
+    pub fn new(sop: &SOp) -> PreparedSOp {
+        PreparedSOp {
+            sop: sop.clone(),
+            plan: Plan::new(&[Node::SOp(sop.clone())]),
+        }
+    }
+
+    pub fn sop(&self) -> &SOp {
+        &self.sop
+    }
+
+    /// Evaluates the s-op on `input` (as [`eval_sop`]).
+    pub fn eval(&self, input: &[Atom]) -> EvalResult<Sequence> {
+        self.eval_with(input, Kernels::Fast)
+    }
+
+    fn eval_with(&self, input: &[Atom], kernels: Kernels) -> EvalResult<Sequence> {
+        let mut run = Run::new(input, &self.plan, kernels)?;
+        run.execute()?;
+        run.columns
+            .remove(&self.sop.id())
+            .map(|c| Rc::try_unwrap(c).unwrap_or_else(|rc| (*rc).clone()))
+            .ok_or_else(|| {
+                EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
+            })
+    }
+}
+
+struct Run<'a> {
+    input: &'a [Atom],
+    n: usize,
+    plan: &'a Plan,
+    /// How many not-yet-run nodes read each node.
+    readers_left: HashMap<NodeId, usize>,
     columns: HashMap<NodeId, Rc<Sequence>>,
     selections: HashMap<NodeId, Rc<SelValue>>,
     kernels: Kernels,
@@ -122,30 +193,13 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(input: &'a [Atom], roots: &[Node], kernels: Kernels) -> EvalResult<Run<'a>> {
+    fn new(input: &'a [Atom], plan: &'a Plan, kernels: Kernels) -> EvalResult<Run<'a>> {
         check_input(input)?;
-        let order = topological_order(roots);
-        let mut readers_left = HashMap::new();
-        let mut first_reader = HashMap::new();
-        for node in &order {
-            let origin = match node {
-                Node::SOp(s) => s.origin(),
-                Node::Selector(s) => s.origin(),
-            };
-            for child in child_ids(node) {
-                *readers_left.entry(child).or_insert(0) += 1;
-                if let Some(o) = origin {
-                    first_reader.entry(child).or_insert_with(|| o.clone());
-                }
-            }
-        }
         Ok(Run {
             input,
             n: input.len(),
-            order,
-            readers_left,
-            first_reader,
-            roots: roots.iter().map(Node::id).collect(),
+            plan,
+            readers_left: plan.readers.clone(),
             columns: HashMap::new(),
             selections: HashMap::new(),
             kernels,
@@ -154,8 +208,8 @@ impl<'a> Run<'a> {
     }
 
     fn execute(&mut self) -> EvalResult<()> {
-        let order = std::mem::take(&mut self.order);
-        for node in &order {
+        let plan = self.plan;
+        for (node, children) in plan.order.iter().zip(&plan.children) {
             match node {
                 Node::SOp(sop) => {
                     let column = self.sop_column(sop)?;
@@ -167,12 +221,12 @@ impl<'a> Run<'a> {
                     self.selections.insert(sel.id(), Rc::new(value));
                 }
             }
-            for child in child_ids(node) {
-                if let Some(left) = self.readers_left.get_mut(&child) {
+            for child in children {
+                if let Some(left) = self.readers_left.get_mut(child) {
                     *left -= 1;
-                    if *left == 0 && !self.roots.contains(&child) {
-                        self.columns.remove(&child);
-                        self.selections.remove(&child);
+                    if *left == 0 && !plan.roots.contains(child) {
+                        self.columns.remove(child);
+                        self.selections.remove(child);
                     }
                 }
             }
@@ -265,7 +319,7 @@ impl<'a> Run<'a> {
 
     fn fail(&self, sop: &SOp, kind: impl Into<ErrorKind>, position: Option<usize>) -> EvalError {
         let builtin = sop.origin().is_none_or(|o| o.source.name() == "<builtin>");
-        let origin = match self.first_reader.get(&sop.id()) {
+        let origin = match self.plan.first_reader.get(&sop.id()) {
             Some(reader) if builtin => Some(reader),
             _ => sop.origin(),
         };
