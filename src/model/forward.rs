@@ -789,7 +789,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// maximum starts at `-inf` (so an empty row is fine) and a fully masked row,
 /// all `-inf`, becomes all zeros instead of NaNs. `-inf` entries get weight 0.
 ///
-/// `exp` of anything below [`EXP_ZERO`] is 0 in f32, so those entries are
+/// `exp` of anything below -110 is 0 in f32, so those entries are
 /// set to 0 without calling it (hard attention leaves most entries there).
 pub fn softmax(row: &mut [f32]) {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
