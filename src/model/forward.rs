@@ -255,6 +255,9 @@ pub struct Runner {
     /// `[d_model, n_ctx]`, so that one feature of a chunk is one gather.
     embed_t: Array2<f32>,
     pos_embed_t: Array2<f32>,
+    /// The features non-zero in either embedding (most of a compiled
+    /// model's are zero in both, so they stay zero).
+    embedded: Vec<usize>,
     layers: Vec<PreparedLayer>,
     unembed: Weight,
     unembed_bias: Option<Array1<f32>>,
@@ -350,7 +353,11 @@ impl Weight {
     ) {
         if !accumulate {
             match bias {
-                Some(b) => add_down_rows(out, b, true),
+                Some(b) => {
+                    for (mut row, &v) in out.rows_mut().into_iter().zip(b) {
+                        row.fill(v);
+                    }
+                }
                 None => out.fill(0.0),
             }
         }
@@ -376,14 +383,10 @@ impl Weight {
     }
 }
 
-/// Adds (or, with `assign`, writes) `b[f]` to every position of row `f`.
-fn add_down_rows(out: &mut Array2<f32>, b: &Array1<f32>, assign: bool) {
-    for (mut row, &v) in out.rows_mut().into_iter().zip(b) {
-        if assign {
-            row.fill(v);
-        } else {
-            row.mapv_inplace(|x| x + v);
-        }
+/// Adds `b[f]` to every position of row `f`, if there is a bias.
+fn add_bias(out: &mut Array2<f32>, b: Option<&Array1<f32>>) {
+    for (mut row, &v) in out.rows_mut().into_iter().zip(b.into_iter().flatten()) {
+        row.mapv_inplace(|x| x + v);
     }
 }
 
@@ -527,6 +530,12 @@ impl Runner {
             d_model: c.d_model,
             embed_t: model.embed.t().as_standard_layout().into_owned(),
             pos_embed_t: model.pos_embed.t().as_standard_layout().into_owned(),
+            embedded: (0..c.d_model)
+                .filter(|&f| {
+                    let non_zero = |w: &Array2<f32>| w.column(f).iter().any(|&v| v != 0.0);
+                    non_zero(&model.embed) || non_zero(&model.pos_embed)
+                })
+                .collect(),
             layers,
             unembed: weight(model.unembed.clone()),
             unembed_bias: bias(model.unembed_bias.clone()),
@@ -570,17 +579,10 @@ impl Runner {
             rows.push(start..tokens.len());
         }
         let mut x = Array2::<f32>::zeros((self.d_model, total));
-        for ((mut row, e), p) in x
-            .rows_mut()
-            .into_iter()
-            .zip(self.embed_t.rows())
-            .zip(self.pos_embed_t.rows())
-        {
-            // Most features of a compiled model are zero in both tables.
-            if e.iter().chain(p.iter()).any(|&w| w != 0.0) {
-                for ((v, &t), &q) in row.iter_mut().zip(&tokens).zip(&positions) {
-                    *v = e[t] + p[q];
-                }
+        for &f in &self.embedded {
+            let (e, p) = (self.embed_t.row(f), self.pos_embed_t.row(f));
+            for ((v, &t), &q) in x.row_mut(f).iter_mut().zip(&tokens).zip(&positions) {
+                *v = e[t] + p[q];
             }
         }
         let record = |r: &mut Recording, x: &Array2<f32>| r.residuals.push(transposed(x));
@@ -613,9 +615,7 @@ impl Runner {
                         }
                     }
                 }
-                if let Some(b) = &layer.b_o {
-                    add_down_rows(&mut x, b, false);
-                }
+                add_bias(&mut x, layer.b_o.as_ref());
                 layer.w_o.apply(z.view(), None, &mut x, true);
                 if let (Some(rec), Some(p)) = (recording.as_deref_mut(), patterns) {
                     for (item, pattern) in rec.patterns.iter_mut().zip(p) {
@@ -623,9 +623,7 @@ impl Runner {
                     }
                 }
             } else {
-                if let Some(b) = &layer.b_o {
-                    add_down_rows(&mut x, b, false);
-                }
+                add_bias(&mut x, layer.b_o.as_ref());
                 if let Some(rec) = recording.as_deref_mut() {
                     for (item, r) in rec.patterns.iter_mut().zip(&rows) {
                         item.push(Array3::zeros((layer.n_heads, r.len(), r.len())));
@@ -642,12 +640,10 @@ impl Runner {
                     .w_in
                     .apply(x.view(), layer.b_in.as_ref(), &mut hidden, false);
                 relu(&mut hidden);
-                if let Some(b) = &layer.b_out {
-                    add_down_rows(&mut x, b, false);
-                }
+                add_bias(&mut x, layer.b_out.as_ref());
                 layer.w_out.apply(hidden.view(), None, &mut x, true);
-            } else if let Some(b) = &layer.b_out {
-                add_down_rows(&mut x, b, false);
+            } else {
+                add_bias(&mut x, layer.b_out.as_ref());
             }
             if let Some(r) = recording.as_deref_mut() {
                 record(r, &x);
