@@ -21,6 +21,7 @@
 //! file), then names, dtypes, shapes (derived from the config), metadata and
 //! finiteness are checked here.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -68,11 +69,21 @@ impl Model {
             "format": "pt",
         });
         entries.insert("__metadata__".into(), metadata);
-        let tensors = self.tensors();
+        // Each tensor's values in standard order, borrowed when already so.
+        let tensors: Vec<(String, Vec<usize>, Cow<'_, [f32]>)> = self
+            .tensors()
+            .into_iter()
+            .map(|(name, view)| {
+                let shape = view.shape().to_vec();
+                let values = match view.to_slice() {
+                    Some(values) => Cow::Borrowed(values),
+                    None => Cow::Owned(view.iter().copied().collect()),
+                };
+                (name, shape, values)
+            })
+            .collect();
         let mut offset = 0;
-        for (name, view) in &tensors {
-            let values = view.as_standard_layout();
-            let values = values.as_slice().unwrap_or_default();
+        for (name, shape, values) in &tensors {
             if let Some((index, &value)) = values.iter().enumerate().find(|(_, w)| !w.is_finite()) {
                 return Err(ModelError::NonFiniteWeight {
                     name: name.clone(),
@@ -82,10 +93,10 @@ impl Model {
             }
             let entry = serde_json::json!({
                 "dtype": "F32",
-                "shape": view.shape(),
-                "data_offsets": [offset, offset + 4 * view.len()],
+                "shape": shape,
+                "data_offsets": [offset, offset + 4 * values.len()],
             });
-            offset += 4 * view.len();
+            offset += 4 * values.len();
             entries.insert(name.clone(), entry);
         }
         let mut header = Value::Object(entries).to_string().into_bytes();
@@ -94,15 +105,9 @@ impl Model {
         let mut bytes = Vec::with_capacity(8 + header.len() + offset);
         bytes.extend((header.len() as u64).to_le_bytes());
         bytes.extend(header);
-        for (_, view) in &tensors {
-            let view = view.as_standard_layout();
-            match view.as_slice() {
-                Some(values) => {
-                    for w in values {
-                        bytes.extend_from_slice(&w.to_le_bytes());
-                    }
-                }
-                None => bytes.extend(view.iter().flat_map(|w| w.to_le_bytes())),
+        for (_, _, values) in &tensors {
+            for w in values.iter() {
+                bytes.extend_from_slice(&w.to_le_bytes());
             }
         }
         Ok(bytes)
