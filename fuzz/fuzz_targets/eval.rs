@@ -4,8 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rasp::eval::run::eval_sop;
-use rasp::eval::value::Value;
-use rasp::eval::{Event, Limits};
+use rasp::eval::Limits;
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
@@ -33,17 +32,7 @@ fuzz_target!(|bytes: &[u8]| {
         return;
     };
     let mut sops = Vec::new();
-    let result = interp.run(&src, None, &mut |event| match event {
-        Event::Value {
-            value: Value::SOp(s),
-            ..
-        } => sops.push(s),
-        Event::Assigned(bound) => sops.extend(bound.into_iter().filter_map(|(_, v)| match v {
-            Value::SOp(s) => Some(s),
-            _ => None,
-        })),
-        _ => {}
-    });
+    let result = interp.run(&src, None, &mut |event| sops.extend(event.into_sops()));
     if let Err(e) = result {
         let _ = rasp::diagnostics::render(&e, false);
     }

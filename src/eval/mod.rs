@@ -98,6 +98,21 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The s-ops the statement showed or bound, in order.
+    pub fn into_sops(self) -> Vec<SOp> {
+        let sop = |value: Value| match value {
+            Value::SOp(s) => Some(s),
+            _ => None,
+        };
+        match self {
+            Event::Value { value, .. } => sop(value).into_iter().collect(),
+            Event::Assigned(bound) => bound.into_iter().filter_map(|(_, v)| sop(v)).collect(),
+            Event::Draw { .. } => Vec::new(),
+        }
+    }
+}
+
 /// A RASP interpreter: builtins, library, and one global scope.
 pub struct Interpreter {
     machine: Machine,
@@ -305,5 +320,24 @@ impl Drop for Interpreter {
         for scope in &self.library_scopes {
             scope.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_give_the_sops_they_show_or_bind() {
+        let mut interp = Interpreter::new().expect("starts");
+        let mut sops = Vec::new();
+        let program = "a = tokens; n = 3; b, c = [indices, 1]; a; 4; draw(a);";
+        interp
+            .run(&source("<t>", program.to_string()), None, &mut |e| {
+                sops.push(e.into_sops().len())
+            })
+            .expect("runs");
+        // `a = tokens`, `n = 3`, `b, c = ...`, `a;`, `4;`, `draw(a);`.
+        assert_eq!(sops, [1, 0, 1, 1, 0, 0]);
     }
 }

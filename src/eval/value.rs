@@ -240,7 +240,15 @@ impl Drop for Items {
 
 impl Drop for Dict {
     fn drop(&mut self) {
-        free_nested(self.entries.drain(..).map(|(_, v)| v).collect());
+        // Only nested lists and dicts need the stack (a flat dict allocates
+        // nothing here).
+        let nested: Vec<Value> = self
+            .entries
+            .drain(..)
+            .map(|(_, v)| v)
+            .filter(|v| matches!(v, Value::List(_) | Value::Dict(_)))
+            .collect();
+        free_nested(nested);
     }
 }
 

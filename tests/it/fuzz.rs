@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use rasp::eval::run::eval_sop;
 use rasp::eval::value::Value;
-use rasp::eval::{Event, Limits};
+use rasp::eval::Limits;
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
@@ -24,17 +24,7 @@ fn exercise(text: &str) {
     };
     let mut sops = Vec::new();
     let src = source("<fuzz>", text.to_string());
-    let _ = interp.run(&src, None, &mut |event| match event {
-        Event::Value {
-            value: Value::SOp(s),
-            ..
-        } => sops.push(s),
-        Event::Assigned(bound) => sops.extend(bound.into_iter().filter_map(|(_, v)| match v {
-            Value::SOp(s) => Some(s),
-            _ => None,
-        })),
-        _ => {}
-    });
+    let _ = interp.run(&src, None, &mut |event| sops.extend(event.into_sops()));
     for sop in sops.iter().rev().take(3) {
         for input in ["abca", "[3, 1, 2, 1]", "[0.5, -2, 7]", "[True, False]", "x"] {
             if let Ok(atoms) = Interpreter::parse_input(input) {
