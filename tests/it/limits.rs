@@ -196,20 +196,28 @@ fn sop(program: &str, name: &str) -> rasp::eval::sop::SOp {
     }
 }
 
+/// `sop` goes past a limit on `over` (code `rasp::eval::limit`, a message
+/// containing `message`) and evaluates on `under`.
+fn assert_sop_limit(sop: &rasp::eval::sop::SOp, over: &[Atom], under: &[Atom], message: &str) {
+    let err = rasp::Error::from(eval_sop(sop, over).expect_err("past the limit"));
+    assert_eq!(err.code_name(), "rasp::eval::limit", "{err}");
+    assert!(
+        err.to_string().contains(message),
+        "`{err}` does not say `{message}`"
+    );
+    assert!(eval_sop(sop, under).is_ok(), "within the limit");
+}
+
 #[test]
 fn input_length() {
-    let s = sop("x = tokens;", "x");
     let long = vec![Atom::Int(1); MAX_INPUT_LEN + 1];
-    let err = eval_sop(&s, &long).expect_err("too long");
-    let err = rasp::Error::from(err);
-    assert_eq!(err.code_name(), "rasp::eval::limit");
-    assert!(
-        err.to_string()
-            .contains(&format!("longer than the limit of {MAX_INPUT_LEN}")),
-        "{err}"
-    );
     // Just at the limit, a map is fine.
-    assert!(eval_sop(&s, &long[1..]).is_ok());
+    assert_sop_limit(
+        &sop("x = tokens;", "x"),
+        &long,
+        &long[1..],
+        &format!("longer than the limit of {MAX_INPUT_LEN}"),
+    );
 }
 
 #[test]
@@ -223,12 +231,8 @@ fn selection_bytes() {
     let n = 200_000;
     assert!(n * n / 8 > MAX_SELECTION_BYTES, "the input is long enough");
     let long: Vec<Atom> = (0..n).map(|i| Atom::Int(i as i64 % 7)).collect();
-    let err = rasp::Error::from(eval_sop(&s, &long).expect_err("too large"));
-    assert_eq!(err.code_name(), "rasp::eval::limit");
     let limit = format!("more than the limit of {} MiB", MAX_SELECTION_BYTES >> 20);
-    assert!(err.to_string().contains(&limit), "{err}");
-    // A short input evaluates.
-    assert!(eval_sop(&s, &long[..300]).is_ok());
+    assert_sop_limit(&s, &long, &long[..300], &limit);
 }
 
 #[test]
@@ -252,18 +256,17 @@ fn memory_of_a_program() {
 
 #[test]
 fn memory_of_an_sop() {
-    // A map building a 100,000-character string at each of 2,000 positions.
+    // A map building a 100,000-character string at each of 2,000 positions
+    // (200 MB); 100 positions (10 MB) fit.
     rasp::memory::set_limit(64 << 20);
     let s = sop("x = tokens + (\"a\" * 100000);", "x");
     let input: Vec<Atom> = (0..2000).map(|_| Atom::str("b")).collect();
-    let err = rasp::Error::from(eval_sop(&s, &input).expect_err("too much memory"));
-    assert_eq!(err.code_name(), "rasp::eval::limit");
-    assert!(
-        err.to_string()
-            .contains("holds more than the limit of 64 MiB of memory"),
-        "{err}"
+    assert_sop_limit(
+        &s,
+        &input,
+        &input[..100],
+        "holds more than the limit of 64 MiB of memory",
     );
-    assert!(eval_sop(&s, &input[..100]).is_ok(), "10 MB fit");
 }
 
 fn ints(range: std::ops::Range<i64>) -> Vec<Atom> {
