@@ -273,36 +273,38 @@ fn ints(range: std::ops::Range<i64>) -> Vec<Atom> {
     range.map(Atom::Int).collect()
 }
 
-fn compile_error(program: &str, vocab: &[Atom], max_len: usize) -> CompileError {
+/// Compiling `program`'s `task` goes past a compiler limit: code `code`,
+/// a message containing `message`.
+fn assert_compile_limit(program: &str, vocab: &[Atom], max_len: usize, code: &str, message: &str) {
     let s = sop(program, "task");
-    compile(&s, "task", program, vocab, max_len).expect_err("over a compiler limit")
+    let err: CompileError =
+        compile(&s, "task", program, vocab, max_len).expect_err("over a compiler limit");
+    assert_eq!(err.code_name(), code, "{err}");
+    assert!(
+        err.to_string().contains(message),
+        "`{err}` does not say `{message}`"
+    );
 }
 
 #[test]
 fn compiled_value_sets() {
     // A map whose values number more than the limit (`graph::MAX_VALUES`).
-    let err = compile_error(
+    assert_compile_limit(
         "a = aggregate(select(indices, 0, ==), tokens_int, 0);\n\
          b = aggregate(select(indices, 1, ==), tokens_int, 0);\n\
          task = a * 1000 + b;",
         &ints(0..150),
         3,
-    );
-    assert_eq!(err.code_name(), "rasp::compile::too_large");
-    assert!(
-        err.to_string().contains("more than the limit of 20000"),
-        "{err}"
+        "rasp::compile::too_large",
+        "more than the limit of 20000",
     );
     // The means of many different values over long inputs.
-    let err = compile_error(
+    assert_compile_limit(
         "task = aggregate(select(indices, indices, <=), tokens_int, 0);",
         &ints(0..100),
         100,
-    );
-    assert_eq!(err.code_name(), "rasp::compile::too_large");
-    assert!(
-        err.to_string().contains("the set of possible means"),
-        "{err}"
+        "rasp::compile::too_large",
+        "the set of possible means",
     );
 }
 
@@ -310,16 +312,16 @@ fn compiled_value_sets() {
 fn compiled_map_tables() {
     // A map of three sources whose table has more rows than
     // `graph::MAX_TUPLES`, with no smaller parts to split it into.
-    let err = compile_error(
+    assert_compile_limit(
         "a = aggregate(select(indices, 0, ==), tokens_int, 0);\n\
          b = aggregate(select(indices, 1, ==), tokens_int, 0);\n\
          c = aggregate(select(indices, 2, ==), tokens_int, 0);\n\
          task = (a * 10000 + b * 100 + c) % 7;",
         &ints(0..100),
         3,
+        "rasp::compile::too_large",
+        "more than the limit of",
     );
-    assert_eq!(err.code_name(), "rasp::compile::too_large");
-    assert!(err.to_string().contains("more than the limit of"), "{err}");
 }
 
 #[test]
@@ -329,25 +331,23 @@ fn compiled_model_parameters() {
         .chars()
         .map(|c| Atom::Str(c.to_string().into()))
         .collect();
-    let err = compile_error("task = long_addition(tokens);", &vocab, 16);
-    assert_eq!(err.code_name(), "rasp::compile::too_large");
-    assert!(
-        err.to_string().contains("parameters, more than the limit"),
-        "{err}"
+    assert_compile_limit(
+        "task = long_addition(tokens);",
+        &vocab,
+        16,
+        "rasp::compile::too_large",
+        "parameters, more than the limit",
     );
 }
 
 #[test]
 fn compiled_max_len() {
-    let err = compile_error(
+    assert_compile_limit(
         "task = tokens;",
         &ints(0..2),
         rasp::compile::MAX_LEN_LIMIT + 1,
-    );
-    assert_eq!(err.code_name(), "rasp::compile::settings");
-    assert!(
-        err.to_string().contains("must be between 1 and 512"),
-        "{err}"
+        "rasp::compile::settings",
+        "must be between 1 and 512",
     );
 }
 
