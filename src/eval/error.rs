@@ -109,6 +109,14 @@ fn were(n: usize) -> &'static str {
 }
 
 impl ErrorKind {
+    /// An evaluation past its memory budget (see [`crate::memory`]).
+    pub(crate) fn memory_limit(limit: usize) -> ErrorKind {
+        ErrorKind::Limit(format!(
+            "the program holds more than the limit of {} MiB of memory",
+            limit >> 20
+        ))
+    }
+
     /// The stable diagnostic code.
     pub fn code(&self) -> &'static str {
         match self {

@@ -79,14 +79,6 @@ pub struct Machine {
     pub embedded: Vec<(&'static str, &'static str)>,
 }
 
-/// The message of the memory limit (see [`crate::memory`]).
-pub(crate) fn memory_message(limit: usize) -> String {
-    format!(
-        "the program holds more than the limit of {} MiB of memory",
-        limit >> 20
-    )
-}
-
 pub(crate) const RED_ZONE: usize = 128 * 1024;
 pub(crate) const STACK_GROWTH: usize = 4 * 1024 * 1024;
 
@@ -104,7 +96,7 @@ impl Machine {
         }
         if let Err(limit) = self.budget.check() {
             return Err(EvalError::new(
-                ErrorKind::Limit(memory_message(limit)),
+                ErrorKind::memory_limit(limit),
                 Some(at.clone()),
             ));
         }

@@ -238,11 +238,7 @@ impl<'a> Run<'a> {
     fn check_memory(&self, sop: &SOp) -> EvalResult<()> {
         match self.budget.check() {
             Ok(()) => Ok(()),
-            Err(limit) => Err(self.fail(
-                sop,
-                ErrorKind::Limit(super::interp::memory_message(limit)),
-                None,
-            )),
+            Err(limit) => Err(self.fail(sop, ErrorKind::memory_limit(limit), None)),
         }
     }
 
