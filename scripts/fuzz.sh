@@ -17,5 +17,5 @@ for target in $targets; do
     echo "== $target: $seconds s"
     mkdir -p "work/$target"
     nice -n 19 cargo +nightly fuzz run "$target" "work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -detect_leaks=0 -print_final_stats=1
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 done
