@@ -1,7 +1,7 @@
 //! Runtime benchmarks: the forward pass of a compiled model on batches of
-//! 1 to 10,000 inputs, and, on a dense model of the same shapes (random
-//! weights, so every product goes through GEMM), the forward pass against
-//! the same matrix products alone.
+//! 1 to 10,000 inputs (F32, and F64 on 10,000), and, on a dense model of the
+//! same shapes (random weights, so every product goes through GEMM), the
+//! forward pass against the same matrix products alone.
 //!
 //! Run with `cargo bench --bench runtime`; results go in `BENCHMARKS.md`.
 //! The `dense_*` groups report throughput in floating-point operations per
@@ -14,7 +14,7 @@ use rasp::eval::atom::Atom;
 use rasp::eval::value::Value;
 use rasp::model::forward::{Runner, CHUNK_ROWS};
 use rasp::model::{
-    Attention, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+    Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
 };
 use rasp::syntax::span::source;
 use rasp::Interpreter;
@@ -81,6 +81,17 @@ fn compiled(c: &mut Criterion) {
         });
     }
     group.finish();
+    let model = compiled_sort().with_dtype(Dtype::F64);
+    let runner = Runner::new(&model).expect("runner");
+    let mut group = c.benchmark_group("compiled_sort_forward_f64");
+    group.sample_size(10);
+    let count = 10_000;
+    let inputs = batch(count, 16, LETTERS.len(), false);
+    group.throughput(Throughput::Elements(count as u64));
+    group.bench_with_input(BenchmarkId::from_parameter(count), &inputs, |b, inputs| {
+        b.iter(|| model.predict(&runner, inputs).expect("runs"))
+    });
+    group.finish();
 }
 
 /// The shapes of an earlier compile of sort (d_model 108, 2 heads of 35,
@@ -116,23 +127,26 @@ fn dense_model(s: &Shapes) -> Model {
     let mut next = generator(13);
     let mut array3 = |a, b, c| Array3::from_shape_simple_fn((a, b, c), &mut next);
     let layers = (0..s.n_layers)
-        .map(|_| Layer {
-            attn: Attention {
-                w_q: array3(s.n_heads, s.d_model, s.d_head),
-                w_k: array3(s.n_heads, s.d_model, s.d_head),
-                w_v: array3(s.n_heads, s.d_model, s.d_head),
-                w_o: array3(s.n_heads, s.d_head, s.d_model),
-                b_q: Array2::zeros((s.n_heads, s.d_head)),
-                b_k: Array2::zeros((s.n_heads, s.d_head)),
-                b_v: Array2::zeros((s.n_heads, s.d_head)),
-                b_o: Array1::zeros(s.d_model),
-            },
-            mlp: Mlp {
-                w_in: array3(1, s.d_model, s.d_mlp).index_axis_move(ndarray::Axis(0), 0),
-                b_in: Array1::zeros(s.d_mlp),
-                w_out: array3(1, s.d_mlp, s.d_model).index_axis_move(ndarray::Axis(0), 0),
-                b_out: Array1::zeros(s.d_model),
-            },
+        .map(|_| {
+            Layer {
+                attn: Attention {
+                    w_q: array3(s.n_heads, s.d_model, s.d_head),
+                    w_k: array3(s.n_heads, s.d_model, s.d_head),
+                    w_v: array3(s.n_heads, s.d_model, s.d_head),
+                    w_o: array3(s.n_heads, s.d_head, s.d_model),
+                    b_q: Array2::zeros((s.n_heads, s.d_head)),
+                    b_k: Array2::zeros((s.n_heads, s.d_head)),
+                    b_v: Array2::zeros((s.n_heads, s.d_head)),
+                    b_o: Array1::zeros(s.d_model),
+                },
+                mlp: Mlp {
+                    w_in: array3(1, s.d_model, s.d_mlp).index_axis_move(ndarray::Axis(0), 0),
+                    b_in: Array1::zeros(s.d_mlp),
+                    w_out: array3(1, s.d_mlp, s.d_model).index_axis_move(ndarray::Axis(0), 0),
+                    b_out: Array1::zeros(s.d_model),
+                },
+            }
+            .map(f64::from)
         })
         .collect();
     Model {
@@ -158,10 +172,11 @@ fn dense_model(s: &Shapes) -> Model {
             source: String::new(),
             sop: "dense".into(),
         },
-        embed,
-        pos_embed,
+        dtype: Dtype::F32,
+        embed: embed.mapv(f64::from),
+        pos_embed: pos_embed.mapv(f64::from),
         layers,
-        unembed,
+        unembed: unembed.mapv(f64::from),
         unembed_bias: Array1::zeros(s.d_out),
     }
 }

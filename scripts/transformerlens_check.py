@@ -8,6 +8,11 @@ from the `config` metadata, the tokens and the output decoding from the `rasp`
 metadata. It runs the inputs, decodes the outputs as the metadata says, runs
 `rasp exec MODEL --json` on the same inputs, and compares the two.
 
+The model's dtype comes from the metadata too (the `rasp` record's `dtype`,
+"F32" or "F64", else the config's, "float32" or "float64"; files without
+either are F32): an F64 file is built and run in torch.float64, and every
+tensor must have the declared dtype.
+
     python scripts/transformerlens_check.py model.safetensors --input abc --input cab
     python scripts/transformerlens_check.py model.safetensors --samples 200 --seed 1
 
@@ -25,15 +30,33 @@ import sys
 from pathlib import Path
 
 
+# The dtypes a rasp model may have: the record's name, the config's name.
+DTYPES = {"F32": "float32", "F64": "float64"}
+
+
 def read_metadata(path):
-    """The safetensors header's `__metadata__`: config, rasp record, format."""
+    """The safetensors header's `__metadata__`: config, rasp record, and the
+    dtype they declare ("F32" or "F64")."""
     with open(path, "rb") as f:
         (length,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(length))
     meta = header.get("__metadata__") or {}
     if "config" not in meta or "rasp" not in meta:
         sys.exit(f"{path}: no `config` and `rasp` metadata: not a model from `rasp compile`")
-    return json.loads(meta["config"]), json.loads(meta["rasp"])
+    config, record = json.loads(meta["config"]), json.loads(meta["rasp"])
+    by_config = {v: k for k, v in DTYPES.items()}
+    if "dtype" in config and config["dtype"] not in by_config:
+        sys.exit(f"{path}: the config's dtype {config['dtype']!r} is not float32 or float64")
+    if "dtype" in record and record["dtype"] not in DTYPES:
+        sys.exit(f"{path}: the record's dtype {record['dtype']!r} is not F32 or F64")
+    declared = {record.get("dtype"), by_config.get(config.get("dtype"))} - {None}
+    if len(declared) > 1:
+        sys.exit(f"{path}: the config and the record declare different dtypes: {sorted(declared)}")
+    dtype = declared.pop() if declared else "F32"
+    for name, entry in header.items():
+        if name != "__metadata__" and entry.get("dtype") != dtype:
+            sys.exit(f"{path}: tensor {name} has dtype {entry.get('dtype')}, expected {dtype}")
+    return config, record, dtype
 
 
 def atom(value):
@@ -59,15 +82,18 @@ def input_text(tokens):
     return "[" + ", ".join(json.dumps(t) if not isinstance(t, bool) else str(t) for t in tokens) + "]"
 
 
-def load_model(path, config, bridge):
+def load_model(path, config, dtype, bridge):
     import torch
     from safetensors.torch import load_file
 
     state = load_file(str(path))
+    torch_dtype = getattr(torch, DTYPES[dtype])
+    # The config's dtype is a name; TransformerLens wants the torch dtype.
+    config = {k: v for k, v in config.items() if k != "dtype"}
     if not bridge:
         from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-        model = HookedTransformer(HookedTransformerConfig(**config))
+        model = HookedTransformer(HookedTransformerConfig(**config, dtype=torch_dtype))
         missing, unexpected = model.load_state_dict(state, strict=False)
     else:
         import transformer_lens  # noqa: F401  (attaches TransformerBridge.boot_native)
@@ -79,8 +105,9 @@ def load_model(path, config, bridge):
         bridge_config = TransformerBridgeConfig(
             **{k: v for k, v in config.items() if k != "original_architecture"},
             architecture="TransformerLensNative",
+            dtype=torch_dtype,
         )
-        model = TransformerBridge.boot_native(bridge_config)
+        model = TransformerBridge.boot_native(bridge_config, dtype=torch_dtype)
         result = model.load_state_dict(convert_tl_checkpoint(state, bridge_config), strict=True)
         missing, unexpected = result.missing_keys, result.unexpected_keys
     if unexpected:
@@ -91,6 +118,10 @@ def load_model(path, config, bridge):
     missing_params = sorted(set(missing) & params)
     if missing_params:
         sys.exit(f"the file lacks these parameters: {missing_params}")
+    # load_state_dict casts to the parameters' dtype; they must be the file's.
+    wrong = sorted({str(p.dtype) for _, p in model.named_parameters()} - {str(torch_dtype)})
+    if wrong:
+        sys.exit(f"TransformerLens built parameters of dtype {wrong}, not {torch_dtype}")
     model.eval()
     return model, torch
 
@@ -117,7 +148,7 @@ def main():
     parser.add_argument("--bridge", action="store_true", help="load into TransformerLens 4.x's TransformerBridge")
     args = parser.parse_args()
 
-    config, record = read_metadata(args.model)
+    config, record, dtype = read_metadata(args.model)
     vocab = [atom(v) for v in record["vocab"]]
     inputs = list(args.input)
     rng = random.Random(args.seed)
@@ -127,7 +158,7 @@ def main():
     if not inputs:
         parser.error("give inputs with --input or --samples")
 
-    model, torch = load_model(args.model, config, args.bridge)
+    model, torch = load_model(args.model, config, dtype, args.bridge)
 
     exec_run = subprocess.run(
         [args.rasp, "exec", str(args.model), "--json"] + [a for i in inputs for a in ("--input", i)],
@@ -158,7 +189,7 @@ def main():
         else:
             print(f"input {text}: rasp exec {want}, TransformerLens {got}")
     kind = "TransformerBridge" if args.bridge else "HookedTransformer"
-    print(f"{args.model}: {record['sop']}, {len(inputs)} inputs, {agree} agree ({kind})")
+    print(f"{args.model}: {record['sop']}, {dtype}, {len(inputs)} inputs, {agree} agree ({kind})")
     return 0 if agree == len(inputs) else 1
 
 

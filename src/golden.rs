@@ -16,6 +16,14 @@
 //! #> error                  evaluating on that input must fail
 //! ```
 //!
+//! Two optional keys describe how the case is compiled:
+//!
+//! ```text
+//! #> vocab: a,b,c                       the vocabulary, as `rasp compile --vocab`
+//!                                       takes it (or a RASP list: [1, 2, 3])
+//! #> tracr: d_model 40, params 4529     tracr's model size at max_len 16
+//! ```
+//!
 //! The same cases run through the interpreter (`tests/programs.rs`) and,
 //! where they compile, through compiled models.
 
@@ -37,6 +45,35 @@ pub struct Case {
     pub sop: Option<String>,
     /// Inputs with what they must give.
     pub inputs: Vec<(String, Expected)>,
+    /// The vocabulary to compile with, as `rasp compile --vocab` takes it.
+    pub vocab: Option<String>,
+    /// tracr's model size for the same program, for comparison.
+    pub tracr: Option<TracrSize>,
+}
+
+/// The size of the model tracr compiles for a program (at max_len 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracrSize {
+    /// The residual stream width.
+    pub d_model: usize,
+    /// The total number of parameters.
+    pub params: usize,
+}
+
+/// Reads `d_model D, params P`.
+fn parse_tracr(text: &str) -> Option<TracrSize> {
+    let (d_model, params) = text.split_once(',')?;
+    let number = |field: &str, key: &str| {
+        let value = field.trim().strip_prefix(key)?;
+        if !value.starts_with(char::is_whitespace) {
+            return None;
+        }
+        value.trim().parse::<usize>().ok()
+    };
+    Some(TracrSize {
+        d_model: number(d_model, "d_model")?,
+        params: number(params, "params")?,
+    })
 }
 
 /// A malformed header line.
@@ -68,6 +105,21 @@ pub fn parse_case(text: &str) -> Result<Case, CaseError> {
         match (key, value) {
             ("print", Some(v)) => case.prints.push(v.to_string()),
             ("sop", Some(v)) => case.sop = Some(v.to_string()),
+            ("vocab", Some(v)) => {
+                if v.is_empty() {
+                    return Err(err("an empty vocabulary"));
+                }
+                if case.vocab.replace(v.to_string()).is_some() {
+                    return Err(err("a second `#> vocab:` line"));
+                }
+            }
+            ("tracr", Some(v)) => {
+                let size = parse_tracr(v)
+                    .ok_or_else(|| err("expected `#> tracr: d_model D, params P`"))?;
+                if case.tracr.replace(size).is_some() {
+                    return Err(err("a second `#> tracr:` line"));
+                }
+            }
             ("input", Some(v)) => {
                 if pending.is_some() {
                     return Err(err("an input without an output or error before it"));
@@ -115,6 +167,43 @@ mod tests {
                 ("[1]".into(), Expected::Error)
             ]
         );
+    }
+
+    #[test]
+    fn parses_vocab_and_tracr() {
+        let case = parse_case(
+            "#> vocab: (,),{,}\n#> tracr: d_model 88, params 3079592\n#> input: ()\n#> output: [T, T]\n",
+        )
+        .expect("valid case");
+        assert_eq!(case.vocab.as_deref(), Some("(,),{,}"));
+        assert_eq!(
+            case.tracr,
+            Some(TracrSize {
+                d_model: 88,
+                params: 3_079_592
+            })
+        );
+        let list = parse_case("#> vocab: [1, 2, 3]\n").expect("valid case");
+        assert_eq!(list.vocab.as_deref(), Some("[1, 2, 3]"));
+        let plain = parse_case("x = tokens;\n").expect("valid case");
+        assert_eq!((plain.vocab, plain.tracr), (None, None));
+    }
+
+    #[test]
+    fn rejects_bad_vocab_and_tracr() {
+        assert!(parse_case("#> vocab:\n").is_err());
+        assert!(parse_case("#> vocab: a\n#> vocab: b\n").is_err());
+        for bad in [
+            "#> tracr: d_model 40\n",
+            "#> tracr: d_model 40, params\n",
+            "#> tracr: d_model40, params 4529\n",
+            "#> tracr: params 4529, d_model 40\n",
+            "#> tracr: d_model 40, params 4,529\n",
+            "#> tracr: d_model -1, params 4529\n",
+            "#> tracr: d_model 40, params 4529\n#> tracr: d_model 40, params 4529\n",
+        ] {
+            assert!(parse_case(bad).is_err(), "accepted {bad:?}");
+        }
     }
 
     #[test]

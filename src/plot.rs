@@ -188,7 +188,7 @@ fn attention_heatmap(
     path: &Path,
     caption: &str,
     positions: &[String],
-    pattern: ndarray::ArrayView2<'_, f32>,
+    pattern: ndarray::ArrayView2<'_, f64>,
 ) -> Result<(), PlotError> {
     let n = positions.len();
     let cell = (800 / n.max(1)).clamp(4, 40) as i32;
@@ -220,7 +220,7 @@ fn attention_heatmap(
     }
     for ((q, k), &w) in pattern.indexed_iter() {
         let (x, y) = (left + cell * k as i32, top + cell * q as i32);
-        let w = f64::from(w).clamp(0.0, 1.0);
+        let w = w.clamp(0.0, 1.0);
         let colour = RGBColor(
             (255.0 - 150.0 * w) as u8,
             (255.0 - 215.0 * w) as u8,
@@ -263,7 +263,7 @@ fn residual_heatmap(
     caption: &str,
     labels: &[String],
     positions: &[String],
-    values: &ndarray::Array2<f32>,
+    values: &ndarray::Array2<f64>,
 ) -> Result<(), PlotError> {
     let (n, d) = (values.nrows(), values.ncols());
     let row = if d <= 400 {
@@ -291,7 +291,7 @@ fn residual_heatmap(
         .map_err(|e| fail(&e))?;
     let scale = values
         .iter()
-        .map(|v| f64::from(v.abs()))
+        .map(|v| v.abs())
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max)
         .max(1e-9);
@@ -315,7 +315,7 @@ fn residual_heatmap(
             .map_err(|e| fail(&e))?;
         }
         for p in 0..n {
-            let v = f64::from(values[[p, dim]]);
+            let v = values[[p, dim]];
             let t = if v.is_finite() {
                 (v / scale).clamp(-1.0, 1.0)
             } else {

@@ -1,15 +1,16 @@
-//! Runs every golden case in `tests/programs/` and every example in
-//! `examples/` through the interpreter, one test per file (see
-//! `rasp::golden` for the format).
+//! Runs every golden case in `tests/programs/`, every program of the corpus
+//! in `tests/corpus/` and every example in `examples/` through the
+//! interpreter, one test per file (see `rasp::golden` for the format).
 
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use rasp::eval::atom::Atom;
 use rasp::eval::print::{sequence_text, value_text};
 use rasp::eval::run::eval_sop;
 use rasp::eval::value::Value;
 use rasp::eval::Event;
-use rasp::golden::{parse_case, Expected};
+use rasp::golden::{parse_case, Case, Expected};
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
@@ -21,10 +22,16 @@ fn main() {
         programs.len() >= 100,
         "expected at least 100 golden programs"
     );
+    let corpus = rasp_files(&root.join("tests/corpus"));
+    assert!(corpus.len() >= 32, "expected at least 32 corpus programs");
     let examples = rasp_files(&root.join("examples"));
     assert!(!examples.is_empty(), "expected examples");
     let mut trials = Vec::new();
-    for (prefix, files) in [("", programs), ("examples::", examples)] {
+    for (prefix, files) in [
+        ("", programs),
+        ("corpus::", corpus),
+        ("examples::", examples),
+    ] {
         for path in files {
             let name = path
                 .file_stem()
@@ -84,6 +91,9 @@ fn check(path: &Path) -> Result<(), Failed> {
     if path.parent().is_some_and(|d| d.ends_with("examples")) && case.inputs.is_empty() {
         problems.push("an example must show at least one input and its output".to_string());
     }
+    if path.parent().is_some_and(|d| d.ends_with("corpus")) {
+        problems.extend(corpus_problems(&case));
+    }
     if prints != case.prints {
         problems.push(format!("printed {prints:?}, expected {:?}", case.prints));
     }
@@ -125,4 +135,43 @@ fn check(path: &Path) -> Result<(), Failed> {
     } else {
         Err(problems.join("\n").into())
     }
+}
+
+/// A corpus program must name its vocabulary, show at least 4 and at most 10
+/// inputs, and use only tokens of that vocabulary in them.
+fn corpus_problems(case: &Case) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !(4..=10).contains(&case.inputs.len()) {
+        problems.push(format!(
+            "a corpus program must show 4 to 10 inputs, not {}",
+            case.inputs.len()
+        ));
+    }
+    let Some(vocab_text) = &case.vocab else {
+        problems.push("a corpus program must have a `#> vocab:` line".to_string());
+        return problems;
+    };
+    let vocab = match Interpreter::parse_vocab(vocab_text) {
+        Ok(vocab) => vocab,
+        Err(e) => {
+            problems.push(format!("bad vocabulary `{vocab_text}`: {e}"));
+            return problems;
+        }
+    };
+    let known = |t: &Atom| {
+        vocab
+            .iter()
+            .any(|v| v.type_name() == t.type_name() && v.py_eq(t))
+    };
+    for (input_text, _) in &case.inputs {
+        if let Ok(tokens) = Interpreter::parse_input(input_text) {
+            if let Some(t) = tokens.iter().find(|t| !known(t)) {
+                problems.push(format!(
+                    "input `{input_text}` uses `{}`, not in the vocabulary {vocab_text}",
+                    value_text(&Value::Atom(t.clone()))
+                ));
+            }
+        }
+    }
+    problems
 }

@@ -9,16 +9,19 @@ use rayon::prelude::*;
 use super::progress::progress_bar;
 use super::run::{
     atom_json, atoms_json, for_each_block, load_program, print_block, rebuild_sop, report,
-    LineOutput, Loaded,
+    CliError, LineOutput, Loaded,
 };
 use super::{stderr_color, EXIT_FAILURE, EXIT_USAGE};
-use crate::compile::verify::{all_inputs, count_all, random_inputs, verify_parallel};
-use crate::compile::{compile, CompileError};
+use crate::compile::verify::{
+    all_inputs, count_all, hard_input_count, sample_inputs, verify_parallel, Report,
+};
+use crate::compile::{compile_with, CompileError, CompileOptions};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
+use crate::eval::run::PreparedSOp;
 use crate::model::forward::{Prediction, Runner};
 use crate::model::inspect::summary;
-use crate::model::{Model, OutputDecoding};
+use crate::model::{Dtype, Model, OutputDecoding};
 use crate::Interpreter;
 
 /// What to compile: a program, its s-op, the inputs the model must handle.
@@ -35,6 +38,28 @@ pub struct Target {
     /// The s-op to compile (default: the last s-op the program assigned).
     #[arg(long, value_name = "NAME")]
     pub sop: Option<String>,
+    /// The weights' type, and the precision the model runs in: f64 for
+    /// programs whose values f32 cannot tell apart.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
+}
+
+/// `--dtype`: a model's [`Dtype`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DtypeArg {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl From<DtypeArg> for Dtype {
+    fn from(arg: DtypeArg) -> Dtype {
+        match arg {
+            DtypeArg::F32 => Dtype::F32,
+            DtypeArg::F64 => Dtype::F64,
+        }
+    }
 }
 
 /// Arguments of `rasp compile`.
@@ -74,7 +99,9 @@ pub struct ExecArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Random inputs to try when there are more than a million inputs.
+    /// Inputs to try when there are more than a million: the hard ones of
+    /// length max_len first (constant, alternating, all but one token
+    /// equal), then random ones. At least 1.
     #[arg(long, default_value_t = 10_000)]
     pub samples: usize,
     /// The seed of the random inputs.
@@ -92,12 +119,16 @@ fn compile_target(target: &Target) -> Result<(Model, Loaded), ExitCode> {
         ExitCode::from(EXIT_USAGE)
     })?;
     let loaded = load_program(&target.file, target.sop.as_deref(), false)?;
-    let model = compile(
+    let options = CompileOptions {
+        dtype: target.dtype.into(),
+    };
+    let model = compile_with(
         &loaded.sop,
         &loaded.name,
         &loaded.text,
         &vocab,
         target.max_len,
+        &options,
     )
     .map_err(|e: CompileError| {
         report(&e);
@@ -383,6 +414,10 @@ fn exec_block(
 
 /// Runs `rasp verify`.
 pub fn run_verify(args: &VerifyArgs) -> ExitCode {
+    if args.samples == 0 {
+        report(&CliError::NoSamples);
+        return ExitCode::from(EXIT_USAGE);
+    }
     let (model, loaded) = match compile_target(&args.target) {
         Ok(m) => m,
         Err(code) => return code,
@@ -405,26 +440,35 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             verify_parallel(&model, &build, inputs, progress),
             "every input".to_string(),
         ),
-        None => (
-            verify_parallel(
-                &model,
-                &build,
-                random_inputs(&vocab, max_len, args.samples, args.seed),
-                progress,
-            ),
-            format!("{} random inputs (seed {})", args.samples, args.seed),
-        ),
+        None => {
+            let hard = hard_input_count(vocab.len(), max_len)
+                .unwrap_or(usize::MAX)
+                .min(args.samples);
+            (
+                verify_parallel(
+                    &model,
+                    &build,
+                    sample_inputs(&vocab, max_len, args.samples, args.seed),
+                    progress,
+                ),
+                format!(
+                    "{} inputs ({hard} hard ones, then random; seed {})",
+                    args.samples, args.seed
+                ),
+            )
+        }
     };
     bar.finish_and_clear();
+    let always_undefined = always_undefined(&report, &loaded, &vocab, max_len, args);
+    let failed = report.mismatch_count > 0 || always_undefined.is_some();
     if args.json {
         let seconds = started.elapsed().as_secs_f64();
         let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
         println!("{json}");
-        return ExitCode::from(if report.mismatch_count > 0 {
-            EXIT_FAILURE
-        } else {
-            0
-        });
+        if let Some(e) = &always_undefined {
+            super::run::report(e);
+        }
+        return ExitCode::from(if failed { EXIT_FAILURE } else { 0 });
     }
     print!("{}", summary(&model));
     println!(
@@ -450,9 +494,47 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             show(got)
         );
     }
-    if report.mismatch_count > 0 {
+    if let Some(e) = &always_undefined {
+        super::run::report(e);
+    }
+    if failed {
         ExitCode::from(EXIT_FAILURE)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// [`CliError::AlwaysUndefined`] when the interpreter failed on every
+/// input checked, with its error on the first of them.
+fn always_undefined(
+    report: &Report,
+    loaded: &Loaded,
+    vocab: &[Atom],
+    max_len: usize,
+    args: &VerifyArgs,
+) -> Option<CliError> {
+    if report.total == 0 || report.undefined < report.total {
+        return None;
+    }
+    // The first input checked, as the run took it.
+    let first = match all_inputs(vocab, max_len, 1_000_000) {
+        Some(mut inputs) => inputs.next(),
+        None => sample_inputs(vocab, max_len, args.samples, args.seed).next(),
+    };
+    let error = first
+        .as_ref()
+        .and_then(|input| PreparedSOp::new(&loaded.sop).eval(input).err());
+    let shown = first.map_or_else(String::new, |input| {
+        let tokens: Vec<String> = input.iter().map(Atom::short).collect();
+        format!("[{}]", tokens.join(", "))
+    });
+    let first = match &error {
+        Some(_) => format!("on the first, {shown}, the interpreter fails as follows"),
+        None => format!("the first was {shown}"),
+    };
+    Some(CliError::AlwaysUndefined {
+        inputs: report.total,
+        first,
+        errors: error.into_iter().collect(),
+    })
 }

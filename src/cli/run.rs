@@ -42,6 +42,26 @@ pub enum CliError {
         )
     )]
     NoSOp { path: String },
+    /// `rasp verify --samples 0`.
+    #[error("`--samples` must be at least 1")]
+    #[diagnostic(
+        code(rasp::cli::no_samples),
+        help("`--samples K` is how many inputs `rasp verify` checks when there are more than a million of length 1 to max_len (the hard ones first, then random ones); 0 would check nothing")
+    )]
+    NoSamples,
+    /// `rasp verify` found the interpreter failing on every input.
+    #[error("the program fails on every input checked ({inputs} inputs), so the model was compared on none")]
+    #[diagnostic(
+        code(rasp::cli::always_undefined),
+        help("{first}; the model can only be checked on inputs the program runs on")
+    )]
+    AlwaysUndefined {
+        inputs: usize,
+        /// What the interpreter says on the first input.
+        first: String,
+        #[related]
+        errors: Vec<crate::eval::error::EvalError>,
+    },
 }
 
 pub fn report(diagnostic: &dyn Diagnostic) {

@@ -4,6 +4,7 @@ use std::fmt;
 
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 
+use super::graph::Node;
 use crate::eval::map::MapError;
 use crate::eval::sop::{Origin, SOp, Selector};
 
@@ -14,8 +15,12 @@ pub enum CompileErrorKind {
     TooLarge,
     /// A construct with no finite encoding here.
     Unsupported,
-    /// A constant computation that fails.
+    /// A computation that fails (a constant, or a map on every input).
     MapFails,
+    /// Float arithmetic of the chosen precision cannot resolve a gap.
+    Precision,
+    /// The compiler held more memory than its limit.
+    Memory,
     /// A bad `--vocab` or `--max-len`.
     BadSettings,
     /// A bug: the compiler's own invariant broke.
@@ -29,6 +34,8 @@ pub struct CompileError {
     pub message: String,
     pub at: Option<Origin>,
     pub label: String,
+    /// Advice for this error, where the kind's general advice does not fit.
+    pub help: Option<String>,
 }
 
 impl CompileError {
@@ -38,6 +45,96 @@ impl CompileError {
             message,
             at: sop.origin().cloned(),
             label: format!("`{}`", sop.label()),
+            help: None,
+        }
+    }
+
+    /// An error at a node of the compile graph.
+    pub fn at_node(
+        kind: CompileErrorKind,
+        node: &Node,
+        message: String,
+        help: Option<String>,
+    ) -> CompileError {
+        CompileError {
+            kind,
+            message,
+            at: node.origin.clone(),
+            label: format!("`{}`", node.label),
+            help,
+        }
+    }
+
+    /// A node whose possible values are too many to enumerate.
+    pub fn too_large_values(node: &Node, size: usize) -> CompileError {
+        CompileError::at_node(
+            CompileErrorKind::TooLarge,
+            node,
+            format!(
+                "the values `{}` can take are too many to list (more than {size} combinations)",
+                node.label
+            ),
+            Some(
+                "means of many different values over long inputs have very many values; a smaller `--max-len` or fewer distinct values shrinks them"
+                    .into(),
+            ),
+        )
+    }
+
+    /// A map whose inputs take too many combinations of values.
+    pub fn too_large_tuples(node: &Node, size: usize) -> CompileError {
+        CompileError::at_node(
+            CompileErrorKind::TooLarge,
+            node,
+            format!(
+                "the values the inputs of `{}` can take together number {size}, more than the limit of {}",
+                node.label,
+                super::values::TUPLE_BUDGET
+            ),
+            Some(
+                "a map of several attention results with many values each is a table of all their combinations; compute it in steps, or use a smaller `--max-len` or vocabulary"
+                    .into(),
+            ),
+        )
+    }
+
+    /// A node that fails on every input: no model can compute it.
+    pub fn fails_everywhere(node: &Node, why: String) -> CompileError {
+        CompileError::at_node(
+            CompileErrorKind::MapFails,
+            node,
+            format!("`{}` fails on every input: {why}", node.label),
+            Some(
+                "the interpreter rejects every input of this program; `rasp run` shows the error"
+                    .into(),
+            ),
+        )
+    }
+
+    /// A map of constants that fails.
+    pub fn constant_fails(node: &Node, err: MapError) -> CompileError {
+        let kind: crate::eval::error::ErrorKind = err.into();
+        CompileError::at_node(
+            CompileErrorKind::MapFails,
+            node,
+            format!("this constant fails: {kind}"),
+            None,
+        )
+    }
+
+    /// The compiler's memory limit was reached.
+    pub fn memory(limit: usize) -> CompileError {
+        CompileError {
+            kind: CompileErrorKind::Memory,
+            message: format!(
+                "compiling needs more than the memory limit of {} MiB",
+                limit >> 20
+            ),
+            at: None,
+            label: String::new(),
+            help: Some(
+                "a smaller `--max-len` or vocabulary shrinks what the compiler holds".into(),
+            ),
         }
     }
 
@@ -68,6 +165,7 @@ impl CompileError {
             message: message.into(),
             at: None,
             label: String::new(),
+            help: None,
         }
     }
 
@@ -77,6 +175,7 @@ impl CompileError {
             message,
             at: sel.origin().cloned(),
             label: format!("`{}`", sel.label()),
+            help: None,
         }
     }
 
@@ -87,6 +186,7 @@ impl CompileError {
             message,
             at,
             label,
+            help: None,
         }
     }
 
@@ -96,6 +196,7 @@ impl CompileError {
             message: format!("internal compiler error: {message}"),
             at: None,
             label: String::new(),
+            help: None,
         }
     }
 
@@ -104,6 +205,8 @@ impl CompileError {
             CompileErrorKind::TooLarge => "rasp::compile::too_large",
             CompileErrorKind::Unsupported => "rasp::compile::unsupported",
             CompileErrorKind::MapFails => "rasp::compile::map_fails",
+            CompileErrorKind::Precision => "rasp::compile::precision",
+            CompileErrorKind::Memory => "rasp::compile::memory",
             CompileErrorKind::BadSettings => "rasp::compile::settings",
             CompileErrorKind::Internal => "rasp::compile::internal",
         }
@@ -124,6 +227,9 @@ impl Diagnostic for CompileError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if let Some(help) = &self.help {
+            return Some(Box::new(help));
+        }
         let help = match self.kind {
             CompileErrorKind::TooLarge => {
                 "a smaller `--max-len` or vocabulary shrinks value sets; so does splitting a map of many inputs into steps"
@@ -133,7 +239,8 @@ impl Diagnostic for CompileError {
             }
             CompileErrorKind::BadSettings => "for example `--vocab a,b,c --max-len 8`",
             CompileErrorKind::Internal => "please report this with the program",
-            CompileErrorKind::MapFails => return None,
+            CompileErrorKind::Precision => "`--dtype f64` writes a float64 model, which resolves far smaller gaps",
+            CompileErrorKind::MapFails | CompileErrorKind::Memory => return None,
         };
         Some(Box::new(help))
     }

@@ -5,9 +5,15 @@
 //! ([`graph`]), schedule and assembly into a [`Model`] ([`assemble`]); then
 //! [`verify`] compares the model with the interpreter.
 
-pub mod assemble;
 pub mod error;
 pub mod graph;
+pub mod old_assemble;
+pub mod old_graph;
+pub mod old_values;
+#[allow(
+    clippy::needless_range_loop,
+    reason = "loops over query and key positions index several tables at once"
+)]
 pub mod values;
 pub mod verify;
 
@@ -15,13 +21,22 @@ pub use error::CompileError;
 
 use crate::eval::atom::Atom;
 use crate::eval::sop::SOp;
-use crate::model::Model;
+use crate::model::{Dtype, Model};
 
 /// The longest `max_len` the compiler accepts.
 pub const MAX_LEN_LIMIT: usize = 512;
 
+/// How to compile, beyond what to compile.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// The model's dtype (default F32): the weights are computed in f64 and,
+    /// for F32, rounded to the nearest f32.
+    pub dtype: Dtype,
+}
+
 /// Compiles `sop` (named `name`, from program text `source`) for inputs
-/// over `vocab` of lengths `1..=max_len`.
+/// over `vocab` of lengths `1..=max_len`, with the default
+/// [`CompileOptions`] (an F32 model).
 pub fn compile(
     sop: &SOp,
     name: &str,
@@ -29,10 +44,29 @@ pub fn compile(
     vocab: &[Atom],
     max_len: usize,
 ) -> Result<Model, CompileError> {
+    compile_with(
+        sop,
+        name,
+        source,
+        vocab,
+        max_len,
+        &CompileOptions::default(),
+    )
+}
+
+/// [`compile`] with `options`.
+pub fn compile_with(
+    sop: &SOp,
+    name: &str,
+    source: &str,
+    vocab: &[Atom],
+    max_len: usize,
+    options: &CompileOptions,
+) -> Result<Model, CompileError> {
     if vocab.is_empty() {
         return Err(CompileError::settings("the vocabulary is empty"));
     }
-    let distinct = values::ValueSet::from_atoms(vocab.iter().cloned());
+    let distinct = old_values::ValueSet::from_atoms(vocab.iter().cloned());
     if distinct.len() != vocab.len() {
         return Err(CompileError::settings("the vocabulary lists a token twice"));
     }
@@ -41,6 +75,7 @@ pub fn compile(
             "`--max-len` must be between 1 and {MAX_LEN_LIMIT}, not {max_len}"
         )));
     }
-    let graph = graph::build(sop, vocab, max_len)?;
-    assemble::assemble(&graph, source, name)
+    let graph = old_graph::build(sop, vocab, max_len)?;
+    let model = old_assemble::assemble(&graph, source, name)?;
+    Ok(model.with_dtype(options.dtype))
 }

@@ -16,6 +16,8 @@
 
 use miette::{Diagnostic, SourceSpan};
 
+use super::Dtype;
+
 /// Everything that can go wrong in [`crate::model`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Diagnostic)]
 pub enum ModelError {
@@ -118,16 +120,41 @@ pub enum ModelError {
     )]
     UnexpectedTensor { name: String, n_layers: usize },
 
-    /// A tensor stored as anything but F32.
-    #[error("tensor `{name}` has dtype {found}, expected F32")]
-    #[diagnostic(code(rasp::model::wrong_dtype))]
+    /// A tensor stored as anything but the dtype the metadata declares.
+    #[error("tensor `{name}` has dtype {found}, expected {expected}")]
+    #[diagnostic(
+        code(rasp::model::wrong_dtype),
+        help("the metadata declares {expected} weights (the `dtype` of the `rasp` and `config` metadata; F32 when neither has one), and every tensor must have that dtype")
+    )]
     WrongDtype {
         name: String,
         found: String,
+        expected: Dtype,
         #[source_code]
         entry: String,
-        #[label("expected F32")]
+        #[label("expected {expected}")]
         at: SourceSpan,
+    },
+
+    /// The `config` and `rasp` metadata declare different dtypes.
+    #[error("the `config` metadata declares dtype {} but the `rasp` metadata declares {rasp}", config.torch_name())]
+    #[diagnostic(
+        code(rasp::model::dtype_conflict),
+        help("both name the dtype of every tensor, so they must agree; `rasp compile` writes them so")
+    )]
+    DtypeConflict { config: Dtype, rasp: Dtype },
+
+    /// A finite weight that the model's dtype cannot hold (beyond f32's range).
+    #[error("tensor `{name}` holds {value:e} at flat index {index}, beyond the range of {dtype}")]
+    #[diagnostic(
+        code(rasp::model::weight_out_of_range),
+        help("an F32 model holds weights up to about 3.4e38; use an F64 model (`--dtype f64`)")
+    )]
+    WeightOutOfRange {
+        name: String,
+        index: usize,
+        value: f64,
+        dtype: Dtype,
     },
 
     /// A tensor whose shape differs from the one the config implies.
@@ -155,7 +182,7 @@ pub enum ModelError {
     NonFiniteWeight {
         name: String,
         index: usize,
-        value: f32,
+        value: f64,
     },
 
     /// A token the model was not compiled for.
@@ -204,12 +231,13 @@ pub fn wrong_shape(name: &str, dtype: &str, expected: Vec<usize>, found: &[usize
     }
 }
 
-/// A [`ModelError::WrongDtype`] for tensor `name`.
-pub fn wrong_dtype(name: &str, dtype: &str, shape: &[usize]) -> ModelError {
+/// A [`ModelError::WrongDtype`] for tensor `name`, stored as `dtype`.
+pub fn wrong_dtype(name: &str, dtype: &str, expected: Dtype, shape: &[usize]) -> ModelError {
     let (entry, at, _) = header_entry(name, dtype, shape);
     ModelError::WrongDtype {
         name: name.to_string(),
         found: dtype.to_string(),
+        expected,
         entry,
         at,
     }

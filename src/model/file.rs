@@ -1,15 +1,23 @@
 //! The weight file: one `.safetensors` file that standard tools load.
 //!
-//! Tensors are F32, little-endian, named and shaped as TransformerLens'
-//! `HookedTransformer` state dict (`embed.W_E`, `blocks.{l}.attn.W_Q`, ...; see
-//! [`ModelConfig::tensor_shape`]). The header's `__metadata__` map holds:
+//! Tensors are all F32 or all F64 (the model's [`Dtype`]), little-endian,
+//! named and shaped as TransformerLens' `HookedTransformer` state dict
+//! (`embed.W_E`, `blocks.{l}.attn.W_Q`, ...; see [`ModelConfig::tensor_shape`]).
+//! The header's `__metadata__` map holds:
 //! - `config`: JSON in `HookedTransformerConfig` terms (ReLU, no normalization,
-//!   bidirectional attention, standard positional embeddings, the sizes), so
-//!   `HookedTransformer(HookedTransformerConfig(**json.loads(config)))` builds
-//!   the architecture and `load_state_dict` fills it;
-//! - `rasp`: JSON of [`ModelMeta`]; atoms are JSON values of their own type
-//!   (`"a"`, `3`, `2.5`, `true`), non-finite floats `{"float": "inf"}`;
+//!   bidirectional attention, standard positional embeddings, the sizes, and
+//!   `dtype`: `"float32"` or `"float64"`), so
+//!   `HookedTransformer(HookedTransformerConfig(**config))` builds the
+//!   architecture (with `dtype` turned into the `torch` dtype it names) and
+//!   `load_state_dict` fills it;
+//! - `rasp`: JSON of [`ModelMeta`] and the dtype (`"dtype": "F32"` or
+//!   `"F64"`); atoms are JSON values of their own type (`"a"`, `3`, `2.5`,
+//!   `true`), non-finite floats `{"float": "inf"}`;
 //! - `format`: `"pt"`, which Hugging Face loaders expect.
+//!
+//! Files written before dtypes were recorded have neither `dtype`; they are
+//! F32. When both are present they must agree, and every tensor must have
+//! the declared dtype.
 //!
 //! Attention scores are divided by `sqrt(d_head)` (TransformerLens'
 //! `use_attn_scale: true`, the default everywhere), so the file holds ordinary
@@ -18,8 +26,8 @@
 //! Loading trusts nothing: the safetensors crate checks the header and that
 //! every tensor's byte range lies inside the file *before* anything is
 //! allocated for it (a header declaring a terabyte tensor fails on a small
-//! file), then names, dtypes, shapes (derived from the config), metadata and
-//! finiteness are checked here.
+//! file), then names, dtypes (the declared one), shapes (derived from the
+//! config), metadata and finiteness are checked here.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -27,13 +35,13 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayD, Dimension, IxDyn};
 use safetensors::tensor::{Metadata, TensorInfo};
-use safetensors::{Dtype, SafeTensorError, SafeTensors};
+use safetensors::{Dtype as TensorDtype, SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{wrong_dtype, wrong_shape};
 use super::{
-    check_consistency, Attention, Layer, Mlp, Model, ModelConfig, ModelError, ModelMeta,
+    check_consistency, Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelError, ModelMeta,
     OutputDecoding, FORMAT_VERSION, LAYER_TENSORS,
 };
 use crate::eval::atom::Atom;
@@ -54,7 +62,8 @@ impl Model {
     }
 
     /// The `.safetensors` bytes of the model, after checking its shapes,
-    /// sizes and that every weight is finite.
+    /// sizes and that every weight is finite. The tensors have the model's
+    /// dtype; an F32 model's weights are rounded to the nearest `f32`.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         self.check_shapes()?;
         check_consistency(&self.config, &self.meta)?;
@@ -64,13 +73,13 @@ impl Model {
         // in TransformerLens order, so a model always gives the same bytes.
         let mut entries = serde_json::Map::new();
         let metadata = serde_json::json!({
-            "config": config_json(&self.config, &self.meta.sop),
-            "rasp": meta_json(&self.meta),
+            "config": config_json(&self.config, &self.meta.sop, self.dtype),
+            "rasp": meta_json(&self.meta, self.dtype),
             "format": "pt",
         });
         entries.insert("__metadata__".into(), metadata);
         // Each tensor's values in standard order, borrowed when already so.
-        let tensors: Vec<(String, Vec<usize>, Cow<'_, [f32]>)> = self
+        let tensors: Vec<(String, Vec<usize>, Cow<'_, [f64]>)> = self
             .tensors()
             .into_iter()
             .map(|(name, view)| {
@@ -82,21 +91,33 @@ impl Model {
                 (name, shape, values)
             })
             .collect();
+        let dtype = self.dtype;
+        let size = dtype.size();
         let mut offset = 0;
         for (name, shape, values) in &tensors {
-            if let Some((index, &value)) = values.iter().enumerate().find(|(_, w)| !w.is_finite()) {
-                return Err(ModelError::NonFiniteWeight {
-                    name: name.clone(),
-                    index,
-                    value,
-                });
+            for (index, &value) in values.iter().enumerate() {
+                if !value.is_finite() {
+                    return Err(ModelError::NonFiniteWeight {
+                        name: name.clone(),
+                        index,
+                        value,
+                    });
+                }
+                if !dtype.round(value).is_finite() {
+                    return Err(ModelError::WeightOutOfRange {
+                        name: name.clone(),
+                        index,
+                        value,
+                        dtype,
+                    });
+                }
             }
             let entry = serde_json::json!({
-                "dtype": "F32",
+                "dtype": dtype.name(),
                 "shape": shape,
-                "data_offsets": [offset, offset + 4 * values.len()],
+                "data_offsets": [offset, offset + size * values.len()],
             });
-            offset += 4 * values.len();
+            offset += size * values.len();
             entries.insert(name.clone(), entry);
         }
         let mut header = Value::Object(entries).to_string().into_bytes();
@@ -106,8 +127,17 @@ impl Model {
         bytes.extend((header.len() as u64).to_le_bytes());
         bytes.extend(header);
         for (_, _, values) in &tensors {
-            for w in values.iter() {
-                bytes.extend_from_slice(&w.to_le_bytes());
+            match dtype {
+                Dtype::F32 => {
+                    for &w in values.iter() {
+                        bytes.extend_from_slice(&(w as f32).to_le_bytes());
+                    }
+                }
+                Dtype::F64 => {
+                    for w in values.iter() {
+                        bytes.extend_from_slice(&w.to_le_bytes());
+                    }
+                }
             }
         }
         Ok(bytes)
@@ -124,17 +154,24 @@ impl Model {
                 found: describe_tensors(&header),
             });
         };
-        let meta = parse_meta(rasp)?;
+        let (meta, rasp_dtype) = parse_meta(rasp)?;
         let config_text = metadata
             .get("config")
             .ok_or(ModelError::MissingMetadata { key: "config" })?;
-        let config = parse_config(config_text)?;
+        let (config, config_dtype) = parse_config(config_text)?;
         check_consistency(&config, &meta)?;
+        let dtype = match (config_dtype, rasp_dtype) {
+            (Some(config), Some(rasp)) if config != rasp => {
+                return Err(ModelError::DtypeConflict { config, rasp })
+            }
+            (config, rasp) => rasp.or(config).unwrap_or(Dtype::F32),
+        };
 
         let mut reader = Reader {
             header: &header,
             data,
             config: &config,
+            dtype,
             used: HashSet::new(),
         };
         let embed = reader.take("embed.W_E".into())?;
@@ -169,6 +206,7 @@ impl Model {
         Ok(Model {
             config,
             meta,
+            dtype,
             embed,
             pos_embed,
             layers,
@@ -183,19 +221,25 @@ struct Reader<'a> {
     header: &'a Metadata,
     data: &'a [u8],
     config: &'a ModelConfig,
+    /// The dtype the metadata declares, which every tensor must have.
+    dtype: Dtype,
     used: HashSet<String>,
 }
 
 impl Reader<'_> {
     /// The tensor `name`, checked for presence, dtype, shape and finiteness.
-    fn take<D: Dimension>(&mut self, name: String) -> Result<Array<f32, D>, ModelError> {
+    fn take<D: Dimension>(&mut self, name: String) -> Result<Array<f64, D>, ModelError> {
         let info: &TensorInfo = self
             .header
             .info(&name)
             .ok_or_else(|| ModelError::MissingTensor { name: name.clone() })?;
         let dtype = format!("{:?}", info.dtype);
-        if info.dtype != Dtype::F32 {
-            return Err(wrong_dtype(&name, &dtype, &info.shape));
+        let expected_dtype = match self.dtype {
+            Dtype::F32 => TensorDtype::F32,
+            Dtype::F64 => TensorDtype::F64,
+        };
+        if info.dtype != expected_dtype {
+            return Err(wrong_dtype(&name, &dtype, self.dtype, &info.shape));
         }
         let expected = self.config.tensor_shape(&name).unwrap_or_default();
         if info.shape != expected {
@@ -209,9 +253,14 @@ impl Reader<'_> {
                 declared: end as u64,
                 available: self.data.len() as u64,
             })?;
-        let mut values = Vec::with_capacity(bytes.len() / 4);
-        for (index, chunk) in bytes.chunks_exact(4).enumerate() {
-            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let size = self.dtype.size();
+        let mut values = Vec::with_capacity(bytes.len() / size);
+        for (index, chunk) in bytes.chunks_exact(size).enumerate() {
+            let value = match *chunk {
+                [a, b, c, d] => f64::from(f32::from_le_bytes([a, b, c, d])),
+                [a, b, c, d, e, f, g, h] => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                _ => unreachable!("chunks of 4 or 8 bytes"),
+            };
             if !value.is_finite() {
                 return Err(ModelError::NonFiniteWeight { name, index, value });
             }
@@ -357,13 +406,17 @@ struct TlConfig {
     model_name: Option<String>,
     #[serde(default)]
     default_prepend_bos: bool,
+    /// `"float32"` or `"float64"`; absent in files written before dtypes
+    /// were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dtype: Option<String>,
 }
 
 fn yes() -> bool {
     true
 }
 
-fn config_json(c: &ModelConfig, sop: &str) -> String {
+fn config_json(c: &ModelConfig, sop: &str, dtype: Dtype) -> String {
     let tl = TlConfig {
         n_layers: c.n_layers,
         d_model: c.d_model,
@@ -384,11 +437,13 @@ fn config_json(c: &ModelConfig, sop: &str) -> String {
         original_architecture: Some("rasp".into()),
         model_name: Some(format!("rasp-{sop}")),
         default_prepend_bos: false,
+        dtype: Some(dtype.torch_name().into()),
     };
     serde_json::to_string(&tl).unwrap_or_default()
 }
 
-fn parse_config(text: &str) -> Result<ModelConfig, ModelError> {
+/// The config, and the dtype it declares if it declares one.
+fn parse_config(text: &str) -> Result<(ModelConfig, Option<Dtype>), ModelError> {
     let tl: TlConfig = serde_json::from_str(text).map_err(|e| ModelError::MalformedMetadata {
         key: "config",
         reason: e.to_string(),
@@ -428,7 +483,17 @@ fn parse_config(text: &str) -> Result<ModelConfig, ModelError> {
             return unsupported(field, value.to_string(), expected);
         }
     }
-    Ok(ModelConfig {
+    let dtype = match &tl.dtype {
+        None => None,
+        Some(name) => match Dtype::from_torch_name(name) {
+            Some(dtype) => Some(dtype),
+            None => {
+                let found = format!("{name:?}");
+                return unsupported("dtype", found, "\"float32\" or \"float64\"");
+            }
+        },
+    };
+    let config = ModelConfig {
         n_layers: tl.n_layers,
         d_model: tl.d_model,
         n_heads: tl.n_heads,
@@ -437,13 +502,17 @@ fn parse_config(text: &str) -> Result<ModelConfig, ModelError> {
         n_ctx: tl.n_ctx,
         d_vocab: tl.d_vocab,
         d_vocab_out: tl.d_vocab_out,
-    })
+    };
+    Ok((config, dtype))
 }
 
 /// [`ModelMeta`] as stored: atoms as JSON values.
 #[derive(Serialize, Deserialize)]
 struct MetaJson {
     format_version: u32,
+    /// Absent in files written before dtypes were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dtype: Option<Dtype>,
     bos_token: String,
     vocab: Vec<Value>,
     max_len: usize,
@@ -465,9 +534,10 @@ enum OutputJson {
     },
 }
 
-fn meta_json(meta: &ModelMeta) -> String {
+fn meta_json(meta: &ModelMeta, dtype: Dtype) -> String {
     let json = MetaJson {
         format_version: meta.format_version,
+        dtype: Some(dtype),
         bos_token: meta.bos_token.clone(),
         vocab: meta.vocab.iter().map(atom_to_json).collect(),
         max_len: meta.max_len,
@@ -486,7 +556,8 @@ fn meta_json(meta: &ModelMeta) -> String {
     serde_json::to_string(&json).unwrap_or_default()
 }
 
-fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
+/// The record, and the dtype it declares if it declares one.
+fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
     let malformed = |reason: String| ModelError::MalformedMetadata {
         key: "rasp",
         reason,
@@ -511,7 +582,7 @@ fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
             .map(|(i, v)| atom_from_json(v).map_err(|e| malformed(format!("`{field}[{i}]`: {e}"))))
             .collect()
     };
-    Ok(ModelMeta {
+    let meta = ModelMeta {
         format_version: json.format_version,
         bos_token: json.bos_token,
         vocab: atoms("vocab", &json.vocab)?,
@@ -527,7 +598,8 @@ fn parse_meta(text: &str) -> Result<ModelMeta, ModelError> {
         residual_labels: json.residual_labels,
         source: json.source,
         sop: json.sop,
-    })
+    };
+    Ok((meta, json.dtype))
 }
 
 /// An atom as the JSON value of its own type; non-finite floats, which JSON

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use safetensors::{Dtype, View};
+
+use crate::model::Dtype as ModelDtype;
 use serde_json::Value;
 
 use super::{atom_from_json, atom_to_json};
@@ -40,21 +42,30 @@ type MetadataEdit = Box<dyn FnOnce(&mut Metadata)>;
 
 /// The test model's file after `edit` changed its tensors and metadata.
 fn edited_file(edit: impl FnOnce(&mut Tensors, &mut Metadata)) -> Vec<u8> {
-    let model = previous_token_model();
+    edited_file_of(previous_token_model(), edit)
+}
+
+/// A tensor's values as the bytes of `dtype`.
+fn tensor_bytes(values: impl Iterator<Item = f64>, dtype: ModelDtype) -> Vec<u8> {
+    match dtype {
+        ModelDtype::F32 => values.flat_map(|w| (w as f32).to_le_bytes()).collect(),
+        ModelDtype::F64 => values.flat_map(f64::to_le_bytes).collect(),
+    }
+}
+
+/// `model`'s file after `edit` changed its tensors and metadata.
+fn edited_file_of(model: Model, edit: impl FnOnce(&mut Tensors, &mut Metadata)) -> Vec<u8> {
+    let dtype = match model.dtype {
+        ModelDtype::F32 => Dtype::F32,
+        ModelDtype::F64 => Dtype::F64,
+    };
     let mut tensors: Tensors = model
         .tensors()
         .into_iter()
         .map(|(name, view)| {
-            let data = view.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let data = tensor_bytes(view.iter().copied(), model.dtype);
             let shape = view.shape().to_vec();
-            (
-                name,
-                RawTensor {
-                    dtype: Dtype::F32,
-                    shape,
-                    data,
-                },
-            )
+            (name, RawTensor { dtype, shape, data })
         })
         .collect();
     let bytes = model.to_bytes().unwrap();
@@ -91,7 +102,7 @@ fn save_then_load_round_trips_bit_exactly() {
     assert_eq!(loaded.config, model.config);
     for ((name, a), (_, b)) in model.tensors().iter().zip(loaded.tensors()) {
         let bits =
-            |t: &ndarray::ArrayViewD<'_, f32>| t.iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+            |t: &ndarray::ArrayViewD<'_, f64>| t.iter().map(|w| w.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(a), bits(&b), "{name}");
     }
     assert_eq!(loaded.meta.residual_labels, model.meta.residual_labels);
@@ -126,9 +137,12 @@ fn the_header_speaks_transformer_lens() {
     assert_eq!(config["attention_dir"], "bidirectional");
     assert_eq!(config["n_ctx"], 5);
     assert_eq!(config["d_vocab_out"], 4);
+    assert_eq!(config["dtype"], "float32");
     let rasp: Value = serde_json::from_str(&metadata["rasp"]).unwrap();
     assert_eq!(rasp["vocab"], serde_json::json!(["a", "b", "c"]));
     assert_eq!(rasp["output"]["kind"], "categorical");
+    assert_eq!(rasp["dtype"], "F32");
+    assert_eq!(header.info("embed.W_E").unwrap().dtype, Dtype::F32);
     assert_eq!(header.info("blocks.0.attn.W_O").unwrap().shape, [2, 5, 15]);
 }
 
@@ -153,6 +167,24 @@ fn atoms_keep_their_types_in_json() {
             (back.type_name(), back.repr()),
             (atom.type_name(), atom.repr())
         );
+    }
+    // Floats survive the text exactly (serde_json's `float_roundtrip`):
+    // a nearest-value table of an F64 model needs its last bits.
+    for text in [
+        "1000000.0249999999",
+        "1000000.0066666667",
+        "0.30000000000000004",
+    ] {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let Ok(Atom::Float(x)) = atom_from_json(&value) else {
+            panic!("{text} is a float");
+        };
+        assert_eq!(
+            x.to_bits(),
+            text.parse::<f64>().unwrap().to_bits(),
+            "{text}"
+        );
+        assert_eq!(atom_to_json(&Atom::Float(x)).to_string(), text);
     }
     assert!(atom_from_json(&Value::Null).is_err());
     assert!(atom_from_json(&serde_json::json!(18446744073709551615u64)).is_err());
@@ -426,11 +458,198 @@ fn non_finite_weights_are_refused_both_ways() {
     assert_eq!(err.code_name(), "rasp::model::non_finite_weight");
     assert!(err.to_string().contains("flat index 2"), "{err}");
     let mut model = previous_token_model();
-    model.unembed[[0, 0]] = f32::INFINITY;
+    model.unembed[[0, 0]] = f64::INFINITY;
     assert_eq!(
         model.to_bytes().unwrap_err().code_name(),
         "rasp::model::non_finite_weight"
     );
+    // An F64 file's NaN is found too.
+    let bytes = edited_file_of(f64_model(), |tensors, _| {
+        let (_, b_u) = tensors
+            .iter_mut()
+            .find(|(n, _)| n == "unembed.b_U")
+            .unwrap();
+        b_u.data[8..16].copy_from_slice(&f64::NAN.to_le_bytes());
+    });
+    let err = load_error(&bytes);
+    assert_eq!(err.code_name(), "rasp::model::non_finite_weight");
+    assert!(err.to_string().contains("flat index 1"), "{err}");
+}
+
+/// The test model as an F64 model whose weights f32 cannot hold: each
+/// non-zero weight moved by a relative 1e-12.
+fn f64_model() -> Model {
+    let mut model = previous_token_model().with_dtype(ModelDtype::F64);
+    let nudge = |w: f64| w * (1.0 + 1e-12);
+    model.embed.mapv_inplace(nudge);
+    model.layers[0] = model.layers[0].map(nudge);
+    model.unembed.mapv_inplace(nudge);
+    model.unembed_bias = ndarray::arr1(&[0.1, -0.2, 0.3, 1.0 / 3.0]);
+    model
+}
+
+#[test]
+fn an_f64_model_round_trips_bit_exactly() {
+    let model = f64_model();
+    assert!(
+        model
+            .tensors()
+            .iter()
+            .any(|(_, t)| t.iter().any(|&w| f64::from(w as f32) != w)),
+        "some weight needs f64"
+    );
+    let bytes = model.to_bytes().unwrap();
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.dtype, ModelDtype::F64);
+    assert!(loaded.to_bytes().unwrap() == bytes, "a second save differs");
+    for ((name, a), (_, b)) in model.tensors().iter().zip(loaded.tensors()) {
+        let bits: Vec<u64> = a.iter().map(|w| w.to_bits()).collect();
+        assert_eq!(
+            bits,
+            b.iter().map(|w| w.to_bits()).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    let header = safetensors::SafeTensors::read_metadata(&bytes).unwrap().1;
+    assert_eq!(header.info("embed.W_E").unwrap().dtype, Dtype::F64);
+    let metadata = header.metadata().clone().unwrap();
+    let config: Value = serde_json::from_str(&metadata["config"]).unwrap();
+    assert_eq!(config["dtype"], "float64");
+    let rasp: Value = serde_json::from_str(&metadata["rasp"]).unwrap();
+    assert_eq!(rasp["dtype"], "F64");
+    let batch = vec![vec![0, 2, 1, 3]];
+    assert_eq!(
+        model.forward(&batch, true).unwrap().logits,
+        loaded.forward(&batch, true).unwrap().logits
+    );
+    // The same file is twice the F32 one's data.
+    let f32_bytes = previous_token_model().to_bytes().unwrap();
+    let data = |b: &[u8]| b.len() - 8 - u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    assert_eq!(data(&bytes), 2 * data(&f32_bytes));
+}
+
+#[test]
+fn an_f32_model_is_written_rounded_to_f32() {
+    let mut model = previous_token_model();
+    model.unembed_bias[1] = 0.1;
+    model.unembed_bias[2] = 1.0e300;
+    let err = model.to_bytes().unwrap_err();
+    assert_eq!(err.code_name(), "rasp::model::weight_out_of_range");
+    assert_eq!(
+        err.to_string(),
+        "tensor `unembed.b_U` holds 1e300 at flat index 2, beyond the range of F32"
+    );
+    model.unembed_bias[2] = 0.0;
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(loaded.dtype, ModelDtype::F32);
+    assert_eq!(loaded.unembed_bias[1], f64::from(0.1_f32));
+    assert_ne!(loaded.unembed_bias[1], 0.1);
+    // Both run the same: the runtime rounds to f32 as the file does.
+    let batch = vec![vec![0, 2, 1, 3]];
+    assert_eq!(
+        model.forward(&batch, false).unwrap().logits,
+        loaded.forward(&batch, false).unwrap().logits
+    );
+    // `with_dtype` rounds too.
+    let rounded = model.clone().with_dtype(ModelDtype::F32);
+    assert_eq!(rounded.unembed_bias[1], f64::from(0.1_f32));
+}
+
+#[test]
+fn a_tensor_of_another_dtype_than_the_metadata_declares_is_refused() {
+    // F64 metadata, F32 tensors.
+    let bytes = edited_file_of(f64_model(), |tensors, _| {
+        for (_, t) in tensors.iter_mut() {
+            let values: Vec<f64> = t
+                .data
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            t.dtype = Dtype::F32;
+            t.data = tensor_bytes(values.into_iter(), ModelDtype::F32);
+        }
+    });
+    let err = load_error(&bytes);
+    assert_eq!(err.code_name(), "rasp::model::wrong_dtype");
+    assert_eq!(
+        err.to_string(),
+        "tensor `embed.W_E` has dtype F32, expected F64"
+    );
+    let rendered = crate::diagnostics::render(&err, false);
+    assert!(
+        rendered.contains(r#""embed.W_E": {"dtype": "F32", "shape": [4, 15]}"#),
+        "{rendered}"
+    );
+    assert!(rendered.contains("metadata declares F64"), "{rendered}");
+    // F64 tensors in a file without a dtype (as written before dtypes were
+    // recorded): F32 is expected.
+    let bytes = edited_file_of(f64_model(), |_, metadata| {
+        for key in ["rasp", "config"] {
+            let mut json: Value = serde_json::from_str(&metadata[key]).unwrap();
+            json.as_object_mut().unwrap().remove("dtype");
+            metadata.insert(key.into(), json.to_string());
+        }
+    });
+    assert_eq!(
+        load_error(&bytes).to_string(),
+        "tensor `embed.W_E` has dtype F64, expected F32"
+    );
+}
+
+#[test]
+fn a_file_without_a_dtype_is_f32() {
+    let bytes = edited_file(|_, metadata| {
+        for key in ["rasp", "config"] {
+            let mut json: Value = serde_json::from_str(&metadata[key]).unwrap();
+            assert!(json.as_object_mut().unwrap().remove("dtype").is_some());
+            metadata.insert(key.into(), json.to_string());
+        }
+    });
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.dtype, ModelDtype::F32);
+    // Either dtype alone is enough.
+    for (key, value) in [("rasp", "F64"), ("config", "float64")] {
+        let bytes = edited_file_of(f64_model(), |_, metadata| {
+            let other = if key == "rasp" { "config" } else { "rasp" };
+            let mut json: Value = serde_json::from_str(&metadata[other]).unwrap();
+            json.as_object_mut().unwrap().remove("dtype");
+            metadata.insert(other.into(), json.to_string());
+            set_json(metadata, key, "dtype", value.into());
+        });
+        assert_eq!(
+            Model::from_bytes(&bytes).unwrap().dtype,
+            ModelDtype::F64,
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn dtype_metadata_problems_are_named() {
+    let bytes = edited_file(|_, m| set_json(m, "config", "dtype", "float64".into()));
+    let err = load_error(&bytes);
+    assert_eq!(
+        err,
+        ModelError::DtypeConflict {
+            config: ModelDtype::F64,
+            rasp: ModelDtype::F32
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the `config` metadata declares dtype float64 but the `rasp` metadata declares F32"
+    );
+    let bytes = edited_file(|_, m| set_json(m, "config", "dtype", "bfloat16".into()));
+    let err = load_error(&bytes);
+    assert_eq!(err.code_name(), "rasp::model::unsupported_config");
+    assert_eq!(
+        err.to_string(),
+        "the config sets `dtype` to \"bfloat16\", but rasp models need \"float32\" or \"float64\""
+    );
+    let bytes = edited_file(|_, m| set_json(m, "rasp", "dtype", "BF16".into()));
+    let err = load_error(&bytes);
+    assert_eq!(err.code_name(), "rasp::model::malformed_metadata");
+    assert!(err.to_string().contains("BF16"), "{err}");
 }
 
 #[test]

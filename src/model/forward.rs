@@ -36,6 +36,15 @@
 //! row of positions (a loop that vectorises), and one head's queries, keys and
 //! values on one item are contiguous rows too. Buffers are allocated once per
 //! chunk, never per position.
+//!
+//! # Precision
+//!
+//! The pass runs in the model's [`Dtype`]: `f32` for an F32 model (the
+//! weights converted to `f32` once, when the [`Runner`] is prepared) and
+//! `f64` for an F64 one, by the same code, generic over [`Real`].
+//! [`Forward`] holds its arrays as `f64` whatever the model's dtype (an f32
+//! run's values widened exactly); [`Model::predict`] reads the logits in
+//! the type they were computed in.
 
 use std::ops::Range;
 
@@ -43,7 +52,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Dimension};
 use rayon::prelude::*;
 
-use super::{Model, ModelError, OutputDecoding};
+use super::{Dtype, Layer, Model, ModelError, OutputDecoding, Real};
 use crate::eval::atom::Atom;
 
 /// The result of [`Model::forward`]. Arrays over positions are packed: item
@@ -55,16 +64,16 @@ pub struct Forward {
     /// The row at which each item starts.
     pub offsets: Vec<usize>,
     /// The residual stream after the last layer: `[total_positions, d_model]`.
-    pub residual: Array2<f32>,
+    pub residual: Array2<f64>,
     /// `[total_positions, d_vocab_out]`.
-    pub logits: Array2<f32>,
+    pub logits: Array2<f64>,
     /// Only when recording: the residual stream after the embedding, then after
     /// each attention and each MLP sub-layer (`1 + 2 * n_layers` entries, named
     /// by [`Forward::residual_name`]), each `[total_positions, d_model]`.
-    pub residuals: Vec<Array2<f32>>,
+    pub residuals: Vec<Array2<f64>>,
     /// Only when recording: `patterns[item][layer]` is `[n_heads, len, len]`,
     /// query by key, each row summing to 1 (TransformerLens' `hook_pattern`).
-    pub patterns: Vec<Vec<Array3<f32>>>,
+    pub patterns: Vec<Vec<Array3<f64>>>,
 }
 
 impl Forward {
@@ -84,17 +93,17 @@ impl Forward {
     }
 
     /// Item `item`'s logits, `[len, d_vocab_out]`, BOS first.
-    pub fn logits_of(&self, item: usize) -> ArrayView2<'_, f32> {
+    pub fn logits_of(&self, item: usize) -> ArrayView2<'_, f64> {
         self.logits.slice(s![self.rows(item), ..])
     }
 
     /// Item `item`'s final residual stream, `[len, d_model]`.
-    pub fn residual_of(&self, item: usize) -> ArrayView2<'_, f32> {
+    pub fn residual_of(&self, item: usize) -> ArrayView2<'_, f64> {
         self.residual.slice(s![self.rows(item), ..])
     }
 
     /// One attention pattern, `[len, len]` (query by key); needs `record`.
-    pub fn pattern(&self, item: usize, layer: usize, head: usize) -> ArrayView2<'_, f32> {
+    pub fn pattern(&self, item: usize, layer: usize, head: usize) -> ArrayView2<'_, f64> {
         self.patterns[item][layer].index_axis(Axis(0), head)
     }
 
@@ -127,52 +136,23 @@ impl Model {
     /// Runs a batch of token id sequences, each BOS (id 0) followed by up to
     /// `n_ctx - 1` ids below `d_vocab` ([`Model::encode`] builds them); the
     /// items may have different lengths. With `record`, also keeps every
-    /// intermediate residual stream and attention pattern.
+    /// intermediate residual stream and attention pattern. It runs in the
+    /// model's dtype; the results are widened to `f64`.
     pub fn forward(&self, batch: &[Vec<u32>], record: bool) -> Result<Forward, ModelError> {
         let runner = Runner::prepare(self, record)?;
         let (lengths, offsets) = self.check_batch(batch)?;
-        let total: usize = lengths.iter().sum();
-        let d_model = self.config.d_model;
-        if record {
-            let items: Vec<&[u32]> = batch.iter().map(Vec::as_slice).collect();
-            let mut recording = Recording {
-                residuals: Vec::new(),
-                patterns: vec![Vec::new(); batch.len()],
-            };
-            let (residual, logits) = runner.chunk(&items, Some(&mut recording));
-            return Ok(Forward {
-                lengths,
-                offsets,
-                residual: transposed(&residual),
-                logits: transposed(&logits),
-                residuals: recording.residuals,
-                patterns: recording.patterns,
-            });
-        }
-        let chunks = runner.chunks(batch);
-        let parts: Vec<(Array2<f32>, Array2<f32>)> = chunks
-            .par_iter()
-            .map(|items| {
-                let items: Vec<&[u32]> = batch[items.clone()].iter().map(Vec::as_slice).collect();
-                runner.chunk(&items, None)
-            })
-            .collect();
-        let mut residual = Array2::zeros((total, d_model));
-        let mut logits = Array2::zeros((total, self.config.d_vocab_out));
-        let mut row = 0;
-        for (r, l) in parts {
-            let rows = row..row + r.ncols();
-            residual.slice_mut(s![rows.clone(), ..]).assign(&r.t());
-            logits.slice_mut(s![rows, ..]).assign(&l.t());
-            row += r.ncols();
-        }
+        let (residual, logits, recording) = match &runner.run {
+            Run::F32(run) => run.forward(batch, record),
+            Run::F64(run) => run.forward(batch, record),
+        };
+        let recording = recording.unwrap_or_default();
         Ok(Forward {
             lengths,
             offsets,
             residual,
             logits,
-            residuals: Vec::new(),
-            patterns: Vec::new(),
+            residuals: recording.residuals,
+            patterns: recording.patterns,
         })
     }
 
@@ -185,7 +165,7 @@ impl Model {
         batch: &[Vec<u32>],
     ) -> Result<Vec<Vec<Prediction>>, ModelError> {
         self.check_batch(batch)?;
-        let chunks = runner.chunks(batch);
+        let chunks = chunks(batch);
         let parts: Vec<Vec<Vec<Prediction>>> = chunks
             .par_iter()
             .map(|items| runner.predict_checked(&batch[items.clone()]))
@@ -241,33 +221,47 @@ impl Model {
     }
 }
 
-/// What a recorded forward pass keeps (see [`Forward`]).
+/// What a recorded forward pass keeps (see [`Forward`]), widened to `f64`.
+#[derive(Default)]
 struct Recording {
-    residuals: Vec<Array2<f32>>,
-    patterns: Vec<Vec<Array3<f32>>>,
+    residuals: Vec<Array2<f64>>,
+    patterns: Vec<Vec<Array3<f64>>>,
 }
 
 /// A model's weights prepared for many forward passes (see the module
-/// notes). It holds no atoms, so threads can share it.
+/// notes), in the type its dtype runs in. It holds no atoms, so threads can
+/// share it.
 pub struct Runner {
+    run: Run,
+}
+
+/// The prepared weights, by the type the pass runs in.
+enum Run {
+    F32(Prepared<f32>),
+    F64(Prepared<f64>),
+}
+
+/// A model's weights prepared for forward passes in `T`.
+struct Prepared<T> {
     d_model: usize,
+    d_vocab_out: usize,
     /// `embed` and `pos_embed` transposed: `[d_model, d_vocab]` and
     /// `[d_model, n_ctx]`, so that one feature of a chunk is one gather.
-    embed_t: Array2<f32>,
-    pos_embed_t: Array2<f32>,
+    embed_t: Array2<T>,
+    pos_embed_t: Array2<T>,
     /// The features non-zero in either embedding (most of a compiled
     /// model's are zero in both, so they stay zero).
     embedded: Vec<usize>,
-    layers: Vec<PreparedLayer>,
-    unembed: Weight,
-    unembed_bias: Option<Array1<f32>>,
+    layers: Vec<PreparedLayer<T>>,
+    unembed: Weight<T>,
+    unembed_bias: Option<Array1<T>>,
     /// Numerical outputs: the known values, ascending (empty: raw numbers).
     numerical: Option<Vec<f64>>,
 }
 
 /// One layer, prepared. Biases that are all zero are `None` (adding them
 /// changes nothing).
-struct PreparedLayer {
+struct PreparedLayer<T> {
     /// The heads computed (all of them when recording patterns).
     heads: Vec<usize>,
     /// Where each of those heads' kept dimensions are.
@@ -277,16 +271,16 @@ struct PreparedLayer {
     qkv_width: usize,
     z_width: usize,
     /// `[d_model, qkv_width]`: each head's kept W_Q, W_K and W_V columns.
-    w_qkv: Weight,
-    b_qkv: Option<Array1<f32>>,
+    w_qkv: Weight<T>,
+    b_qkv: Option<Array1<T>>,
     /// `[z_width, d_model]`: each head's kept W_O rows.
-    w_o: Weight,
-    b_o: Option<Array1<f32>>,
+    w_o: Weight<T>,
+    b_o: Option<Array1<T>>,
     /// `[d_model, units]` and `[units, d_model]`, units with non-zero output.
-    w_in: Weight,
-    b_in: Option<Array1<f32>>,
-    w_out: Weight,
-    b_out: Option<Array1<f32>>,
+    w_in: Weight<T>,
+    b_in: Option<Array1<T>>,
+    w_out: Weight<T>,
+    b_out: Option<Array1<T>>,
 }
 
 /// One head's kept dimensions: rows of the packed Q/K/V activations
@@ -300,9 +294,9 @@ struct HeadDims {
 
 /// A weight matrix `w`, `[d_in, d_out]`, applied to activations stored
 /// feature by feature (`x` is `[d_in, positions]`): `out = wᵀ x`.
-enum Weight {
+enum Weight<T> {
     /// Products by GEMM.
-    Dense(Array2<f32>),
+    Dense(Array2<T>),
     /// Mostly zeros: the non-zero entries `(input, output, weight)`, by input
     /// then output; each adds `weight` times the input's row of positions to
     /// the output's row (a loop over contiguous positions that vectorises).
@@ -310,20 +304,20 @@ enum Weight {
     /// definition does, only without the zero terms.
     Sparse {
         d_out: usize,
-        entries: Vec<(u32, u32, f32)>,
+        entries: Vec<(u32, u32, T)>,
     },
 }
 
-impl Weight {
+impl<T: Real> Weight<T> {
     /// Sparse when at most a quarter of the entries are non-zero.
-    fn new(w: Array2<f32>) -> Weight {
-        let non_zero = w.iter().filter(|&&v| v != 0.0).count();
+    fn new(w: Array2<T>) -> Weight<T> {
+        let non_zero = w.iter().filter(|&&v| v != T::zero()).count();
         if non_zero * 4 > w.len() {
             return Weight::Dense(w.as_standard_layout().into_owned());
         }
         let mut entries = Vec::with_capacity(non_zero);
         for ((i, j), &v) in w.indexed_iter() {
-            if v != 0.0 {
+            if v != T::zero() {
                 entries.push((i as u32, j as u32, v));
             }
         }
@@ -346,9 +340,9 @@ impl Weight {
     /// `out += wᵀ x` with `accumulate`. `x` and `out` are in standard layout.
     fn apply(
         &self,
-        x: ArrayView2<'_, f32>,
-        bias: Option<&Array1<f32>>,
-        out: &mut Array2<f32>,
+        x: ArrayView2<'_, T>,
+        bias: Option<&Array1<T>>,
+        out: &mut Array2<T>,
         accumulate: bool,
     ) {
         if !accumulate {
@@ -358,11 +352,11 @@ impl Weight {
                         row.fill(v);
                     }
                 }
-                None => out.fill(0.0),
+                None => out.fill(T::zero()),
             }
         }
         match self {
-            Weight::Dense(w) => general_mat_mul(1.0, &w.t(), &x, 1.0, out),
+            Weight::Dense(w) => general_mat_mul(T::one(), &w.t(), &x, T::one(), out),
             Weight::Sparse { entries, .. } => {
                 let n = x.ncols();
                 let (Some(x), Some(out)) = (x.to_slice(), out.as_slice_mut()) else {
@@ -384,50 +378,104 @@ impl Weight {
 }
 
 /// Adds `b[f]` to every position of row `f`, if there is a bias.
-fn add_bias(out: &mut Array2<f32>, b: Option<&Array1<f32>>) {
+fn add_bias<T: Real>(out: &mut Array2<T>, b: Option<&Array1<T>>) {
     for (mut row, &v) in out.rows_mut().into_iter().zip(b.into_iter().flatten()) {
         row.mapv_inplace(|x| x + v);
     }
 }
 
 /// `None` for an all-zero bias.
-fn bias(b: Array1<f32>) -> Option<Array1<f32>> {
-    b.iter().any(|&v| v != 0.0).then_some(b)
+fn bias<T: Real>(b: Array1<T>) -> Option<Array1<T>> {
+    b.iter().any(|&v| v != T::zero()).then_some(b)
 }
 
 impl Runner {
-    /// Prepares `model`'s weights; `all_heads` keeps heads whose output is
-    /// zero (their patterns are recorded).
+    /// Prepares `model`'s weights, converted to the type its dtype runs in.
     pub fn new(model: &Model) -> Result<Runner, ModelError> {
         Runner::prepare(model, false)
     }
 
+    /// `all_heads` keeps heads whose output is zero (their patterns are
+    /// recorded).
     fn prepare(model: &Model, all_heads: bool) -> Result<Runner, ModelError> {
         model.check_shapes()?;
+        let run = match model.dtype {
+            Dtype::F32 => Run::F32(Prepared::new(model, all_heads)),
+            Dtype::F64 => Run::F64(Prepared::new(model, all_heads)),
+        };
+        Ok(Runner { run })
+    }
+
+    /// The dtype the pass runs in.
+    pub fn dtype(&self) -> Dtype {
+        match self.run {
+            Run::F32(_) => Dtype::F32,
+            Run::F64(_) => Dtype::F64,
+        }
+    }
+
+    /// [`Model::predict`] on this thread, for a batch already checked
+    /// (every item BOS, then ids below `d_vocab`, at most `n_ctx` long).
+    pub fn predict_checked(&self, batch: &[Vec<u32>]) -> Vec<Vec<Prediction>> {
+        match &self.run {
+            Run::F32(run) => run.predict_checked(batch),
+            Run::F64(run) => run.predict_checked(batch),
+        }
+    }
+}
+
+/// The batch split into runs of items of about [`CHUNK_ROWS`] positions.
+fn chunks(batch: &[Vec<u32>]) -> Vec<Range<usize>> {
+    let mut chunks = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, ids) in batch.iter().enumerate() {
+        rows += ids.len();
+        if rows >= CHUNK_ROWS {
+            chunks.push(start..i + 1);
+            (start, rows) = (i + 1, 0);
+        }
+    }
+    if start < batch.len() {
+        chunks.push(start..batch.len());
+    }
+    chunks
+}
+
+impl<T: Real> Prepared<T> {
+    /// `model`'s weights converted to `T` (rounded, for `f32`), then
+    /// prepared; the model's shapes must have been checked.
+    fn new(model: &Model, all_heads: bool) -> Prepared<T> {
+        let embed = model.embed.mapv(T::from_f64);
+        let pos_embed = model.pos_embed.mapv(T::from_f64);
+        let model_layers: Vec<Layer<T>> = model.layers.iter().map(|l| l.map(T::from_f64)).collect();
+        let unembed = model.unembed.mapv(T::from_f64);
+        let unembed_bias = model.unembed_bias.mapv(T::from_f64);
         // Leaving out zeros is exact only when every weight is finite
-        // (`0 * inf` is NaN); otherwise everything stays dense.
-        let finite = model
-            .tensors()
-            .iter()
-            .all(|(_, t)| t.iter().all(|v| v.is_finite()));
+        // (`0 * inf` is NaN); otherwise everything stays dense. (An F32
+        // model's finite f64 weight may round to an infinite f32.)
+        let finite = finite(&embed)
+            && finite(&pos_embed)
+            && finite(&unembed)
+            && finite(&unembed_bias)
+            && model_layers.iter().all(layer_finite);
         let all_heads = all_heads || !finite;
-        let weight = |w: Array2<f32>| {
+        let weight = |w: Array2<T>| {
             if finite {
                 Weight::new(w)
             } else {
                 Weight::Dense(w)
             }
         };
-        let bias = |b: Array1<f32>| if finite { bias(b) } else { Some(b) };
+        let bias = |b: Array1<T>| if finite { bias(b) } else { Some(b) };
         let c = &model.config;
-        let layers = model
-            .layers
+        let zero = T::zero();
+        let layers = model_layers
             .iter()
             .map(|layer| {
                 let a = &layer.attn;
                 let heads: Vec<usize> = (0..c.n_heads)
                     .filter(|&h| {
-                        all_heads || a.w_o.index_axis(Axis(0), h).iter().any(|&w| w != 0.0)
+                        all_heads || a.w_o.index_axis(Axis(0), h).iter().any(|&w| w != zero)
                     })
                     .collect();
                 // Each head keeps the query/key dimensions where both can be
@@ -436,10 +484,13 @@ impl Runner {
                 let mut dims = Vec::with_capacity(heads.len());
                 let (mut qkv_width, mut z_width) = (0, 0);
                 for &h in &heads {
-                    let column_live = |w: &Array3<f32>, b: &Array2<f32>, d: usize| {
+                    let column_live = |w: &Array3<T>, b: &Array2<T>, d: usize| {
                         !finite
-                            || b[[h, d]] != 0.0
-                            || w.index_axis(Axis(0), h).column(d).iter().any(|&v| v != 0.0)
+                            || b[[h, d]] != zero
+                            || w.index_axis(Axis(0), h)
+                                .column(d)
+                                .iter()
+                                .any(|&v| v != zero)
                     };
                     let qk: Vec<usize> = (0..c.d_head)
                         .filter(|&d| {
@@ -454,7 +505,7 @@ impl Runner {
                                         .index_axis(Axis(0), h)
                                         .row(d)
                                         .iter()
-                                        .any(|&w| w != 0.0))
+                                        .any(|&w| w != zero))
                         })
                         .collect();
                     let head = HeadDims {
@@ -492,7 +543,7 @@ impl Runner {
                 let head_dims = dims.into_iter().map(|(_, _, _, head)| head).collect();
                 let m = &layer.mlp;
                 let units: Vec<usize> = (0..c.d_mlp)
-                    .filter(|&u| !finite || m.w_out.row(u).iter().any(|&w| w != 0.0))
+                    .filter(|&u| !finite || m.w_out.row(u).iter().any(|&w| w != zero))
                     .collect();
                 PreparedLayer {
                     heads,
@@ -526,38 +577,60 @@ impl Runner {
                     .collect(),
             ),
         };
-        Ok(Runner {
+        let non_zero = |w: &Array2<T>, f: usize| w.column(f).iter().any(|&v| v != zero);
+        Prepared {
             d_model: c.d_model,
-            embed_t: model.embed.t().as_standard_layout().into_owned(),
-            pos_embed_t: model.pos_embed.t().as_standard_layout().into_owned(),
+            d_vocab_out: c.d_vocab_out,
+            embed_t: embed.t().as_standard_layout().into_owned(),
+            pos_embed_t: pos_embed.t().as_standard_layout().into_owned(),
             embedded: (0..c.d_model)
-                .filter(|&f| {
-                    let non_zero = |w: &Array2<f32>| w.column(f).iter().any(|&v| v != 0.0);
-                    non_zero(&model.embed) || non_zero(&model.pos_embed)
-                })
+                .filter(|&f| non_zero(&embed, f) || non_zero(&pos_embed, f))
                 .collect(),
             layers,
-            unembed: weight(model.unembed.clone()),
-            unembed_bias: bias(model.unembed_bias.clone()),
+            unembed: weight(unembed),
+            unembed_bias: bias(unembed_bias),
             numerical,
-        })
+        }
     }
 
-    /// The batch split into runs of items of about [`CHUNK_ROWS`] positions.
-    fn chunks(&self, batch: &[Vec<u32>]) -> Vec<Range<usize>> {
-        let mut chunks = Vec::new();
-        let (mut start, mut rows) = (0, 0);
-        for (i, ids) in batch.iter().enumerate() {
-            rows += ids.len();
-            if rows >= CHUNK_ROWS {
-                chunks.push(start..i + 1);
-                (start, rows) = (i + 1, 0);
-            }
+    /// [`Model::forward`] on a checked batch: the final residual stream and
+    /// the logits, packed (`[positions, features]`) and widened to `f64`,
+    /// and with `record` what [`Recording`] keeps.
+    fn forward(
+        &self,
+        batch: &[Vec<u32>],
+        record: bool,
+    ) -> (Array2<f64>, Array2<f64>, Option<Recording>) {
+        if record {
+            let items: Vec<&[u32]> = batch.iter().map(Vec::as_slice).collect();
+            let mut recording = Recording {
+                residuals: Vec::new(),
+                patterns: vec![Vec::new(); batch.len()],
+            };
+            let (residual, logits) = self.chunk(&items, Some(&mut recording));
+            return (widened(&residual), widened(&logits), Some(recording));
         }
-        if start < batch.len() {
-            chunks.push(start..batch.len());
+        let parts: Vec<(Array2<T>, Array2<T>)> = chunks(batch)
+            .par_iter()
+            .map(|items| {
+                let items: Vec<&[u32]> = batch[items.clone()].iter().map(Vec::as_slice).collect();
+                self.chunk(&items, None)
+            })
+            .collect();
+        let total: usize = batch.iter().map(Vec::len).sum();
+        let mut residual = Array2::zeros((total, self.d_model));
+        let mut logits = Array2::zeros((total, self.d_vocab_out));
+        let mut row = 0;
+        for (r, l) in parts {
+            let rows = row..row + r.ncols();
+            let widen = |to: &mut f64, &from: &T| *to = from.widen();
+            residual
+                .slice_mut(s![rows.clone(), ..])
+                .zip_mut_with(&r.t(), widen);
+            logits.slice_mut(s![rows, ..]).zip_mut_with(&l.t(), widen);
+            row += r.ncols();
         }
-        chunks
+        (residual, logits, None)
     }
 
     /// Runs checked items as one packed chunk, stored feature by feature
@@ -568,7 +641,7 @@ impl Runner {
         &self,
         items: &[&[u32]],
         mut recording: Option<&mut Recording>,
-    ) -> (Array2<f32>, Array2<f32>) {
+    ) -> (Array2<T>, Array2<T>) {
         let total: usize = items.iter().map(|ids| ids.len()).sum();
         let mut rows = Vec::with_capacity(items.len());
         let (mut tokens, mut positions) = (Vec::with_capacity(total), Vec::with_capacity(total));
@@ -578,29 +651,29 @@ impl Runner {
             positions.extend(0..ids.len());
             rows.push(start..tokens.len());
         }
-        let mut x = Array2::<f32>::zeros((self.d_model, total));
+        let mut x = Array2::<T>::zeros((self.d_model, total));
         for &f in &self.embedded {
             let (e, p) = (self.embed_t.row(f), self.pos_embed_t.row(f));
             for ((v, &t), &q) in x.row_mut(f).iter_mut().zip(&tokens).zip(&positions) {
                 *v = e[t] + p[q];
             }
         }
-        let record = |r: &mut Recording, x: &Array2<f32>| r.residuals.push(transposed(x));
+        let record = |r: &mut Recording, x: &Array2<T>| r.residuals.push(widened(x));
         if let Some(r) = recording.as_deref_mut() {
             record(r, &x);
         }
         let longest = items.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut scores = vec![0f32; longest * longest];
+        let mut scores = vec![T::zero(); longest * longest];
         for layer in &self.layers {
             if !layer.heads.is_empty() {
-                let mut qkv = Array2::<f32>::zeros((layer.qkv_width, total));
+                let mut qkv = Array2::<T>::zeros((layer.qkv_width, total));
                 layer
                     .w_qkv
                     .apply(x.view(), layer.b_qkv.as_ref(), &mut qkv, false);
-                let mut z = Array2::<f32>::zeros((layer.z_width, total));
+                let mut z = Array2::<T>::zeros((layer.z_width, total));
                 let mut patterns = recording.as_ref().map(|_| {
                     rows.iter()
-                        .map(|r| Array3::<f32>::zeros((layer.n_heads, r.len(), r.len())))
+                        .map(|r| Array3::<f64>::zeros((layer.n_heads, r.len(), r.len())))
                         .collect::<Vec<_>>()
                 });
                 for (item, r) in rows.iter().enumerate() {
@@ -611,7 +684,9 @@ impl Runner {
                             patterns.as_mut(),
                             ArrayView2::from_shape((len, len), pattern),
                         ) {
-                            p[item].index_axis_mut(Axis(0), head).assign(&view);
+                            p[item]
+                                .index_axis_mut(Axis(0), head)
+                                .zip_mut_with(&view, |to, &from| *to = from.widen());
                         }
                     }
                 }
@@ -635,7 +710,7 @@ impl Runner {
             }
             let units = layer.w_in.d_out();
             if units > 0 {
-                let mut hidden = Array2::<f32>::zeros((units, total));
+                let mut hidden = Array2::<T>::zeros((units, total));
                 layer
                     .w_in
                     .apply(x.view(), layer.b_in.as_ref(), &mut hidden, false);
@@ -649,17 +724,16 @@ impl Runner {
                 record(r, &x);
             }
         }
-        let mut logits = Array2::<f32>::zeros((self.unembed.d_out(), total));
+        let mut logits = Array2::<T>::zeros((self.unembed.d_out(), total));
         self.unembed
             .apply(x.view(), self.unembed_bias.as_ref(), &mut logits, false);
         (x, logits)
     }
 
-    /// [`Model::predict`] on this thread, for a batch already checked
-    /// (every item BOS, then ids below `d_vocab`, at most `n_ctx` long).
-    pub fn predict_checked(&self, batch: &[Vec<u32>]) -> Vec<Vec<Prediction>> {
+    /// [`Runner::predict_checked`] in `T`.
+    fn predict_checked(&self, batch: &[Vec<u32>]) -> Vec<Vec<Prediction>> {
         let mut out = Vec::with_capacity(batch.len());
-        for items in self.chunks(batch) {
+        for items in chunks(batch) {
             let items: Vec<&[u32]> = batch[items].iter().map(Vec::as_slice).collect();
             let (_, logits) = self.chunk(&items, None);
             let mut row = 0;
@@ -673,10 +747,10 @@ impl Runner {
     }
 
     /// One position's output from its logits, as [`Model::decode`] reads it.
-    fn prediction(&self, logits: ArrayView1<'_, f32>) -> Prediction {
+    fn prediction(&self, logits: ArrayView1<'_, T>) -> Prediction {
         match &self.numerical {
             None => {
-                let mut best = (0, f32::NEG_INFINITY);
+                let mut best = (0, T::neg_infinity());
                 for (i, &v) in logits.iter().enumerate() {
                     if v > best.1 {
                         best = (i, v);
@@ -685,7 +759,7 @@ impl Runner {
                 Prediction::Value(best.0 as u32)
             }
             Some(values) => {
-                let x = logits.first().copied().map_or(f64::NAN, f64::from);
+                let x = logits.first().copied().map_or(f64::NAN, T::widen);
                 let i = values.partition_point(|&v| v < x);
                 let mut best: Option<(usize, f64)> = None;
                 for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
@@ -705,9 +779,32 @@ impl Runner {
     }
 }
 
-/// `[features, positions]` to `[positions, features]`, standard layout.
-fn transposed(x: &Array2<f32>) -> Array2<f32> {
-    x.t().as_standard_layout().into_owned()
+/// Whether every weight of a layer is finite.
+fn layer_finite<T: Real>(layer: &Layer<T>) -> bool {
+    let (a, m) = (&layer.attn, &layer.mlp);
+    finite(&a.w_q)
+        && finite(&a.w_k)
+        && finite(&a.w_v)
+        && finite(&a.w_o)
+        && finite(&a.b_q)
+        && finite(&a.b_k)
+        && finite(&a.b_v)
+        && finite(&a.b_o)
+        && finite(&m.w_in)
+        && finite(&m.b_in)
+        && finite(&m.w_out)
+        && finite(&m.b_out)
+}
+
+/// Whether every entry of `a` is finite.
+fn finite<T: Real, D: Dimension>(a: &Array<T, D>) -> bool {
+    a.iter().all(|v| v.is_finite())
+}
+
+/// `[features, positions]` to `[positions, features]`, widened to `f64`,
+/// standard layout.
+fn widened<T: Real>(x: &Array2<T>) -> Array2<f64> {
+    Array2::from_shape_fn((x.ncols(), x.nrows()), |(p, f)| x[[f, p]].widen())
 }
 
 /// One head on one item: scores, softmax, and the weighted sum of values
@@ -715,15 +812,15 @@ fn transposed(x: &Array2<f32>) -> Array2<f32> {
 ///
 /// numpy (features by positions): `p = softmax(q.T @ k / sqrt(d_head));
 /// z[head, cols] = v @ p.T`.
-fn attend<'s>(
-    layer: &PreparedLayer,
+fn attend<'s, T: Real>(
+    layer: &PreparedLayer<T>,
     head: &HeadDims,
-    qkv: &Array2<f32>,
-    z: &mut Array2<f32>,
+    qkv: &Array2<T>,
+    z: &mut Array2<T>,
     cols: &Range<usize>,
-    scores: &'s mut [f32],
-) -> &'s [f32] {
-    let scale = 1.0 / (layer.d_head as f32).sqrt();
+    scores: &'s mut [T],
+) -> &'s [T] {
+    let scale = T::one() / T::from_f64(layer.d_head as f64).sqrt();
     let len = cols.len();
     let scores = &mut scores[..len * len];
     let n = qkv.ncols();
@@ -736,11 +833,11 @@ fn attend<'s>(
     }
     // Scores row by row: for each query/key dimension, the query's entry
     // times the keys' row (a query entry of zero adds exactly zero).
-    scores.fill(0.0);
+    scores.fill(T::zero());
     for (dq, dk) in head.q.clone().zip(head.k.clone()) {
         let keys = row(dk);
         for (score_row, &q) in scores.chunks_exact_mut(len).zip(row(dq)) {
-            if q != 0.0 {
+            if q != T::zero() {
                 for (s, &k) in score_row.iter_mut().zip(keys) {
                     *s += q * k;
                 }
@@ -762,21 +859,21 @@ fn attend<'s>(
 }
 
 /// `a · b`, eight lanes at a time (so it vectorises), then the rest.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::zero(); 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
+    let tail: T = a8
         .remainder()
         .iter()
         .zip(b8.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, &y)| x * y)
         .sum();
     for (x, y) in a8.zip(b8) {
-        for ((lane, x), y) in lanes.iter_mut().zip(x).zip(y) {
+        for ((lane, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
             *lane += x * y;
         }
     }
-    lanes.iter().sum::<f32>() + tail
+    lanes.iter().sum::<T>() + tail
 }
 
 /// In-place softmax of one row, numerically stable.
@@ -785,18 +882,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// maximum starts at `-inf` (so an empty row is fine) and a fully masked row,
 /// all `-inf`, becomes all zeros instead of NaNs. `-inf` entries get weight 0.
 ///
-/// `exp` of anything below -110 is 0 in f32, so those entries are
-/// set to 0 without calling it (hard attention leaves most entries there).
-pub fn softmax(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    if max == f32::NEG_INFINITY {
-        row.fill(0.0);
+/// `exp` of anything below [`Real::EXP_ZERO`] (-110 in f32, -750 in f64)
+/// is exactly 0, so those entries are set to 0 without calling it (hard
+/// attention leaves most entries there).
+pub fn softmax<T: Real>(row: &mut [T]) {
+    let max = row.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    if max == T::neg_infinity() {
+        row.fill(T::zero());
         return;
     }
-    let mut sum = 0.0;
+    let mut sum = T::zero();
     for v in row.iter_mut() {
         let d = *v - max;
-        *v = if d < EXP_ZERO { 0.0 } else { d.exp() };
+        *v = if d < T::EXP_ZERO { T::zero() } else { d.exp() };
         sum += *v;
     }
     for v in row.iter_mut() {
@@ -804,15 +902,11 @@ pub fn softmax(row: &mut [f32]) {
     }
 }
 
-/// `exp(x)` is below half the smallest positive f32 (about `e^-103.97`)
-/// for every `x` below this, so it rounds to exactly 0.
-const EXP_ZERO: f32 = -110.0;
-
 /// In-place ReLU.
 ///
 /// numpy: `np.maximum(x, 0, out=x)`, except that NaN becomes 0.
-pub fn relu<D: Dimension>(x: &mut Array<f32, D>) {
-    x.mapv_inplace(|v| if v > 0.0 { v } else { 0.0 });
+pub fn relu<T: Real, D: Dimension>(x: &mut Array<T, D>) {
+    x.mapv_inplace(|v| if v > T::zero() { v } else { T::zero() });
 }
 
 #[cfg(test)]

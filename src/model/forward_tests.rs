@@ -5,7 +5,8 @@ use ndarray::{arr1, Array1, Array2, Array3};
 use super::{relu, softmax};
 use crate::eval::atom::Atom;
 use crate::model::{
-    Attention, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+    Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, Real,
+    FORMAT_VERSION,
 };
 
 // Residual layout of the test model.
@@ -28,7 +29,8 @@ pub(crate) fn pseudo_random(seed: &mut u64) -> f32 {
 /// One layer over vocab `{a, b, c}`, `max_len` 4. Head 0 copies the previous
 /// token (BOS shows as `-`) into `prev:*`; head 1 and the MLP have arbitrary
 /// weights but write only into a scratch dimension, so the output is the
-/// previous token while every weight still matters to the numbers.
+/// previous token while every weight still matters to the numbers. An F32
+/// model: every weight is an f32 value.
 pub(crate) fn previous_token_model() -> Model {
     let mut seed = 7;
     let (n_heads, d_head, d_mlp, n_ctx, d_vocab) = (2, 5, 3, 5, 4);
@@ -38,9 +40,10 @@ pub(crate) fn previous_token_model() -> Model {
     for token in 0..3 {
         embed[[token + 1, TOKENS + token]] = 1.0;
     }
-    let pos_embed = Array2::from_shape_fn((n_ctx, D_MODEL), |(p, d)| f32::from(d == POSITIONS + p));
+    let pos_embed = Array2::from_shape_fn((n_ctx, D_MODEL), |(p, d)| f64::from(d == POSITIONS + p));
 
-    let sharpness = 20.0 * (d_head as f32).sqrt(); // folded into W_Q
+    let sharpness = f64::from(20.0 * (d_head as f32).sqrt()); // folded into W_Q
+    let random = |seed: &mut u64| f64::from(pseudo_random(seed));
     let mut w_q = Array3::zeros((n_heads, D_MODEL, d_head));
     let mut w_k = Array3::zeros((n_heads, D_MODEL, d_head));
     let mut w_v = Array3::zeros((n_heads, D_MODEL, d_head));
@@ -60,23 +63,25 @@ pub(crate) fn previous_token_model() -> Model {
     }
     for d in 0..D_MODEL {
         for j in 0..d_head {
-            w_q[[1, d, j]] = pseudo_random(&mut seed);
-            w_k[[1, d, j]] = pseudo_random(&mut seed);
-            w_v[[1, d, j]] = pseudo_random(&mut seed);
+            w_q[[1, d, j]] = random(&mut seed);
+            w_k[[1, d, j]] = random(&mut seed);
+            w_v[[1, d, j]] = random(&mut seed);
         }
     }
     for j in 0..d_head {
-        w_o[[1, j, SCRATCH]] = pseudo_random(&mut seed);
+        w_o[[1, j, SCRATCH]] = random(&mut seed);
     }
     let mut random =
-        |shape: (usize, usize)| Array2::from_shape_simple_fn(shape, || pseudo_random(&mut seed));
+        |shape: (usize, usize)| Array2::from_shape_simple_fn(shape, || random(&mut seed));
     let b_q = random((n_heads, d_head));
     let b_k = random((n_heads, d_head));
     let b_v = random((n_heads, d_head));
     let w_in = random((D_MODEL, d_mlp));
     let b_in = random((1, d_mlp)).row(0).to_owned();
     let mut w_out = Array2::zeros((d_mlp, D_MODEL));
-    w_out.column_mut(SCRATCH).assign(&arr1(&[0.3, -0.2, 0.1]));
+    w_out
+        .column_mut(SCRATCH)
+        .assign(&arr1(&[0.3_f32, -0.2, 0.1]).mapv(f64::from));
     let mut b_out = Array1::zeros(D_MODEL);
     b_out[SCRATCH] = 0.25;
     let mut b_o = Array1::zeros(D_MODEL);
@@ -114,6 +119,7 @@ pub(crate) fn previous_token_model() -> Model {
             source: "prev = aggregate(select(indices, indices - 1, ==), tokens);".into(),
             sop: "prev".into(),
         },
+        dtype: Dtype::F32,
         embed,
         pos_embed,
         layers: vec![Layer {
@@ -151,23 +157,18 @@ fn reference_logits(model: &Model, ids: &[u32]) -> Vec<Vec<f64>> {
     let mut x: Vec<Vec<f64>> = (0..len)
         .map(|p| {
             (0..c.d_model)
-                .map(|d| f64::from(model.embed[[ids[p] as usize, d]] + model.pos_embed[[p, d]]))
+                .map(|d| model.embed[[ids[p] as usize, d]] + model.pos_embed[[p, d]])
                 .collect()
         })
         .collect();
     for layer in &model.layers {
         let a = &layer.attn;
-        let project = |w: &Array3<f32>, b: &Array2<f32>, h: usize, row: &[f64]| -> Vec<f64> {
+        let project = |w: &Array3<f64>, b: &Array2<f64>, h: usize, row: &[f64]| -> Vec<f64> {
             (0..c.d_head)
-                .map(|j| {
-                    f64::from(b[[h, j]])
-                        + (0..c.d_model)
-                            .map(|d| row[d] * f64::from(w[[h, d, j]]))
-                            .sum::<f64>()
-                })
+                .map(|j| b[[h, j]] + (0..c.d_model).map(|d| row[d] * w[[h, d, j]]).sum::<f64>())
                 .collect()
         };
-        let mut attn_out: Vec<Vec<f64>> = vec![a.b_o.iter().map(|&b| f64::from(b)).collect(); len];
+        let mut attn_out: Vec<Vec<f64>> = vec![a.b_o.to_vec(); len];
         for h in 0..c.n_heads {
             for (qp, out) in attn_out.iter_mut().enumerate() {
                 let q = project(&a.w_q, &a.b_q, h, &x[qp]);
@@ -187,9 +188,7 @@ fn reference_logits(model: &Model, ids: &[u32]) -> Vec<Vec<f64>> {
                     }
                 }
                 for d in 0..c.d_model {
-                    out[d] += (0..c.d_head)
-                        .map(|j| z[j] * f64::from(a.w_o[[h, j, d]]))
-                        .sum::<f64>();
+                    out[d] += (0..c.d_head).map(|j| z[j] * a.w_o[[h, j, d]]).sum::<f64>();
                 }
             }
         }
@@ -200,17 +199,15 @@ fn reference_logits(model: &Model, ids: &[u32]) -> Vec<Vec<f64>> {
         for row in &mut x {
             let hidden: Vec<f64> = (0..c.d_mlp)
                 .map(|u| {
-                    let pre = f64::from(m.b_in[u])
-                        + (0..c.d_model)
-                            .map(|d| row[d] * f64::from(m.w_in[[d, u]]))
-                            .sum::<f64>();
+                    let pre =
+                        m.b_in[u] + (0..c.d_model).map(|d| row[d] * m.w_in[[d, u]]).sum::<f64>();
                     pre.max(0.0)
                 })
                 .collect();
             for d in 0..c.d_model {
-                row[d] += f64::from(m.b_out[d])
+                row[d] += m.b_out[d]
                     + (0..c.d_mlp)
-                        .map(|u| hidden[u] * f64::from(m.w_out[[u, d]]))
+                        .map(|u| hidden[u] * m.w_out[[u, d]])
                         .sum::<f64>();
             }
         }
@@ -219,9 +216,9 @@ fn reference_logits(model: &Model, ids: &[u32]) -> Vec<Vec<f64>> {
         .map(|row| {
             (0..c.d_vocab_out)
                 .map(|o| {
-                    f64::from(model.unembed_bias[o])
+                    model.unembed_bias[o]
                         + (0..c.d_model)
-                            .map(|d| row[d] * f64::from(model.unembed[[d, o]]))
+                            .map(|d| row[d] * model.unembed[[d, o]])
                             .sum::<f64>()
                 })
                 .collect()
@@ -275,10 +272,7 @@ fn forward_matches_the_naive_reference() {
         let reference = reference_logits(&model, &ids);
         for (got, want) in fwd.logits.rows().into_iter().zip(&reference) {
             for (g, w) in got.iter().zip(want) {
-                assert!(
-                    (f64::from(*g) - w).abs() < 1e-4,
-                    "{input}: {got} vs {want:?}"
-                );
+                assert!((g - w).abs() < 1e-4, "{input}: {got} vs {want:?}");
             }
         }
     }
@@ -448,19 +442,117 @@ fn a_batch_of_many_chunks_equals_each_item_alone() {
     }
 }
 
+/// `exp` of everything below `T::EXP_ZERO` is 0, as softmax assumes, and
+/// `exp(near)` (a little above it) is not: the threshold is not needlessly low.
+fn exp_zero_is_exact<T: Real>(near: T) {
+    let mut x = T::EXP_ZERO;
+    let (grow, step, end) = (T::from_f64(1.001), T::from_f64(0.01), T::from_f64(-1.0e6));
+    while x > end {
+        assert_eq!(x.exp(), T::zero(), "exp({x})");
+        x = x * grow - step;
+    }
+    assert!(near > T::EXP_ZERO && near.exp() > T::zero(), "exp({near})");
+}
+
 #[test]
 fn exp_below_the_zero_threshold_is_exactly_zero() {
-    // softmax skips exp below EXP_ZERO; that must give what exp gives.
-    let mut x = super::EXP_ZERO;
-    while x > -1.0e6 {
-        assert_eq!(x.exp(), 0.0, "exp({x})");
-        x = x * 1.001 - 0.01;
-    }
-    assert!(
-        (-103.0_f32).exp() > 0.0,
-        "the threshold is not needlessly low"
-    );
+    exp_zero_is_exact(-103.0_f32);
+    exp_zero_is_exact(-745.0_f64);
     let mut row = [0.0_f32, -200.0, -105.0, f32::NEG_INFINITY];
     softmax(&mut row);
     assert_eq!(row, [1.0, 0.0, 0.0, 0.0]);
+    // In f64, e^-200 and e^-740 are weights (below 1 in the sum's last bit,
+    // so the maximum still gets 1); e^-800 is 0 as in f32.
+    let mut row = [0.0_f64, -200.0, -740.0, -800.0, f64::NEG_INFINITY];
+    softmax(&mut row);
+    assert_eq!(row[0], 1.0);
+    assert!(row[1] > 1e-87 && row[1] == (-200.0_f64).exp(), "{row:?}");
+    assert!(row[2] > 0.0, "{row:?}");
+    assert_eq!(row[3..], [0.0, 0.0]);
+}
+
+/// FNV-1a of the f32 bits of `values`, each checked to be an f32 value.
+fn f32_bits_hash<'a>(values: impl IntoIterator<Item = &'a f64>) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for &v in values {
+        let narrow = v as f32;
+        assert_eq!(f64::from(narrow), v, "not an f32 value");
+        for byte in narrow.to_bits().to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+#[test]
+fn an_f32_run_is_bit_identical_to_the_f32_runtime_before_dtypes() {
+    // The hash and the logits were computed by the runtime as it was when
+    // it ran in f32 only, on this model and batch.
+    let model = previous_token_model();
+    let batch: Vec<_> = ["abca", "c", "ba", "bbb", "cab"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    let fwd = model.forward(&batch, true).unwrap();
+    let all = fwd
+        .logits
+        .iter()
+        .chain(fwd.residuals.iter().flatten())
+        .chain(fwd.patterns.iter().flatten().flatten());
+    assert_eq!(f32_bits_hash(all), 0x8c5a_c801_9f6a_328a);
+    let first: Vec<u32> = fwd
+        .logits_of(0)
+        .iter()
+        .map(|&v| (v as f32).to_bits())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            1055103783, 1058565296, 1020703742, 1051173680, 1067706264, 1041807928, 3190935380,
+            1041030724, 1049599584, 1066604359, 3190935380, 1041030724, 1049599584, 1041807928,
+            1062439979, 1041030724, 1049599584, 1041807928, 3190935380, 1066507208
+        ]
+    );
+}
+
+#[test]
+fn an_f64_model_runs_in_f64() {
+    // Weights that f32 cannot hold, which the f64 run must follow to about
+    // 1e-15 where an f32 run is off by about 1e-7.
+    let mut model = previous_token_model().with_dtype(Dtype::F64);
+    let mut seed = 3;
+    let mut nudge = |w: f64| w + f64::from(pseudo_random(&mut seed)) * 1e-9;
+    model.layers[0].attn.w_q.mapv_inplace(&mut nudge);
+    model.layers[0].mlp.w_in.mapv_inplace(&mut nudge);
+    let as_f32 = model.clone().with_dtype(Dtype::F32);
+    let (mut err64, mut err32) = (0.0_f64, 0.0_f64);
+    for input in ["a", "bac", "ccab", "abca"] {
+        let ids = model.encode(&atoms(input)).unwrap();
+        let reference = reference_logits(&model, &ids);
+        let batch = std::slice::from_ref(&ids);
+        let f64_logits = model.forward(batch, false).unwrap().logits;
+        let f32_logits = as_f32.forward(batch, false).unwrap().logits;
+        for ((got64, got32), want) in f64_logits
+            .rows()
+            .into_iter()
+            .zip(f32_logits.rows())
+            .zip(&reference)
+        {
+            for ((g64, g32), w) in got64.iter().zip(got32).zip(want) {
+                err64 = err64.max((g64 - w).abs());
+                err32 = err32.max((g32 - w).abs());
+            }
+        }
+        let decoded = |m: &Model| strings(&m.decode(&m.forward(batch, false).unwrap())[0]);
+        assert_eq!(decoded(&model), decoded(&as_f32), "{input}");
+    }
+    assert!(err64 < 1e-12, "f64 error {err64}");
+    assert!(
+        err32 > 1e-9,
+        "f32 error {err32} (is the f32 run really f32?)"
+    );
+    let runner = super::Runner::new(&model).unwrap();
+    assert_eq!(runner.dtype(), Dtype::F64);
+    assert_eq!(super::Runner::new(&as_f32).unwrap().dtype(), Dtype::F32);
 }

@@ -85,12 +85,13 @@ pub fn summary(model: &Model) -> String {
     out.push_str(&layer_lines(model));
     let output = output_text(&model.meta.output);
     out.push_str(&format!(
-        "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}\n",
+        "  vocabulary {} tokens, max_len {}, heads padded to {} × d_head {}, d_mlp {}, output {output}, dtype {}\n",
         model.meta.vocab.len(),
         model.meta.max_len,
         c.n_heads,
         c.d_head,
-        c.d_mlp
+        c.d_mlp,
+        model.dtype
     ));
     out
 }
@@ -118,6 +119,11 @@ pub fn inspect_text(model: &Model) -> String {
     let c = &model.config;
     let m = &model.meta;
     let mut out = headline(model);
+    out.push_str(&format!(
+        "dtype: {} (weights stored and run in {})\n",
+        model.dtype,
+        model.dtype.torch_name()
+    ));
     out.push_str(&format!(
         "padded sizes: {} heads per layer, d_head {}, d_mlp {}, n_ctx {} (max_len {} + BOS), d_vocab {}, d_vocab_out {}\n",
         c.n_heads, c.d_head, c.d_mlp, c.n_ctx, m.max_len, c.d_vocab, c.d_vocab_out
@@ -157,6 +163,7 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
     json!({
         "sop": m.sop,
         "format_version": m.format_version,
+        "dtype": model.dtype.name(),
         "n_layers": c.n_layers,
         "d_model": c.d_model,
         "n_heads": c.n_heads,

@@ -34,8 +34,11 @@
 //! [`Model::forward`] computes exactly what TransformerLens computes for the
 //! same weights (attention scores divided by `sqrt(d_head)`), on batches whose
 //! items may have different lengths; padding never changes a result, because
-//! items never share an attention matrix (see [`forward`]).
+//! items never share an attention matrix (see [`forward`]). It runs in the
+//! model's [`Dtype`]: an F32 model in `f32`, as a TransformerLens model of
+//! dtype `float32` does, an F64 model in `f64` ([`dtype`]).
 
+pub mod dtype;
 pub mod error;
 pub mod file;
 pub mod forward;
@@ -44,6 +47,7 @@ pub mod inspect;
 use ndarray::{Array1, Array2, Array3};
 
 use crate::eval::atom::Atom;
+pub use dtype::{Dtype, Real};
 pub use error::ModelError;
 pub use forward::{relu, softmax, Forward};
 
@@ -104,63 +108,70 @@ pub enum OutputDecoding {
 }
 
 /// A transformer: embeddings, layers, unembedding.
+///
+/// Every weight is kept as `f64`; `dtype` says how the model is written and
+/// run (see [`dtype`]): an [`Dtype::F32`] model's weights are `f32` values,
+/// rounded to them if they are not, and its forward pass runs in `f32`.
 #[derive(Clone, Debug)]
 pub struct Model {
     pub config: ModelConfig,
     pub meta: ModelMeta,
+    /// The element type of the weight file and of the forward pass.
+    pub dtype: Dtype,
     /// `embed.W_E`: `[d_vocab, d_model]`.
-    pub embed: Array2<f32>,
+    pub embed: Array2<f64>,
     /// `pos_embed.W_pos`: `[n_ctx, d_model]`.
-    pub pos_embed: Array2<f32>,
+    pub pos_embed: Array2<f64>,
     /// Each an attention sub-layer, then an MLP sub-layer.
     pub layers: Vec<Layer>,
     /// `unembed.W_U`: `[d_model, d_vocab_out]`.
-    pub unembed: Array2<f32>,
+    pub unembed: Array2<f64>,
     /// `unembed.b_U`: `[d_vocab_out]`.
-    pub unembed_bias: Array1<f32>,
+    pub unembed_bias: Array1<f64>,
 }
 
-/// One transformer block.
+/// One transformer block, its weights of type `T` (`f64` in a [`Model`];
+/// the runtime converts them to the type it runs in).
 #[derive(Clone, Debug)]
-pub struct Layer {
-    pub attn: Attention,
-    pub mlp: Mlp,
+pub struct Layer<T = f64> {
+    pub attn: Attention<T>,
+    pub mlp: Mlp<T>,
 }
 
 /// Multi-head bidirectional attention. The scores are divided by
 /// `sqrt(d_head)` as in every standard implementation, so a compiler that
 /// wants score `s` must fold `sqrt(d_head)` into `w_q` (and `b_q`).
 #[derive(Clone, Debug)]
-pub struct Attention {
+pub struct Attention<T = f64> {
     /// `[n_heads, d_model, d_head]`.
-    pub w_q: Array3<f32>,
+    pub w_q: Array3<T>,
     /// `[n_heads, d_model, d_head]`.
-    pub w_k: Array3<f32>,
+    pub w_k: Array3<T>,
     /// `[n_heads, d_model, d_head]`.
-    pub w_v: Array3<f32>,
+    pub w_v: Array3<T>,
     /// `[n_heads, d_head, d_model]`.
-    pub w_o: Array3<f32>,
+    pub w_o: Array3<T>,
     /// `[n_heads, d_head]`.
-    pub b_q: Array2<f32>,
+    pub b_q: Array2<T>,
     /// `[n_heads, d_head]`.
-    pub b_k: Array2<f32>,
+    pub b_k: Array2<T>,
     /// `[n_heads, d_head]`.
-    pub b_v: Array2<f32>,
+    pub b_v: Array2<T>,
     /// `[d_model]`.
-    pub b_o: Array1<f32>,
+    pub b_o: Array1<T>,
 }
 
 /// A two-layer ReLU MLP.
 #[derive(Clone, Debug)]
-pub struct Mlp {
+pub struct Mlp<T = f64> {
     /// `[d_model, d_mlp]`.
-    pub w_in: Array2<f32>,
+    pub w_in: Array2<T>,
     /// `[d_mlp]`.
-    pub b_in: Array1<f32>,
+    pub b_in: Array1<T>,
     /// `[d_mlp, d_model]`.
-    pub w_out: Array2<f32>,
+    pub w_out: Array2<T>,
     /// `[d_model]`.
-    pub b_out: Array1<f32>,
+    pub b_out: Array1<T>,
 }
 
 impl Model {
@@ -214,13 +225,32 @@ impl Model {
                             values.get(best).cloned().unwrap_or(Atom::Float(f64::NAN))
                         }
                         OutputDecoding::Numerical { values } => {
-                            let x = row.first().copied().map_or(f64::NAN, f64::from);
+                            let x = row.first().copied().unwrap_or(f64::NAN);
                             nearest(values, x).unwrap_or(Atom::Float(x))
                         }
                     })
                     .collect()
             })
             .collect()
+    }
+
+    /// The model with dtype `dtype`: for [`Dtype::F32`] every weight is
+    /// rounded to the nearest `f32` (huge ones become infinite, which
+    /// [`Model::to_bytes`] refuses); for [`Dtype::F64`] the weights stay as
+    /// they are.
+    pub fn with_dtype(mut self, dtype: Dtype) -> Model {
+        self.dtype = dtype;
+        if dtype == Dtype::F32 {
+            let round = |x: f64| dtype.round(x);
+            self.embed.mapv_inplace(round);
+            self.pos_embed.mapv_inplace(round);
+            for layer in &mut self.layers {
+                *layer = layer.map(round);
+            }
+            self.unembed.mapv_inplace(round);
+            self.unembed_bias.mapv_inplace(round);
+        }
+        self
     }
 
     /// Every weight, zeros included.
@@ -237,7 +267,7 @@ impl Model {
     }
 
     /// Every tensor with its TransformerLens state-dict name, in file order.
-    pub fn tensors(&self) -> Vec<(String, ndarray::ArrayViewD<'_, f32>)> {
+    pub fn tensors(&self) -> Vec<(String, ndarray::ArrayViewD<'_, f64>)> {
         let mut out = vec![
             ("embed.W_E".to_string(), self.embed.view().into_dyn()),
             (
@@ -270,6 +300,32 @@ impl Model {
             self.unembed_bias.view().into_dyn(),
         ));
         out
+    }
+}
+
+impl<T: Copy> Layer<T> {
+    /// The layer with `f` applied to every weight.
+    pub fn map<U>(&self, f: impl Fn(T) -> U + Copy) -> Layer<U> {
+        let a = &self.attn;
+        let m = &self.mlp;
+        Layer {
+            attn: Attention {
+                w_q: a.w_q.mapv(f),
+                w_k: a.w_k.mapv(f),
+                w_v: a.w_v.mapv(f),
+                w_o: a.w_o.mapv(f),
+                b_q: a.b_q.mapv(f),
+                b_k: a.b_k.mapv(f),
+                b_v: a.b_v.mapv(f),
+                b_o: a.b_o.mapv(f),
+            },
+            mlp: Mlp {
+                w_in: m.w_in.mapv(f),
+                b_in: m.b_in.mapv(f),
+                w_out: m.w_out.mapv(f),
+                b_out: m.b_out.mapv(f),
+            },
+        }
     }
 }
 
@@ -336,7 +392,8 @@ impl Model {
         for (name, tensor) in self.tensors() {
             let expected = self.config.tensor_shape(&name).unwrap_or_default();
             if tensor.shape() != expected.as_slice() {
-                return Err(error::wrong_shape(&name, "F32", expected, tensor.shape()));
+                let dtype = self.dtype.name();
+                return Err(error::wrong_shape(&name, dtype, expected, tensor.shape()));
             }
         }
         Ok(())
@@ -382,8 +439,8 @@ pub fn check_consistency(config: &ModelConfig, meta: &ModelMeta) -> Result<(), M
 }
 
 /// The index of the largest value, the first on ties; NaNs never win.
-fn argmax(values: impl Iterator<Item = f32>) -> usize {
-    let mut best = (0, f32::NEG_INFINITY);
+fn argmax(values: impl Iterator<Item = f64>) -> usize {
+    let mut best = (0, f64::NEG_INFINITY);
     for (i, v) in values.enumerate() {
         if v > best.1 {
             best = (i, v);

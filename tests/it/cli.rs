@@ -318,6 +318,106 @@ fn exec_prints_what_run_prints_on_a_large_batch() {
 }
 
 #[test]
+fn verify_refuses_zero_samples_as_usage() {
+    let out = rasp(
+        &[
+            "verify",
+            "examples/sort.rasp",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--samples",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(err.contains("rasp::cli::no_samples"), "{err}");
+    assert!(err.contains("`--samples` must be at least 1"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+}
+
+#[test]
+fn verify_samples_the_hard_inputs_first() {
+    let vocab = "a,b,c,d,e,f,g,h,i,j,k";
+    let args = [
+        "verify",
+        "examples/sort.rasp",
+        "--vocab",
+        vocab,
+        "--max-len",
+        "8",
+        "--samples",
+        "500",
+        "--json",
+    ];
+    let out = rasp(&args, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    // 11 constant, 110 alternating, 220 with one other token first or last.
+    assert_eq!(
+        report["checked"],
+        "500 inputs (341 hard ones, then random; seed 1)"
+    );
+    assert_eq!(
+        (report["inputs"].clone(), report["agree"].clone()),
+        (500.into(), 500.into())
+    );
+}
+
+#[test]
+fn verify_fails_when_the_program_fails_on_every_input() {
+    let dir = std::env::temp_dir().join(format!("rasp-cli-undefined-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("undefined.rasp");
+    std::fs::write(&file, "y = 10 / (indices - indices);\n").expect("writes");
+    let file = file.display().to_string();
+    for (vocab, json) in [
+        ("a,b", false),
+        ("a,b", true),
+        ("a,b,c,d,e,f,g,h,i,j,k", false),
+    ] {
+        let mut args = vec!["verify", &file, "--vocab", vocab, "--max-len", "8"];
+        if json {
+            args.push("--json");
+        }
+        let out = rasp(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{vocab} {json}");
+        let err = stderr(&out);
+        assert!(err.contains("rasp::cli::always_undefined"), "{err}");
+        assert!(
+            err.contains("the program fails on every input checked"),
+            "{err}"
+        );
+        // The interpreter's own error on the first input follows.
+        assert!(
+            err.contains("rasp::eval::division_by_zero") && err.contains("on the first, [a"),
+            "{err}"
+        );
+        if json {
+            let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+            assert_eq!(report["undefined"], report["inputs"]);
+            assert_eq!(report["agree"], 0);
+        } else {
+            assert!(stdout(&out).contains("0 agree"), "{}", stdout(&out));
+        }
+    }
+    // Undefined on some inputs only is fine.
+    std::fs::write(&file, "y = 10 / (indices - 1);\n").expect("writes");
+    let out = rasp(&["verify", &file, "--vocab", "a,b", "--max-len", "4"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 agree, 28 undefined"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_dir_all(&dir).expect("cleans up");
+}
+
+#[test]
 fn verify_checks_every_input_on_all_cores_without_a_bar_on_a_pipe() {
     let out = rasp(
         &[

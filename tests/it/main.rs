@@ -6,6 +6,7 @@ mod cli;
 mod compile;
 mod diagnostics;
 mod draw;
+mod dtype;
 mod fuzz;
 mod generate;
 mod kernels;

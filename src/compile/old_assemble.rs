@@ -37,11 +37,11 @@
 use ndarray::{Array1, Array2, Array3};
 
 use super::error::CompileError;
-use super::graph::{all_tuples, GNode, Graph, Group, Id, Kind, Pair};
-use super::values::as_f64;
+use super::old_graph::{all_tuples, GNode, Graph, Group, Id, Kind, Pair};
+use super::old_values::as_f64;
 use crate::eval::atom::Atom;
 use crate::model::{
-    Attention, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+    Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
 };
 
 const ONE: usize = 0;
@@ -140,7 +140,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
             ];
             for (from, weights, biases, factor) in maps {
                 for ((r, c), x) in from.indexed_iter() {
-                    let x = (x * factor) as f32;
+                    let x = x * factor;
                     if r == ONE {
                         biases[[h, c]] += x;
                     } else {
@@ -150,7 +150,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
             }
             for ((r, c), x) in head.o.indexed_iter() {
                 if c != ONE {
-                    attn.w_o[[h, r, c - 1]] = *x as f32;
+                    attn.w_o[[h, r, c - 1]] = *x;
                 }
             }
         }
@@ -166,13 +166,13 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
                 if d == ONE {
                     bias += w;
                 } else {
-                    mlp.w_in[[d - 1, u]] += w as f32;
+                    mlp.w_in[[d - 1, u]] += w;
                 }
             }
-            mlp.b_in[u] = bias as f32;
+            mlp.b_in[u] = bias;
             for &(d, w) in &unit.w_out {
                 if d != ONE {
-                    mlp.w_out[[u, d - 1]] += w as f32;
+                    mlp.w_out[[u, d - 1]] += w;
                 }
             }
         }
@@ -191,7 +191,7 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
         for a in out.values.values() {
             if values
                 .last()
-                .is_none_or(|b| !super::values::nearly_equal(as_f64(b), as_f64(a)))
+                .is_none_or(|b| !super::old_values::nearly_equal(as_f64(b), as_f64(a)))
             {
                 values.push(a.clone());
             }
@@ -231,6 +231,8 @@ pub fn assemble(graph: &Graph, source: &str, sop_name: &str) -> Result<Model, Co
             source: source.to_string(),
             sop: sop_name.to_string(),
         },
+        // Weights as computed; `compile_with` sets the dtype asked for.
+        dtype: Dtype::F64,
         embed,
         pos_embed,
         layers,
@@ -867,7 +869,7 @@ fn map_units(graph: &Graph, layout: &Layout, id: Id) -> Result<Vec<Unit>, Compil
             if let Some(read) = read {
                 return Ok(gated_numeric_units(graph, layout, id, sources, expr, read));
             }
-            let sets: Vec<&super::values::ValueSet> =
+            let sets: Vec<&super::old_values::ValueSet> =
                 sources.iter().map(|s| &graph.nodes[*s].values).collect();
             let k = sources.len() as f64;
             let exact = sources.iter().all(|s| is_exact(graph, *s));
@@ -936,7 +938,7 @@ fn gated_numeric_units(
     layout: &Layout,
     id: Id,
     sources: &[Id],
-    expr: &super::graph::Expr,
+    expr: &super::old_graph::Expr,
     read: Read,
 ) -> Vec<Unit> {
     let mut units = Vec::new();
@@ -985,8 +987,8 @@ fn gated_numeric_units(
                     for a in source.values.values() {
                         let x = as_f64(a);
                         match points.last_mut() {
-                            Some((q, b)) if super::values::nearly_equal(*q, x) => {
-                                if super::values::simpler(x, *q) {
+                            Some((q, b)) if super::old_values::nearly_equal(*q, x) => {
+                                if super::old_values::simpler(x, *q) {
                                     *q = x;
                                     *b = vec![a.clone()];
                                 }
@@ -1010,7 +1012,7 @@ fn gated_numeric_units(
         .filter(|(i, _)| !read_at.contains(i))
         .map(|(_, s)| *s)
         .collect();
-    let sets: Vec<&super::values::ValueSet> =
+    let sets: Vec<&super::old_values::ValueSet> =
         others.iter().map(|s| &graph.nodes[*s].values).collect();
     let k = others.len() as f64;
     let tuples = all_tuples(&sets);
@@ -1099,8 +1101,8 @@ fn numeric_points(
     for a in node.values.values() {
         let x = as_f64(a);
         if let Some((p, out)) = points.last_mut() {
-            if super::values::nearly_equal(*p, x) {
-                if super::values::simpler(x, *p) {
+            if super::old_values::nearly_equal(*p, x) {
+                if super::old_values::simpler(x, *p) {
                     *p = x;
                     *out = f(a);
                 }
@@ -1142,7 +1144,7 @@ fn embeddings(
     layout: &Layout,
     live: &[Id],
     d_model: usize,
-) -> (Array2<f32>, Array2<f32>) {
+) -> (Array2<f64>, Array2<f64>) {
     let mut embed = Array2::zeros((graph.vocab.len() + 1, d_model));
     let mut pos = Array2::zeros((graph.max_len + 1, d_model));
     embed[[0, ONE]] = 1.0;

@@ -1,0 +1,906 @@
+//! Value sets: what each node of the program can be, at each query index,
+//! on inputs over the vocabulary of lengths `1..=max_len`.
+//!
+//! Every value is computed with the interpreter's own arithmetic (maps are
+//! applied to atoms; means are `sum / m` as the interpreter divides), so a
+//! value set lists exactly what the interpreter can produce, only the
+//! values that can occur together are combined ([`tuples`]), and attention
+//! outputs over one selector are combined as one group ([`means`]).
+//!
+//! The result for each node is its [`Shape`] (how its value arises: a
+//! constant, a local table, an attention output, or a function of a tuple
+//! space) and its value sets per query index.
+
+pub mod local;
+pub mod means;
+pub mod selectors;
+pub mod set;
+pub mod tuples;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use local::{contexts_at, Local, Reads};
+use means::{float_radius, interpreter_aggregate, joint_values, Member};
+use selectors::{SelFacts, Side};
+pub use set::ValueSet;
+use tuples::{for_each_product, projection, Support, TupleSpace};
+
+use super::error::CompileError;
+use super::graph::{Graph, NodeId, Op, SelId};
+use crate::eval::atom::Atom;
+use crate::eval::map::MapError;
+use crate::eval::sop::TokenConv;
+
+/// The joint values of a group: per query index, the member vectors.
+type Joint = Rc<Vec<Vec<Vec<Atom>>>>;
+/// Per key position, the value tuples (with their ids) found there.
+type KeyTuples = Vec<Vec<(usize, Vec<Atom>)>>;
+
+/// How a node's value arises.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    Const(Atom),
+    /// A function of the token, index and length.
+    Local(Rc<Local>),
+    /// An aggregate or a selector width.
+    Attention,
+    /// A map over a tuple space: `table[t]` for tuple `t` (`None` where the
+    /// map fails).
+    Derived {
+        space: Rc<TupleSpace>,
+        table: Rc<Vec<Option<Atom>>>,
+    },
+}
+
+/// What the analysis knows of one node.
+#[derive(Debug, Clone)]
+pub struct NodeValues {
+    pub shape: Shape,
+    /// The values at each query index.
+    pub per_index: Vec<Rc<ValueSet>>,
+    /// Every value.
+    pub all: Rc<ValueSet>,
+}
+
+/// A map that fails on some of the values its inputs can take together.
+#[derive(Debug, Clone)]
+pub struct PartialFailure {
+    pub node: NodeId,
+    /// The input values of one failing case, and the failure.
+    pub example: String,
+}
+
+/// The most values one node may have (over all query indices).
+pub const MAX_VALUES: usize = 20_000;
+
+/// The most tuples one support may have.
+pub const TUPLE_BUDGET: usize = 1 << 18;
+
+/// The analysis of a whole program.
+pub struct Analysis {
+    pub vocab: Vec<Atom>,
+    pub max_len: usize,
+    pub nodes: Vec<NodeValues>,
+    selectors: Vec<Option<Rc<SelFacts>>>,
+    spaces: HashMap<Support, Rc<TupleSpace>>,
+    joints: HashMap<(SelId, Vec<NodeId>), Joint>,
+    key_tuple_ids: HashMap<Vec<(u8, crate::eval::atom::AtomKey)>, usize>,
+    levels: HashMap<Vec<usize>, Vec<Vec<Vec<Atom>>>>,
+    /// Maps that fail on some tuples (not all).
+    pub partial_failures: Vec<PartialFailure>,
+}
+
+impl Analysis {
+    /// Analyses every node of `graph`.
+    pub fn run(graph: &Graph, vocab: &[Atom], max_len: usize) -> Result<Analysis, CompileError> {
+        let mut a = Analysis {
+            vocab: vocab.to_vec(),
+            max_len,
+            nodes: Vec::with_capacity(graph.nodes.len()),
+            selectors: vec![None; graph.selectors.len()],
+            spaces: HashMap::new(),
+            joints: HashMap::new(),
+            key_tuple_ids: HashMap::new(),
+            levels: HashMap::new(),
+            partial_failures: Vec::new(),
+        };
+        let budget = crate::memory::Budget::start();
+        for id in 0..graph.nodes.len() {
+            budget.check().map_err(CompileError::memory)?;
+            let values = a.analyse_node(graph, id)?;
+            a.nodes.push(values);
+        }
+        Ok(a)
+    }
+
+    /// The facts of a selector (computed once).
+    pub fn facts(&mut self, graph: &Graph, sel: SelId) -> Rc<SelFacts> {
+        if let Some(f) = &self.selectors[sel] {
+            return f.clone();
+        }
+        let nodes = &self.nodes;
+        let side = |n: NodeId| match nodes.get(n).map(|v| &v.shape) {
+            Some(Shape::Const(c)) => Side::Const(c),
+            Some(Shape::Local(l)) => Side::Local(l),
+            _ => Side::Other,
+        };
+        let facts = Rc::new(selectors::analyse(graph, sel, self.max_len, &side));
+        self.selectors[sel] = Some(facts.clone());
+        facts
+    }
+
+    fn analyse_node(&mut self, graph: &Graph, id: NodeId) -> Result<NodeValues, CompileError> {
+        let n = self.max_len;
+        let v = self.vocab.len();
+        let node = &graph.nodes[id];
+        let local = |reads: Reads, f: &dyn Fn(local::Context) -> Option<Atom>| {
+            Local::tabulate(reads, v, n, f)
+        };
+        match &node.op {
+            Op::Const(c) => Ok(self.constant(c.clone())),
+            Op::Tokens(conv) => {
+                let vocab = self.vocab.clone();
+                let conv = *conv;
+                let failure = vocab
+                    .iter()
+                    .find(|t| convert_token(conv, t).is_none())
+                    .map(|t| {
+                        format!(
+                            "the token {} is not converted by `{}`",
+                            t.repr(),
+                            conv.name()
+                        )
+                    });
+                let table = local(
+                    Reads {
+                        token: true,
+                        ..Reads::default()
+                    },
+                    &|c| convert_token(conv, &vocab[c.token]),
+                );
+                self.local_values(graph, id, table, failure)
+            }
+            Op::Indices => {
+                let table = local(
+                    Reads {
+                        index: true,
+                        ..Reads::default()
+                    },
+                    &|c| Some(Atom::Int(c.index as i64)),
+                );
+                self.local_values(graph, id, table, None)
+            }
+            Op::Length => {
+                let table = local(
+                    Reads {
+                        length: true,
+                        ..Reads::default()
+                    },
+                    &|c| Some(Atom::Int(c.length as i64)),
+                );
+                self.local_values(graph, id, table, None)
+            }
+            Op::Map { func, args } => self.map_node(graph, id, func, args),
+            Op::Aggregate { selector, .. } | Op::Width(selector) => {
+                let joint = self
+                    .joint(graph, *selector, &[id])
+                    .map_err(|size| CompileError::too_large_values(node, size))?;
+                let radius = self.member_radius(graph, id);
+                let total: usize = joint.iter().map(Vec::len).sum();
+                if total > MAX_VALUES * self.max_len {
+                    return Err(CompileError::too_large_values(node, total));
+                }
+                let per_index: Vec<Rc<ValueSet>> = joint
+                    .iter()
+                    .map(|tuples| {
+                        Rc::new(ValueSet::with_radius(
+                            tuples.iter().map(|t| t[0].clone()),
+                            radius,
+                        ))
+                    })
+                    .collect();
+                let values = self.with_sets(Shape::Attention, per_index);
+                if values.all.len() > MAX_VALUES {
+                    return Err(CompileError::too_large_values(node, values.all.len()));
+                }
+                Ok(values)
+            }
+        }
+    }
+
+    fn constant(&self, c: Atom) -> NodeValues {
+        let set = Rc::new(ValueSet::from_atoms([c.clone()]));
+        NodeValues {
+            shape: Shape::Const(c),
+            per_index: vec![set.clone(); self.max_len],
+            all: set,
+        }
+    }
+
+    fn with_sets(&self, shape: Shape, per_index: Vec<Rc<ValueSet>>) -> NodeValues {
+        let all = if per_index.windows(2).all(|w| Rc::ptr_eq(&w[0], &w[1])) {
+            per_index
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Rc::new(ValueSet::default()))
+        } else {
+            Rc::new(ValueSet::union_all(per_index.iter().map(|s| s.as_ref())))
+        };
+        NodeValues {
+            shape,
+            per_index,
+            all,
+        }
+    }
+
+    /// A local node's values; `failure` names a failing case if the table
+    /// was built from a map.
+    fn local_values(
+        &mut self,
+        graph: &Graph,
+        id: NodeId,
+        table: Local,
+        failure: Option<String>,
+    ) -> Result<NodeValues, CompileError> {
+        let per_index: Vec<Vec<Atom>> = (0..self.max_len)
+            .map(|i| {
+                table
+                    .contexts_at(i)
+                    .iter()
+                    .filter_map(|c| table.at(*c).cloned())
+                    .collect()
+            })
+            .collect();
+        self.finish_values(graph, id, Shape::Local(Rc::new(table)), per_index, failure)
+    }
+
+    /// Builds a node's value sets, failing if it has no value anywhere and
+    /// noting a partial failure.
+    fn finish_values(
+        &mut self,
+        graph: &Graph,
+        id: NodeId,
+        shape: Shape,
+        per_index: Vec<Vec<Atom>>,
+        failure: Option<String>,
+    ) -> Result<NodeValues, CompileError> {
+        if per_index.iter().all(Vec::is_empty) {
+            return Err(CompileError::fails_everywhere(
+                &graph.nodes[id],
+                failure.unwrap_or_else(|| "it has no value on any input".into()),
+            ));
+        }
+        if let Some(example) = failure {
+            self.partial_failures
+                .push(PartialFailure { node: id, example });
+        }
+        let mut sets: Vec<Rc<ValueSet>> = Vec::with_capacity(per_index.len());
+        let total: usize = per_index.iter().map(Vec::len).sum();
+        if total > MAX_VALUES * self.max_len.max(1) {
+            return Err(CompileError::too_large_values(&graph.nodes[id], total));
+        }
+        for atoms in per_index {
+            let set = ValueSet::from_atoms(atoms);
+            match sets.last() {
+                Some(last) if same_atoms(last.values(), set.values()) => sets.push(last.clone()),
+                _ => sets.push(Rc::new(set)),
+            }
+        }
+        Ok(self.with_sets(shape, sets))
+    }
+
+    fn map_node(
+        &mut self,
+        graph: &Graph,
+        id: NodeId,
+        func: &crate::eval::map::MapFn,
+        args: &[NodeId],
+    ) -> Result<NodeValues, CompileError> {
+        let node = &graph.nodes[id];
+        // Constants fold.
+        let consts: Option<Vec<Atom>> = args
+            .iter()
+            .map(|a| match &self.nodes[*a].shape {
+                Shape::Const(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(values) = consts {
+            let refs: Vec<&Atom> = values.iter().collect();
+            return match func.apply(&refs) {
+                Ok(c) => Ok(self.constant(c)),
+                Err(e) => Err(CompileError::constant_fails(node, e)),
+            };
+        }
+        // Maps of local nodes (and constants) stay local while small.
+        let locals: Option<Reads> =
+            args.iter()
+                .try_fold(Reads::default(), |r, a| match &self.nodes[*a].shape {
+                    Shape::Const(_) => Some(r),
+                    Shape::Local(l) => Some(r.union(l.reads)),
+                    _ => None,
+                });
+        if let Some(reads) = locals {
+            if Local::contexts(reads, self.vocab.len(), self.max_len) <= local::MAX_LOCAL_CONTEXTS {
+                let mut failure: Option<String> = None;
+                let nodes = &self.nodes;
+                let table = Local::tabulate(reads, self.vocab.len(), self.max_len, |c| {
+                    let values: Option<Vec<&Atom>> = args
+                        .iter()
+                        .map(|a| match &nodes[*a].shape {
+                            Shape::Const(k) => Some(k),
+                            Shape::Local(l) => l.at(c),
+                            _ => None,
+                        })
+                        .collect();
+                    let values = values?;
+                    match func.apply(&values) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            if failure.is_none() {
+                                failure = Some(describe_failure(&values, &e));
+                            }
+                            None
+                        }
+                    }
+                });
+                return self.local_values(graph, id, table, failure);
+            }
+        }
+        // A map over the tuples its inputs take together.
+        let mut support = Support::default();
+        for &a in args {
+            support = support.union(&self.support_of(graph, a));
+        }
+        let space = match self.space(graph, &support) {
+            Ok(s) => s,
+            Err(_) => {
+                // Too many tuples: take each input as independent.
+                let mut cut = Support::default();
+                for &a in args {
+                    cut = cut.union(&self.support_cut(a));
+                }
+                self.space(graph, &cut)
+                    .map_err(|size| CompileError::too_large_tuples(node, size))?
+            }
+        };
+        let mut table: Vec<Option<Atom>> = Vec::with_capacity(space.len());
+        let mut failure: Option<String> = None;
+        let readers: Vec<ValueReader> = args
+            .iter()
+            .map(|&a| self.reader(a, &space))
+            .collect::<Result<_, _>>()
+            .map_err(|()| CompileError::internal("a map input is not in its tuple space"))?;
+        for tuple in &space.tuples {
+            let values: Option<Vec<Atom>> = readers.iter().map(|r| r.read(self, tuple)).collect();
+            let Some(values) = values else {
+                table.push(None);
+                continue;
+            };
+            let refs: Vec<&Atom> = values.iter().collect();
+            match func.apply(&refs) {
+                Ok(v) => table.push(Some(v)),
+                Err(e) => {
+                    if failure.is_none() {
+                        failure = Some(describe_failure(&refs, &e));
+                    }
+                    table.push(None);
+                }
+            }
+        }
+        let per_index: Vec<Vec<Atom>> = space
+            .by_index
+            .iter()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|t| table[*t as usize].clone())
+                    .collect()
+            })
+            .collect();
+        let shape = Shape::Derived {
+            space: space.clone(),
+            table: Rc::new(table),
+        };
+        self.finish_values(graph, id, shape, per_index, failure)
+    }
+
+    /// The support a node brings to a map that reads it.
+    pub fn support_of(&self, graph: &Graph, node: NodeId) -> Support {
+        match &self.nodes[node].shape {
+            Shape::Const(_) => Support::default(),
+            Shape::Local(_) => Support {
+                locals: vec![node],
+                ..Support::default()
+            },
+            Shape::Attention => Support {
+                groups: vec![(graph.nodes[node].op.selector().unwrap_or(0), vec![node])],
+                ..Support::default()
+            },
+            Shape::Derived { space, .. } => space.support.clone(),
+        }
+    }
+
+    /// The support of a node taken as an independent quantity.
+    fn support_cut(&self, node: NodeId) -> Support {
+        match &self.nodes[node].shape {
+            Shape::Const(_) => Support::default(),
+            _ => Support {
+                frees: vec![node],
+                ..Support::default()
+            },
+        }
+    }
+
+    /// How to read a node's value from the tuples of `space`.
+    fn reader(&self, node: NodeId, space: &TupleSpace) -> Result<ValueReader, ()> {
+        if let Some(p) = space.coords.iter().position(|c| *c == node) {
+            return Ok(ValueReader::Coord(p, node));
+        }
+        match &self.nodes[node].shape {
+            Shape::Const(c) => Ok(ValueReader::Const(c.clone())),
+            Shape::Derived { space: own, table } => {
+                let proj = projection(&own.coords, &space.coords).ok_or(())?;
+                Ok(ValueReader::Project {
+                    proj,
+                    space: own.clone(),
+                    table: table.clone(),
+                })
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// The tuple space of a support (built once).
+    pub fn space(&mut self, graph: &Graph, support: &Support) -> Result<Rc<TupleSpace>, usize> {
+        if let Some(s) = self.spaces.get(support) {
+            return Ok(s.clone());
+        }
+        let mut space = TupleSpace::new(support.clone(), self.max_len);
+        // The joint values of each group (a group too large to take jointly
+        // is split into independent members).
+        let mut groups: Vec<Rc<Vec<Vec<Vec<Atom>>>>> = Vec::new();
+        let mut group_members: Vec<Vec<NodeId>> = Vec::new();
+        for (sel, members) in &support.groups {
+            match self.joint(graph, *sel, members) {
+                Ok(j) => {
+                    groups.push(j);
+                    group_members.push(members.clone());
+                }
+                Err(_) => {
+                    for m in members {
+                        let j = self.joint(graph, *sel, &[*m])?;
+                        groups.push(j);
+                        group_members.push(vec![*m]);
+                    }
+                }
+            }
+        }
+        let reads =
+            support
+                .locals
+                .iter()
+                .fold(Reads::default(), |r, l| match &self.nodes[*l].shape {
+                    Shape::Local(t) => r.union(t.reads),
+                    _ => r,
+                });
+        for i in 0..self.max_len {
+            let mut lists: Vec<Vec<Vec<u32>>> = Vec::new();
+            // Locals, together.
+            let mut joint: Vec<Vec<u32>> = Vec::new();
+            for c in contexts_at(reads, self.vocab.len(), self.max_len, i) {
+                let values: Option<Vec<u32>> = support
+                    .locals
+                    .iter()
+                    .map(|l| match &self.nodes[*l].shape {
+                        Shape::Local(t) => t
+                            .at(c)
+                            .and_then(|a| self.nodes[*l].all.position(a))
+                            .map(|p| p as u32),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(v) = values {
+                    joint.push(v);
+                }
+            }
+            joint.sort_unstable();
+            joint.dedup();
+            lists.push(joint);
+            for f in &support.frees {
+                let set = &self.nodes[*f].per_index[i];
+                lists.push(
+                    set.values()
+                        .iter()
+                        .filter_map(|a| self.nodes[*f].all.position(a))
+                        .map(|p| vec![p as u32])
+                        .collect(),
+                );
+            }
+            for (g, members) in groups.iter().zip(&group_members) {
+                let tuples: Vec<Vec<u32>> = g[i]
+                    .iter()
+                    .filter_map(|t| {
+                        t.iter()
+                            .zip(members)
+                            .map(|(a, m)| self.nodes[*m].all.position(a).map(|p| p as u32))
+                            .collect()
+                    })
+                    .collect();
+                lists.push(tuples);
+            }
+            let size: usize = lists
+                .iter()
+                .map(Vec::len)
+                .try_fold(1usize, |acc, l| acc.checked_mul(l))
+                .unwrap_or(usize::MAX);
+            if size.saturating_add(space.len()) > TUPLE_BUDGET {
+                return Err(size.saturating_add(space.len()));
+            }
+            // Reorder group coordinates to the support's member order: the
+            // split groups keep the members' order, which is ascending.
+            for_each_product(&lists, |t| space.add(i, t));
+        }
+        space.finish();
+        let space = Rc::new(space);
+        self.spaces.insert(support.clone(), space.clone());
+        Ok(space)
+    }
+
+    /// The joint values of `members` (attention outputs over `sel`) at each
+    /// query index: one vector of member values per combination.
+    fn joint(
+        &mut self,
+        graph: &Graph,
+        sel: SelId,
+        members: &[NodeId],
+    ) -> Result<Rc<Vec<Vec<Vec<Atom>>>>, usize> {
+        let key = (sel, members.to_vec());
+        if let Some(j) = self.joints.get(&key) {
+            return Ok(j.clone());
+        }
+        let facts = self.facts(graph, sel);
+        // The value columns the members read, and each member's form.
+        let mut columns: Vec<NodeId> = Vec::new();
+        let mut forms: Vec<Member> = Vec::with_capacity(members.len());
+        for &m in members {
+            match &graph.nodes[m].op {
+                Op::Aggregate {
+                    values, default, ..
+                } => {
+                    let column = match columns.iter().position(|c| c == values) {
+                        Some(p) => p,
+                        None => {
+                            columns.push(*values);
+                            columns.len() - 1
+                        }
+                    };
+                    let set = &self.nodes[*values].all;
+                    forms.push(Member::Aggregate {
+                        column,
+                        default: default.clone(),
+                        numeric: set.has_numbers(),
+                        float: set.values().iter().any(|a| matches!(a, Atom::Float(_))),
+                    });
+                }
+                _ => forms.push(Member::Width),
+            }
+        }
+        let n = self.max_len;
+        let exact_positions = facts.exact.is_some()
+            && columns.iter().all(|c| match &self.nodes[*c].shape {
+                Shape::Const(_) => true,
+                Shape::Local(l) => l.reads.position_only(),
+                _ => false,
+            });
+        let position_columns = columns.iter().all(|c| match &self.nodes[*c].shape {
+            Shape::Const(_) => true,
+            Shape::Local(l) => l.reads.position_only(),
+            _ => false,
+        });
+        if !exact_positions && position_columns && n.pow(4) / 24 <= 20_000_000 {
+            let nodes = &self.nodes;
+            let side = |x: NodeId| match nodes.get(x).map(|v| &v.shape) {
+                Some(Shape::Const(c)) => Side::Const(c),
+                Some(Shape::Local(l)) => Side::Local(l),
+                _ => Side::Other,
+            };
+            if let Some(anchor) = selectors::anchor(graph, sel, n, &side) {
+                if let Some(out) = self.anchored(&anchor, &facts, &columns, &forms) {
+                    let out = Rc::new(out);
+                    self.joints.insert(key, out.clone());
+                    return Ok(out);
+                }
+            }
+        }
+        let mut out: Vec<Vec<Vec<Atom>>> = vec![Vec::new(); n];
+        if exact_positions {
+            let exact = facts.exact.as_deref().unwrap_or(&[]);
+            for (len_minus_one, rows) in exact.iter().enumerate() {
+                let len = len_minus_one + 1;
+                for (i, keys) in rows.iter().enumerate() {
+                    let mut vector = Vec::with_capacity(members.len());
+                    for form in &forms {
+                        match form {
+                            Member::Width => vector.push(Atom::Int(keys.len() as i64)),
+                            Member::Aggregate {
+                                column, default, ..
+                            } => {
+                                let values: Option<Vec<Atom>> = keys
+                                    .iter()
+                                    .map(|&k| {
+                                        self.position_value(columns[*column], k as usize, len)
+                                    })
+                                    .collect();
+                                let Some(values) = values else { break };
+                                let refs: Vec<&Atom> = values.iter().collect();
+                                match interpreter_aggregate(&refs, default) {
+                                    Some(v) => vector.push(v),
+                                    None => break,
+                                }
+                            }
+                        }
+                    }
+                    if vector.len() == members.len() {
+                        out[i].push(vector);
+                    }
+                }
+            }
+            for list in &mut out {
+                dedup_vectors(list);
+            }
+        } else {
+            // The tuples the value columns take together at each key.
+            let at_key = self.key_tuples(graph, &columns)?;
+            let by_id: HashMap<usize, Vec<Atom>> = at_key
+                .iter()
+                .flatten()
+                .map(|(id, t)| (*id, t.clone()))
+                .collect();
+            for i in 0..n {
+                let mut ids: Vec<usize> = (0..n)
+                    .filter(|&k| facts.keys[i][k])
+                    .flat_map(|k| at_key[k].iter().map(|(id, _)| *id))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let tuples: Vec<Vec<Atom>> =
+                    ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+                out[i] = joint_values(&forms, &tuples, &facts.counts[i], &mut self.levels, &ids)
+                    .map_err(|e| e.size)?;
+            }
+        }
+        let out = Rc::new(out);
+        self.joints.insert(key, out.clone());
+        Ok(out)
+    }
+
+    /// The joint values of a group whose selector always selects the keys
+    /// `anchor[n-1][i]` and may select others, over position-only value
+    /// columns: the anchored keys' values, plus any number of the others,
+    /// which must all hold the same values (else `None`: not this case).
+    fn anchored(
+        &self,
+        anchor: &[Vec<Vec<u16>>],
+        facts: &SelFacts,
+        columns: &[NodeId],
+        forms: &[Member],
+    ) -> Option<Vec<Vec<Vec<Atom>>>> {
+        let n_max = self.max_len;
+        let mut out: Vec<Vec<Vec<Atom>>> = vec![Vec::new(); n_max];
+        for (len_minus_one, rows) in anchor.iter().enumerate() {
+            let len = len_minus_one + 1;
+            for (i, fixed) in rows.iter().enumerate() {
+                let column_at = |k: usize| -> Option<Vec<Atom>> {
+                    columns
+                        .iter()
+                        .map(|c| self.position_value(*c, k, len))
+                        .collect()
+                };
+                let fixed_values: Vec<Vec<Atom>> = fixed
+                    .iter()
+                    .map(|&k| column_at(k as usize))
+                    .collect::<Option<_>>()?;
+                let others: Vec<usize> = (0..len)
+                    .filter(|&k| facts.keys[i][k] && fixed.binary_search(&(k as u16)).is_err())
+                    .collect();
+                let mut other_values: Vec<Vec<Atom>> = Vec::new();
+                for &k in &others {
+                    let v = column_at(k)?;
+                    if !other_values.iter().any(|o| same_atoms(o, &v)) {
+                        other_values.push(v);
+                    }
+                }
+                if other_values.len() > 1 {
+                    return None;
+                }
+                for extra in 0..=others.len() {
+                    let mut vector = Vec::with_capacity(forms.len());
+                    for form in forms {
+                        match form {
+                            Member::Width => vector.push(Atom::Int((fixed.len() + extra) as i64)),
+                            Member::Aggregate {
+                                column, default, ..
+                            } => {
+                                let mut picked: Vec<&Atom> =
+                                    fixed_values.iter().map(|v| &v[*column]).collect();
+                                if let Some(o) = other_values.first() {
+                                    picked.extend(std::iter::repeat_n(&o[*column], extra));
+                                }
+                                match interpreter_aggregate(&picked, default) {
+                                    Some(v) => vector.push(v),
+                                    None => break,
+                                }
+                            }
+                        }
+                    }
+                    if vector.len() == forms.len() {
+                        out[i].push(vector);
+                    }
+                }
+            }
+        }
+        for list in &mut out {
+            dedup_vectors(list);
+        }
+        Some(out)
+    }
+
+    /// The value of a position-only node at position `k` of a length-`n` input.
+    fn position_value(&self, node: NodeId, k: usize, n: usize) -> Option<Atom> {
+        match &self.nodes[node].shape {
+            Shape::Const(c) => Some(c.clone()),
+            Shape::Local(l) => l
+                .at(local::Context {
+                    token: 0,
+                    index: k,
+                    length: n,
+                })
+                .cloned(),
+            _ => None,
+        }
+    }
+
+    /// For each key position, the distinct tuples of `columns`' values that
+    /// occur there, each with a global id.
+    fn key_tuples(
+        &mut self,
+        graph: &Graph,
+        columns: &[NodeId],
+    ) -> Result<KeyTuples, usize> {
+        let n = self.max_len;
+        let mut support = Support::default();
+        for &c in columns {
+            support = support.union(&self.support_of(graph, c));
+        }
+        let space = match self.space(graph, &support) {
+            Ok(s) => s,
+            Err(_) => {
+                let mut cut = Support::default();
+                for &c in columns {
+                    cut = cut.union(&self.support_cut(c));
+                }
+                self.space(graph, &cut)?
+            }
+        };
+        let readers: Vec<ValueReader> = columns
+            .iter()
+            .map(|&c| self.reader(c, &space))
+            .collect::<Result<_, _>>()
+            .map_err(|()| 0usize)?;
+        let mut out: Vec<Vec<(usize, Vec<Atom>)>> = vec![Vec::new(); n];
+        let mut cache: HashMap<u32, Option<Vec<Atom>>> = HashMap::new();
+        for k in 0..n {
+            for &t in &space.by_index[k] {
+                let tuple = cache
+                    .entry(t)
+                    .or_insert_with(|| {
+                        readers
+                            .iter()
+                            .map(|r| r.read(self, &space.tuples[t as usize]))
+                            .collect()
+                    })
+                    .clone();
+                let Some(tuple) = tuple else { continue };
+                let key: Vec<(u8, crate::eval::atom::AtomKey)> =
+                    tuple.iter().map(|a| (tag(a), a.key())).collect();
+                let next = self.key_tuple_ids.len();
+                let id = *self.key_tuple_ids.entry(key).or_insert(next);
+                if !out[k].iter().any(|(x, _)| *x == id) {
+                    out[k].push((id, tuple));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The radius of a float mean's values.
+    fn member_radius(&self, graph: &Graph, id: NodeId) -> f64 {
+        match &graph.nodes[id].op {
+            Op::Aggregate { values, .. } => {
+                let set = &self.nodes[*values].all;
+                let floats = set.values().iter().any(|a| matches!(a, Atom::Float(_)));
+                if floats {
+                    float_radius(self.max_len, set.magnitude()).max(set.radius)
+                } else {
+                    0.0
+                }
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The value of `node` for every tuple of `space` (`None` where
+    /// undefined).
+    pub fn values_over(&self, node: NodeId, space: &TupleSpace) -> Option<Vec<Option<Atom>>> {
+        let reader = self.reader(node, space).ok()?;
+        Some(space.tuples.iter().map(|t| reader.read(self, t)).collect())
+    }
+}
+
+/// How a node's value is read from a tuple of some space.
+enum ValueReader {
+    Const(Atom),
+    /// Coordinate `p` of the tuple, the value of node `node`.
+    Coord(usize, NodeId),
+    /// The node's own table, at the tuple projected onto its space.
+    Project {
+        proj: Vec<usize>,
+        space: Rc<TupleSpace>,
+        table: Rc<Vec<Option<Atom>>>,
+    },
+}
+
+impl ValueReader {
+    fn read(&self, a: &Analysis, tuple: &[u32]) -> Option<Atom> {
+        match self {
+            ValueReader::Const(c) => Some(c.clone()),
+            ValueReader::Coord(p, node) => {
+                a.nodes[*node].all.values().get(tuple[*p] as usize).cloned()
+            }
+            ValueReader::Project { proj, space, table } => {
+                let part: Vec<u32> = proj.iter().map(|&p| tuple[p]).collect();
+                let id = space.find(&part)?;
+                table[id as usize].clone()
+            }
+        }
+    }
+}
+
+fn tag(a: &Atom) -> u8 {
+    match a {
+        Atom::Int(_) => 0,
+        Atom::Float(_) => 1,
+        Atom::Bool(_) => 2,
+        Atom::Str(_) => 3,
+    }
+}
+
+fn dedup_vectors(list: &mut Vec<Vec<Atom>>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|v| seen.insert(v.iter().map(|a| (tag(a), a.key())).collect::<Vec<_>>()));
+}
+
+fn same_atoms(a: &[Atom], b: &[Atom]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| set::same_atom(x, y))
+}
+
+fn describe_failure(values: &[&Atom], err: &MapError) -> String {
+    let kind: crate::eval::error::ErrorKind = err.clone().into();
+    let shown: Vec<String> = values.iter().map(|a| a.repr()).collect();
+    format!("on ({}): {kind}", shown.join(", "))
+}
+
+/// What `tokens_*` makes of one vocabulary entry (`None` where it fails).
+pub fn convert_token(conv: TokenConv, token: &Atom) -> Option<Atom> {
+    match conv {
+        TokenConv::Str => Some(token.to_str()),
+        TokenConv::Int => token.to_int().ok(),
+        TokenConv::Float => token.to_float().ok(),
+        TokenConv::Bool => Some(token.to_bool()),
+        TokenConv::AsIs => Some(token.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
