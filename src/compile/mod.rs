@@ -5,8 +5,10 @@
 //! ([`graph`]), schedule and assembly into a [`Model`] ([`assemble`]); then
 //! [`verify`] compares the model with the interpreter.
 
+pub mod assemble;
 pub mod error;
 pub mod graph;
+pub mod lower;
 pub mod old_assemble;
 pub mod old_graph;
 pub mod old_values;
@@ -75,7 +77,9 @@ pub fn compile_with(
             "`--max-len` must be between 1 and {MAX_LEN_LIMIT}, not {max_len}"
         )));
     }
-    let graph = old_graph::build(sop, vocab, max_len)?;
-    let model = old_assemble::assemble(&graph, source, name)?;
+    let graph = graph::Graph::build(sop)?;
+    let mut analysis = values::Analysis::run(&graph, vocab, max_len)?;
+    let lowered = lower::lower(&graph, &mut analysis, options.dtype)?;
+    let model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?;
     Ok(model.with_dtype(options.dtype))
 }

@@ -375,34 +375,21 @@ fn verify_fails_when_the_program_fails_on_every_input() {
     let file = dir.join("undefined.rasp");
     std::fs::write(&file, "y = 10 / (indices - indices);\n").expect("writes");
     let file = file.display().to_string();
-    for (vocab, json) in [
-        ("a,b", false),
-        ("a,b", true),
-        ("a,b,c,d,e,f,g,h,i,j,k", false),
-    ] {
-        let mut args = vec!["verify", &file, "--vocab", vocab, "--max-len", "8"];
-        if json {
-            args.push("--json");
-        }
-        let out = rasp(&args, None);
-        assert_eq!(out.status.code(), Some(1), "{vocab} {json}");
-        let err = stderr(&out);
-        assert!(err.contains("rasp::cli::always_undefined"), "{err}");
-        assert!(
-            err.contains("the program fails on every input checked"),
-            "{err}"
-        );
-        // The interpreter's own error on the first input follows.
-        assert!(
-            err.contains("rasp::eval::division_by_zero") && err.contains("on the first, [a"),
-            "{err}"
-        );
-        if json {
-            let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
-            assert_eq!(report["undefined"], report["inputs"]);
-            assert_eq!(report["agree"], 0);
-        } else {
-            assert!(stdout(&out).contains("0 agree"), "{}", stdout(&out));
+    // No model computes it: the compiler refuses, naming the failing map
+    // and one failing case, for compile and verify alike.
+    for command in ["verify", "compile"] {
+        for vocab in ["a,b", "a,b,c,d,e,f,g,h,i,j,k"] {
+            let out_path = dir.join("undefined.safetensors").display().to_string();
+            let mut args = vec![command, &file, "--vocab", vocab, "--max-len", "8"];
+            if command == "compile" {
+                args.extend(["-o", &out_path]);
+            }
+            let out = rasp(&args, None);
+            assert_eq!(out.status.code(), Some(1), "{command} {vocab}");
+            let err = stderr(&out);
+            assert!(err.contains("rasp::compile::map_fails"), "{err}");
+            assert!(err.contains("`y` fails on every input"), "{err}");
+            assert!(err.contains("division by zero"), "{err}");
         }
     }
     // Undefined on some inputs only is fine.

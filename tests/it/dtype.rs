@@ -184,8 +184,20 @@ fn means_near_a_million_need_f64() {
         (120, 0),
         "{f64_report:?}"
     );
-    let f32_report = check(Dtype::F32);
-    assert!(f32_report.mismatch_count > 0, "{f32_report:?}");
+    // f32 cannot: the compiler knows it and refuses, naming the node and
+    // the way out.
+    let options = CompileOptions { dtype: Dtype::F32 };
+    let err = compile_with(&sop, "task", program, &vocab, 4, &options).expect_err("refused");
+    assert_eq!(
+        err.kind,
+        rasp::compile::error::CompileErrorKind::Precision,
+        "{err:?}"
+    );
+    assert_eq!(err.label, "`task`");
+    assert!(
+        err.help.as_deref().unwrap_or("").contains("--dtype f64"),
+        "{err:?}"
+    );
 }
 
 #[test]

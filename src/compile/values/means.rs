@@ -50,6 +50,9 @@ pub struct TooLarge {
 /// or the index of the common value (categorical).
 type State = Box<[i128]>;
 
+/// Member values per count, by members and key tuples.
+pub type LevelCache = HashMap<(String, Vec<usize>), Vec<Vec<Vec<Atom>>>>;
+
 /// Every combination of member values for `m` selected keys whose tuples
 /// are drawn from `key_tuples`, for each `m` in `counts` (each combination
 /// once). The radius bounds how far a float mean may be from its listed
@@ -58,18 +61,21 @@ pub fn joint_values(
     members: &[Member],
     key_tuples: &[Vec<Atom>],
     counts: &[bool],
-    cache: &mut HashMap<Vec<usize>, Vec<Vec<Vec<Atom>>>>,
+    cache: &mut LevelCache,
     tuple_ids: &[usize],
 ) -> Result<Vec<Vec<Atom>>, TooLarge> {
     let max_m = counts.iter().rposition(|&b| b).unwrap_or(0);
     // Per count, the member values (cached per set of key tuples, for all
     // counts up to the largest asked so far).
-    let have = cache.get(tuple_ids).map_or(0, |c| c.len());
+    // The levels depend on the members (their defaults and forms) as well
+    // as on the key tuples.
+    let key = (format!("{members:?}"), tuple_ids.to_vec());
+    let have = cache.get(&key).map_or(0, |c| c.len());
     if have <= max_m {
         let levels = build_levels(members, key_tuples, max_m)?;
-        cache.insert(tuple_ids.to_vec(), levels);
+        cache.insert(key.clone(), levels);
     }
-    let levels = cache.get(tuple_ids).map(Vec::as_slice).unwrap_or(&[]);
+    let levels = cache.get(&key).map(Vec::as_slice).unwrap_or(&[]);
     let mut out = Vec::new();
     let mut seen: HashSet<Vec<AtomId>> = HashSet::new();
     for (m, level) in levels.iter().enumerate() {

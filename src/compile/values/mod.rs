@@ -86,7 +86,7 @@ pub struct Analysis {
     spaces: HashMap<Support, Rc<TupleSpace>>,
     joints: HashMap<(SelId, Vec<NodeId>), Joint>,
     key_tuple_ids: HashMap<Vec<(u8, crate::eval::atom::AtomKey)>, usize>,
-    levels: HashMap<Vec<usize>, Vec<Vec<Vec<Atom>>>>,
+    levels: means::LevelCache,
     /// Maps that fail on some tuples (not all).
     pub partial_failures: Vec<PartialFailure>,
 }
@@ -763,11 +763,7 @@ impl Analysis {
 
     /// For each key position, the distinct tuples of `columns`' values that
     /// occur there, each with a global id.
-    fn key_tuples(
-        &mut self,
-        graph: &Graph,
-        columns: &[NodeId],
-    ) -> Result<KeyTuples, usize> {
+    fn key_tuples(&mut self, graph: &Graph, columns: &[NodeId]) -> Result<KeyTuples, usize> {
         let n = self.max_len;
         let mut support = Support::default();
         for &c in columns {

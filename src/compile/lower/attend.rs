@@ -1,0 +1,634 @@
+//! Attention: selectors as scores, aggregates as heads, widths as codes.
+//!
+//! A selector is a conjunction of *groups*, one per `and`-ed part: each
+//! group compares one keys node and one queries node (each a node of the
+//! part itself onto which every other node it compares is a function, or
+//! failing that the one-hot tuple of those nodes, built by an MLP), through
+//! a predicate table over their values. Selected keys score `s` (the
+//! model's sharpness), BOS `s/2` (a query that selects nothing attends to
+//! BOS, whose value is the default), others at most 0; a counting head
+//! scores BOS as high as a selected key, so BOS receives `1/(w+1)`. The
+//! BOS query attends to BOS alone, so every attention output at position 0
+//! is a known constant, which key and value maps cancel through the `bos`
+//! dimension.
+
+use std::rc::Rc;
+
+use super::blocks::{row_step, row_unit, Head, Unit, BOS, ONE};
+use super::precision::{sum_rounding, Err};
+use super::{next_sublayer, Lowerer, Number, OneHot};
+use crate::compile::error::CompileError;
+use crate::compile::graph::{NodeId, Op, SelId, SelOp};
+use crate::compile::values::set::{number, same_atom};
+use crate::compile::values::{Shape, ValueSet, MAX_VALUES};
+use crate::eval::atom::Atom;
+
+/// One `and`-ed part of a selector.
+pub struct Group {
+    pub keys: OneHot,
+    pub queries: OneHot,
+    /// `pred[k][q]`: a key of value index `k` is selected by a query of
+    /// value index `q`.
+    pub pred: Vec<Vec<bool>>,
+}
+
+/// The groups of selector `sel`.
+pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
+    let graph = l.graph;
+    let mut conjuncts: Vec<SelId> = Vec::new();
+    let mut stack = vec![sel];
+    while let Some(s) = stack.pop() {
+        match graph.selectors[s].op {
+            SelOp::And(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => conjuncts.push(s),
+        }
+    }
+    let mut out: Vec<Group> = Vec::new();
+    for conjunct in conjuncts {
+        let leaves = graph.leaves(conjunct);
+        let sides: Vec<(NodeId, NodeId)> = leaves
+            .iter()
+            .filter_map(|&leaf| match graph.selectors[leaf].op {
+                SelOp::Select { keys, queries, .. } => Some((keys, queries)),
+                _ => None,
+            })
+            .collect();
+        let mut found: Vec<(OneHot, Vec<Vec<Option<Atom>>>)> = Vec::with_capacity(2);
+        for side in [0usize, 1] {
+            let nodes: Vec<NodeId> = sides
+                .iter()
+                .map(|p| if side == 0 { p.0 } else { p.1 })
+                .collect();
+            let mut candidates: Vec<NodeId> = sides.iter().map(|p| p.1).collect();
+            candidates.extend(sides.iter().map(|p| p.0));
+            let mut chosen = None;
+            for &base in &candidates {
+                let views: Option<Vec<Vec<Option<Atom>>>> =
+                    nodes.iter().map(|&n| view_on(l, n, base)).collect();
+                if let Some(v) = views {
+                    chosen = Some((l.onehot_of(base)?, v));
+                    break;
+                }
+            }
+            let chosen = match chosen {
+                Some(c) => c,
+                None => {
+                    let mut distinct: Vec<NodeId> = Vec::new();
+                    for &n in &nodes {
+                        if !distinct.contains(&n) {
+                            distinct.push(n);
+                        }
+                    }
+                    let (hot, tuples) = product(l, sel, &distinct)?;
+                    let views = nodes
+                        .iter()
+                        .map(|n| {
+                            let at = distinct.iter().position(|d| d == n).unwrap_or(0);
+                            tuples.iter().map(|t| t.get(at).cloned()).collect()
+                        })
+                        .collect();
+                    (hot, views)
+                }
+            };
+            found.push(chosen);
+        }
+        let (queries, query_views) = found
+            .pop()
+            .ok_or_else(|| CompileError::internal("no queries"))?;
+        let (keys, key_views) = found
+            .pop()
+            .ok_or_else(|| CompileError::internal("no keys"))?;
+        let ops: Vec<crate::syntax::ast::CmpOp> = leaves
+            .iter()
+            .filter_map(|&leaf| match graph.selectors[leaf].op {
+                SelOp::Select { op, .. } => Some(op),
+                _ => None,
+            })
+            .collect();
+        let (nk, nq) = (keys.dims.len(), queries.dims.len());
+        let mut pred = vec![vec![false; nq]; nk];
+        let mut truth = vec![false; leaves.len()];
+        for (k, row) in pred.iter_mut().enumerate() {
+            for (q, cell) in row.iter_mut().enumerate() {
+                for (i, t) in truth.iter_mut().enumerate() {
+                    *t = match (&key_views[i][k], &query_views[i][q]) {
+                        (Some(kv), Some(qv)) => Atom::compare(ops[i], kv, qv).unwrap_or(false),
+                        _ => false,
+                    };
+                }
+                *cell = graph.eval_tree(conjunct, &leaves, &truth);
+            }
+        }
+        // Values sharing a dimension must be selected alike.
+        for (k1, row1) in pred.iter().enumerate() {
+            for (k2, row2) in pred.iter().enumerate().skip(k1 + 1) {
+                if keys.dims[k1] == keys.dims[k2] && row1 != row2 {
+                    return Err(shared_conflict(l, sel));
+                }
+            }
+        }
+        for q1 in 0..nq {
+            for q2 in q1 + 1..nq {
+                if queries.dims[q1] == queries.dims[q2] && pred.iter().any(|row| row[q1] != row[q2])
+                {
+                    return Err(shared_conflict(l, sel));
+                }
+            }
+        }
+        out.push(Group {
+            keys,
+            queries,
+            pred,
+        });
+    }
+    Ok(out)
+}
+
+fn shared_conflict(l: &Lowerer, sel: SelId) -> CompileError {
+    let s = &l.graph.selectors[sel];
+    CompileError {
+        kind: crate::compile::error::CompileErrorKind::Precision,
+        message:
+            "this selector tells apart numbers that are equal as numbers (an int and a float, \
+                  or floats within rounding), which the model does not carry"
+                .into(),
+        at: s.origin.clone(),
+        label: format!("`{}`", s.label),
+        help: Some("round the values, or give them one type".into()),
+    }
+}
+
+/// The values of node `id` wherever node `base` holds each of its values,
+/// if `id` is a function of `base` on every position.
+fn view_on(l: &Lowerer, id: NodeId, base: NodeId) -> Option<Vec<Option<Atom>>> {
+    let an = &*l.an;
+    let base_values = &an.nodes[base].all;
+    if id == base {
+        return Some(base_values.values().iter().cloned().map(Some).collect());
+    }
+    if let Shape::Const(c) = &an.nodes[id].shape {
+        return Some(vec![Some(c.clone()); base_values.len()]);
+    }
+    let (Shape::Local(t), Shape::Local(b)) = (&an.nodes[id].shape, &an.nodes[base].shape) else {
+        return None;
+    };
+    let reads = t.reads.union(b.reads);
+    let mut of: Vec<Option<Atom>> = vec![None; base_values.len()];
+    let mut seen = vec![false; base_values.len()];
+    for i in 0..an.max_len {
+        for c in crate::compile::values::local::contexts_at(reads, an.vocab.len(), an.max_len, i) {
+            let value = t.at(c);
+            let Some(bv) = b.at(c) else {
+                if value.is_some() {
+                    return None;
+                }
+                continue;
+            };
+            let j = base_values.position(bv)?;
+            if seen[j] {
+                let same = match (&of[j], value) {
+                    (Some(x), Some(y)) => same_atom(x, y),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    return None;
+                }
+            } else {
+                seen[j] = true;
+                of[j] = value.cloned();
+            }
+        }
+    }
+    Some(of)
+}
+
+/// The one-hot tuple of several nodes (values at one position), built by
+/// an MLP over the tuples that occur.
+fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Product, CompileError> {
+    if let Some(p) = l.products.get(nodes) {
+        return Ok(p.clone());
+    }
+    let an = &*l.an;
+    let mut tuples: Vec<Vec<u32>> = Vec::new();
+    let locals: Option<Vec<_>> = nodes
+        .iter()
+        .map(|n| match &an.nodes[*n].shape {
+            Shape::Local(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let too_many = |size: usize| {
+        let s = &l.graph.selectors[sel];
+        CompileError {
+            kind: crate::compile::error::CompileErrorKind::TooLarge,
+            message: format!(
+                "the tuples of the nodes this selector compares number {size}, more than the limit of {MAX_VALUES}"
+            ),
+            at: s.origin.clone(),
+            label: format!("`{}`", s.label),
+            help: None,
+        }
+    };
+    match locals {
+        Some(locals) => {
+            let reads = locals.iter().fold(
+                Default::default(),
+                |r: crate::compile::values::local::Reads, t| r.union(t.reads),
+            );
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..an.max_len {
+                for c in
+                    crate::compile::values::local::contexts_at(reads, an.vocab.len(), an.max_len, i)
+                {
+                    let key: Option<Vec<u32>> = locals
+                        .iter()
+                        .zip(nodes)
+                        .map(|(t, n)| {
+                            t.at(c)
+                                .and_then(|v| an.nodes[*n].all.position(v))
+                                .map(|p| p as u32)
+                        })
+                        .collect();
+                    if let Some(key) = key {
+                        if seen.insert(key.clone()) {
+                            tuples.push(key);
+                            if tuples.len() > MAX_VALUES {
+                                return Err(too_many(tuples.len()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None => {
+            let sizes: Vec<usize> = nodes.iter().map(|n| an.nodes[*n].all.len()).collect();
+            let total = sizes
+                .iter()
+                .try_fold(1usize, |a, s| a.checked_mul(*s))
+                .unwrap_or(usize::MAX);
+            if total > MAX_VALUES {
+                return Err(too_many(total));
+            }
+            let mut digits = vec![0u32; nodes.len()];
+            'outer: loop {
+                tuples.push(digits.clone());
+                for i in (0..nodes.len()).rev() {
+                    digits[i] += 1;
+                    if (digits[i] as usize) < sizes[i] {
+                        continue 'outer;
+                    }
+                    digits[i] = 0;
+                }
+                break;
+            }
+        }
+    }
+    let atoms: Vec<Vec<Atom>> = tuples
+        .iter()
+        .map(|t| {
+            t.iter()
+                .zip(nodes)
+                .map(|(&v, n)| an.nodes[*n].all.values()[v as usize].clone())
+                .collect()
+        })
+        .collect();
+    let mut hots = Vec::with_capacity(nodes.len());
+    for &n in nodes {
+        hots.push(l.onehot_of(n)?);
+    }
+    let label = format!(
+        "({})",
+        nodes
+            .iter()
+            .map(|n| l.graph.nodes[*n].label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Tuples whose values share dimensions (equal numbers) share one.
+    let mut dims = Vec::with_capacity(atoms.len());
+    let mut by_source: std::collections::HashMap<Vec<usize>, usize> =
+        std::collections::HashMap::new();
+    let mut fresh = vec![false; atoms.len()];
+    for (i, t) in atoms.iter().enumerate() {
+        let key: Vec<usize> = tuples[i]
+            .iter()
+            .zip(&hots)
+            .map(|(&v, h)| h.dims[v as usize])
+            .collect();
+        if let Some(&d) = by_source.get(&key) {
+            dims.push(d);
+            continue;
+        }
+        let shown: Vec<String> = t.iter().map(Atom::short).collect();
+        let d = l.alloc(format!("{label}:({})", shown.join(", ")), 0.0, 1.0);
+        by_source.insert(key, d);
+        fresh[i] = true;
+        dims.push(d);
+    }
+    let exact = hots.iter().all(|h| h.err.eps == 0.0 && h.err.fixed <= 1e-6);
+    let in_err = hots.iter().fold(Err::ZERO, |e, h| e.plus(h.err));
+    let avail = hots.iter().map(|h| h.avail).max().unwrap_or(-1);
+    let at = next_sublayer(avail, true);
+    let mut units: Vec<Unit> = Vec::with_capacity(tuples.len());
+    for ((t, &d), _) in tuples.iter().zip(&dims).zip(&fresh).filter(|(_, f)| **f) {
+        let ins: Vec<usize> = t
+            .iter()
+            .zip(&hots)
+            .map(|(&v, h)| h.dims[v as usize])
+            .filter(|&x| x != ONE)
+            .collect();
+        if exact {
+            units.push(row_unit(&ins, &[(d, 1.0)]));
+        } else {
+            units.extend(row_step(&ins, &[(d, 1.0)]));
+        }
+    }
+    let owner = nodes[0];
+    let err = if exact {
+        in_err
+    } else {
+        l.require(owner, in_err, 0.2, format!("the tuples {label}"));
+        Err::fixed(sum_rounding(l.dtype, 4.0 * nodes.len() as f64, nodes.len()))
+    };
+    l.add_units(owner, at, units);
+    let values = Rc::new(ValueSet::from_atoms(
+        (0..atoms.len()).map(|i| Atom::Int(i as i64)),
+    ));
+    let hot = OneHot {
+        dims,
+        values,
+        err,
+        avail: at,
+    };
+    let out = (hot, Rc::new(atoms));
+    l.products.insert(nodes.to_vec(), out.clone());
+    Ok(out)
+}
+
+/// The query and key maps of a conjunction of groups (sharpness 1):
+/// selected pairs score 1, others at most 0; BOS scores `bos_score` for
+/// every ordinary query and dominates for the BOS query. With no groups,
+/// every key but BOS is selected.
+fn score_maps(l: &Lowerer, groups: &[Group], bos_score: f64, head: &mut Head) {
+    let mut c = 0;
+    for g in groups {
+        let mut key_dims: Vec<usize> = Vec::new();
+        for (kv, row) in g.pred.iter().enumerate() {
+            // Values sharing a dimension (equal numbers) are one key.
+            if key_dims.contains(&g.keys.dims[kv]) {
+                continue;
+            }
+            key_dims.push(g.keys.dims[kv]);
+            head.k.push((g.keys.dims[kv], c, 1.0));
+            let mut query_dims: Vec<usize> = Vec::new();
+            for (qv, &selected) in row.iter().enumerate() {
+                if selected && !query_dims.contains(&g.queries.dims[qv]) {
+                    query_dims.push(g.queries.dims[qv]);
+                    head.q.push((g.queries.dims[qv], c, 1.0));
+                }
+            }
+            c += 1;
+        }
+    }
+    if groups.is_empty() {
+        head.q.push((ONE, c, 1.0));
+        head.k.push((ONE, c, 1.0));
+        head.k.push((BOS, c, -1.0));
+        c += 1;
+    }
+    if groups.len() > 1 {
+        head.k.push((ONE, c, 1.0));
+        head.q.push((ONE, c, -((groups.len() - 1) as f64)));
+        c += 1;
+    }
+    let bos_coord = c;
+    head.k.push((BOS, bos_coord, 1.0));
+    head.q.push((ONE, bos_coord, bos_score));
+    head.q
+        .push((BOS, bos_coord, (2 * groups.len().max(1) + 2) as f64));
+    head.qk = bos_coord + 1;
+    // BOS's key is exactly the BOS coordinate.
+    let mut at_bos = vec![0.0; head.qk];
+    for &(d, col, w) in &head.k {
+        if col != bos_coord {
+            at_bos[col] += l.bos[d] * w;
+        }
+    }
+    for (col, x) in at_bos.into_iter().enumerate() {
+        if col != bos_coord && x != 0.0 {
+            head.k.push((BOS, col, -x));
+        }
+    }
+}
+
+/// Sets the `bos` row of a value map so that BOS's value is `wanted`.
+fn fix_bos_value(l: &Lowerer, head: &mut Head, wanted: &[f64]) {
+    let mut at_bos = vec![0.0; wanted.len()];
+    for &(d, col, w) in &head.v {
+        if col < at_bos.len() {
+            at_bos[col] += l.bos[d] * w;
+        }
+    }
+    for (col, want) in wanted.iter().enumerate() {
+        let fix = want - at_bos[col];
+        if fix != 0.0 {
+            head.v.push((BOS, col, fix));
+        }
+    }
+}
+
+/// Requires the keys and queries one-hot values to be clean enough for the
+/// score margins.
+fn require_clean(l: &mut Lowerer, id: NodeId, groups: &[Group]) {
+    for g in groups {
+        for h in [&g.keys, &g.queries] {
+            if h.err != Err::ZERO {
+                let label = l.graph.nodes[id].label.clone();
+                l.require(
+                    id,
+                    h.err,
+                    1.0 / 16.0,
+                    format!("the keys and queries of `{label}`"),
+                );
+            }
+        }
+    }
+}
+
+fn selector_of(l: &Lowerer, id: NodeId) -> Option<SelId> {
+    l.graph.nodes[id].op.selector()
+}
+
+/// A mean of numbers: one head writing one dimension.
+pub fn aggregate_number(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
+    let Op::Aggregate {
+        selector,
+        values,
+        default,
+    } = l.graph.nodes[id].op.clone()
+    else {
+        return Err(CompileError::internal("not an aggregate"));
+    };
+    let groups = groups(l, selector)?;
+    let num = l.number_of(values)?;
+    let avail = groups
+        .iter()
+        .flat_map(|g| [g.keys.avail, g.queries.avail])
+        .chain([num.avail])
+        .max()
+        .unwrap_or(-1);
+    let at = next_sublayer(avail, false);
+    let label = l.graph.nodes[id].label.clone();
+    let ins = l.an.nodes[values].all.clone();
+    let out = l.an.nodes[id].all.clone();
+    let d = number(&default);
+    let nums: Vec<f64> = ins.values().iter().map(number).chain([d]).collect();
+    let hi = nums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = nums.iter().copied().fold(f64::INFINITY, f64::min);
+    let magnitude = hi.abs().max(lo.abs());
+    let dim = l.alloc(label.clone(), d, magnitude);
+    let mut head = Head {
+        share: Some(selector),
+        label: label.clone(),
+        ov: 1,
+        ..Head::default()
+    };
+    score_maps(l, &groups, 0.5, &mut head);
+    for (dd, w) in num.form.with_one() {
+        head.v.push((dd, 0, w));
+    }
+    fix_bos_value(l, &mut head, &[d]);
+    head.o.push((0, dim, 1.0));
+    require_clean(l, id, &groups);
+    l.add_head(at, head);
+    let n = l.n as f64;
+    let v_mag = num.form.magnitude(&l.magnitude);
+    let fixed = sum_rounding(l.dtype, v_mag, num.form.terms.len())
+        + magnitude * (n + 8.0) * l.u()
+        + out.radius
+        + magnitude * (n + 2.0) * f64::EPSILON;
+    Ok(Number {
+        form: super::blocks::Form::dim(dim),
+        err: Err {
+            eps: hi - lo,
+            fixed,
+        }
+        .plus(num.err),
+        avail: at,
+    })
+}
+
+/// A categorical read: one-hot values carried through the head.
+pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileError> {
+    let Op::Aggregate {
+        selector,
+        values,
+        default,
+    } = l.graph.nodes[id].op.clone()
+    else {
+        return Err(CompileError::internal("not an aggregate"));
+    };
+    let groups = groups(l, selector)?;
+    let ins = l.onehot_of(values)?;
+    let avail = groups
+        .iter()
+        .flat_map(|g| [g.keys.avail, g.queries.avail])
+        .chain([ins.avail])
+        .max()
+        .unwrap_or(-1);
+    let at = next_sublayer(avail, false);
+    let label = l.graph.nodes[id].label.clone();
+    let out = l.an.nodes[id].all.clone();
+    let dims = super::class_dims(l, &out, &label);
+    if let Some(j) = out.position(&default) {
+        l.bos[dims[j]] = 1.0;
+    }
+    let mut head = Head {
+        share: Some(selector),
+        label: label.clone(),
+        ..Head::default()
+    };
+    score_maps(l, &groups, 0.5, &mut head);
+    // Coordinates: one per output dimension.
+    let mut out_dims: Vec<usize> = Vec::new();
+    for &d in &dims {
+        if !out_dims.contains(&d) {
+            out_dims.push(d);
+        }
+    }
+    head.ov = out_dims.len();
+    let coord = |d: usize| out_dims.iter().position(|x| *x == d).unwrap_or(0);
+    let mut seen: Vec<(usize, usize)> = Vec::new();
+    for (i, v) in ins.values.values().iter().enumerate() {
+        if let Some(j) = out.position(v) {
+            let pair = (ins.dims[i], coord(dims[j]));
+            match seen.iter().find(|p| p.0 == pair.0) {
+                Some(p) if p.1 == pair.1 => continue,
+                Some(_) => return Err(shared_conflict(l, selector)),
+                None => seen.push(pair),
+            }
+            head.v.push((pair.0, pair.1, 1.0));
+        }
+    }
+    let mut wanted = vec![0.0; out_dims.len()];
+    if let Some(j) = out.position(&default) {
+        wanted[coord(dims[j])] = 1.0;
+    }
+    fix_bos_value(l, &mut head, &wanted);
+    for (c, &d) in out_dims.iter().enumerate() {
+        head.o.push((c, d, 1.0));
+    }
+    require_clean(l, id, &groups);
+    l.add_head(at, head);
+    let n = l.n as f64;
+    Ok(OneHot {
+        dims,
+        values: out,
+        err: Err {
+            eps: 1.0,
+            fixed: (n + 8.0) * l.u(),
+        }
+        .plus(ins.err),
+        avail: at,
+    })
+}
+
+/// A counting head: BOS's weight `1/(w+1)` written to one dimension.
+pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
+    let groups = match selector_of(l, id) {
+        Some(sel) => groups(l, sel)?,
+        None => Vec::new(),
+    };
+    let avail = groups
+        .iter()
+        .flat_map(|g| [g.keys.avail, g.queries.avail])
+        .max()
+        .unwrap_or(-1);
+    let at = next_sublayer(avail, false);
+    let label = l.graph.nodes[id].label.clone();
+    let dim = l.alloc(format!("{label}:1/(w+1)"), 1.0, 1.0);
+    let mut head = Head {
+        share: None,
+        label,
+        ov: 1,
+        ..Head::default()
+    };
+    score_maps(l, &groups, 1.0, &mut head);
+    fix_bos_value(l, &mut head, &[1.0]);
+    head.o.push((0, dim, 1.0));
+    require_clean(l, id, &groups);
+    l.add_head(at, head);
+    let n = l.n as f64;
+    Ok(Number {
+        form: super::blocks::Form::dim(dim),
+        err: Err {
+            eps: 1.0,
+            fixed: (n + 8.0) * l.u(),
+        },
+        avail: at,
+    })
+}

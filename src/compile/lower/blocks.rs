@@ -1,0 +1,244 @@
+//! The pieces a lowered program is made of: MLP units, attention heads and
+//! the linear forms they read, over the residual stream of the model being
+//! built.
+//!
+//! While a model is built, dimension [`ONE`] is 1 at every position (its
+//! weights become the biases) and [`BOS`] is 1 at position 0 only.
+
+/// The constant dimension (becomes the biases).
+pub const ONE: usize = 0;
+/// The BOS dimension (1 at position 0).
+pub const BOS: usize = 1;
+
+/// A linear form over residual dimensions: `Σ coef·x[dim] + constant`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Form {
+    pub terms: Vec<(usize, f64)>,
+    pub constant: f64,
+}
+
+impl Form {
+    pub fn constant(c: f64) -> Form {
+        Form {
+            terms: Vec::new(),
+            constant: c,
+        }
+    }
+
+    pub fn dim(d: usize) -> Form {
+        Form {
+            terms: vec![(d, 1.0)],
+            constant: 0.0,
+        }
+    }
+
+    /// `self + k·other`, with terms on one dimension merged.
+    pub fn add_scaled(&mut self, other: &Form, k: f64) {
+        for &(d, c) in &other.terms {
+            match self.terms.iter_mut().find(|t| t.0 == d) {
+                Some(t) => t.1 += k * c,
+                None => self.terms.push((d, k * c)),
+            }
+        }
+        self.constant += k * other.constant;
+        self.terms.retain(|t| t.1 != 0.0);
+    }
+
+    pub fn scaled(&self, k: f64) -> Form {
+        let mut f = Form::default();
+        f.add_scaled(self, k);
+        f
+    }
+
+    /// The form's terms with the constant on [`ONE`].
+    pub fn with_one(&self) -> Vec<(usize, f64)> {
+        let mut t = self.terms.clone();
+        if self.constant != 0.0 {
+            t.push((ONE, self.constant));
+        }
+        t
+    }
+
+    /// The value at a residual vector.
+    pub fn at(&self, x: &[f64]) -> f64 {
+        self.terms
+            .iter()
+            .map(|&(d, c)| c * x.get(d).copied().unwrap_or(0.0))
+            .sum::<f64>()
+            + self.constant
+    }
+
+    /// A bound on `Σ |coef·x|` given each dimension's largest magnitude.
+    pub fn magnitude(&self, dim_magnitude: &[f64]) -> f64 {
+        self.terms
+            .iter()
+            .map(|&(d, c)| (c * dim_magnitude.get(d).copied().unwrap_or(1.0)).abs())
+            .sum::<f64>()
+            + self.constant.abs()
+    }
+}
+
+/// One MLP unit: `ReLU(Σ w_in·x + bias)` added to the output dimensions.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub w_in: Vec<(usize, f64)>,
+    pub bias: f64,
+    pub w_out: Vec<(usize, f64)>,
+}
+
+/// An attention head before padding, as sparse maps: query and key
+/// `(dimension, coordinate, weight)` over `qk` coordinates, value
+/// `(dimension, coordinate, weight)` and output `(coordinate, dimension,
+/// weight)` over `ov` coordinates. The query map is built for sharpness 1
+/// and scaled by the model's sharpness when assembled.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    pub q: Vec<(usize, usize, f64)>,
+    pub k: Vec<(usize, usize, f64)>,
+    pub qk: usize,
+    pub v: Vec<(usize, usize, f64)>,
+    pub o: Vec<(usize, usize, f64)>,
+    pub ov: usize,
+    /// Heads with the same key (the same selector in one layer) are merged.
+    pub share: Option<usize>,
+    pub label: String,
+}
+
+/// `ReLU(L(x−t)+1) − ReLU(L(x−t))` over `x = Σ w_in`: 0 for
+/// `x ≤ t − 1/L`, 1 for `x ≥ t`; two units adding `out` times that.
+pub fn step(w_in: &[(usize, f64)], threshold: f64, slope: f64, out: &[(usize, f64)]) -> [Unit; 2] {
+    let scaled: Vec<(usize, f64)> = w_in.iter().map(|&(d, w)| (d, w * slope)).collect();
+    let negated: Vec<(usize, f64)> = out.iter().map(|&(d, w)| (d, -w)).collect();
+    [
+        Unit {
+            w_in: scaled.clone(),
+            bias: -slope * threshold + 1.0,
+            w_out: out.to_vec(),
+        },
+        Unit {
+            w_in: scaled,
+            bias: -slope * threshold,
+            w_out: negated,
+        },
+    ]
+}
+
+/// A table row over exact one-hot inputs: `ReLU(Σ x − (k−1))` is 1 when
+/// all `k` dimensions are 1, 0 otherwise.
+pub fn row_unit(dims: &[usize], out: &[(usize, f64)]) -> Unit {
+    Unit {
+        w_in: dims.iter().map(|&d| (d, 1.0)).collect(),
+        bias: 1.0 - dims.len() as f64,
+        w_out: out.to_vec(),
+    }
+}
+
+/// `out` wherever every dimension of `dims` is near 1 (each off by at most
+/// 1/(8k)): a clean step on their sum, exact output from inexact inputs.
+pub fn row_step(dims: &[usize], out: &[(usize, f64)]) -> [Unit; 2] {
+    let k = dims.len() as f64;
+    let w: Vec<(usize, f64)> = dims.iter().map(|&d| (d, 1.0)).collect();
+    step(&w, k - 0.25, 4.0, out)
+}
+
+/// `a − b` of two sparse vectors.
+pub fn difference(a: &[(usize, f64)], b: &[(usize, f64)]) -> Vec<(usize, f64)> {
+    let mut out: Vec<(usize, f64)> = a.to_vec();
+    for &(d, w) in b {
+        match out.iter_mut().find(|t| t.0 == d) {
+            Some(t) => t.1 -= w,
+            None => out.push((d, -w)),
+        }
+    }
+    out.retain(|t| t.1 != 0.0);
+    out
+}
+
+/// One point of a lookup: where the number read is, and what to write there.
+pub struct Point {
+    pub x: f64,
+    pub out: Vec<(usize, f64)>,
+}
+
+/// Units reading the number `x = form` at known sorted `points` (no two
+/// closer than the caller allows) into each point's output, gated by exact
+/// one-hot `gate` dimensions (all 1 for this table, empty for no gate;
+/// `x_range` bounds `x` wherever the gate is off):
+/// the first point's output (one unit on the gate), then a clean step at
+/// each change, pushed far off when the gate is not all 1.
+///
+/// The ramp of the step between points `lo` and `hi` is centred on their
+/// midpoint with width `(hi−lo)/4`: the output is exact while `x` is within
+/// `3(hi−lo)/8` of a point.
+pub fn lookup(form: &Form, points: &[Point], gate: &[usize], x_range: (f64, f64)) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let Some(first) = points.first() else {
+        return units;
+    };
+    let k = gate.len() as f64;
+    let (x_min, x_max) = x_range;
+    if !first.out.is_empty() {
+        if gate.is_empty() {
+            units.push(Unit {
+                w_in: vec![(ONE, 1.0)],
+                bias: 0.0,
+                w_out: first.out.clone(),
+            });
+        } else {
+            units.push(row_unit(gate, &first.out));
+        }
+    }
+    for pair in points.windows(2) {
+        let (lo, hi) = (&pair[0], &pair[1]);
+        if lo.out == hi.out {
+            continue;
+        }
+        let gap = hi.x - lo.x;
+        let slope = 4.0 / gap;
+        // The ramp is [mid − gap/8, mid + gap/8]: `t = mid + gap/8`.
+        let threshold = (lo.x + hi.x) / 2.0 + gap / 8.0;
+        // Off-gate push: the largest `L(x−t)+1` over the points, plus margin.
+        let g = if gate.is_empty() {
+            0.0
+        } else {
+            slope * (x_max - threshold).max(threshold - x_min).max(0.0) + 3.0
+        };
+        let diff = difference(&hi.out, &lo.out);
+        let mut w_in: Vec<(usize, f64)> = form.terms.iter().map(|&(d, c)| (d, c * slope)).collect();
+        w_in.extend(gate.iter().map(|&d| (d, g)));
+        let base = slope * (form.constant - threshold) - g * k;
+        units.push(Unit {
+            w_in: w_in.clone(),
+            bias: base + 1.0,
+            w_out: diff.clone(),
+        });
+        units.push(Unit {
+            w_in,
+            bias: base,
+            w_out: diff.iter().map(|&(d, w)| (d, -w)).collect(),
+        });
+    }
+    units
+}
+
+/// The largest pre-activation magnitude of a lookup's steps, for rounding
+/// bounds: `slope · (|x| range + |threshold|)`.
+pub fn lookup_scale(points: &[Point], x_magnitude: f64) -> f64 {
+    points
+        .windows(2)
+        .filter(|p| p[0].out != p[1].out)
+        .map(|p| {
+            let gap = p[1].x - p[0].x;
+            (4.0 / gap) * (x_magnitude + p[1].x.abs() + gap)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The smallest gap between neighbouring points whose outputs differ.
+pub fn lookup_gap(points: &[Point]) -> f64 {
+    points
+        .windows(2)
+        .filter(|p| p[0].out != p[1].out)
+        .map(|p| p[1].x - p[0].x)
+        .fold(f64::INFINITY, f64::min)
+}

@@ -1,0 +1,1005 @@
+//! Lowering: the analysed graph to heads, MLP units and embeddings, each
+//! node in the encoding its readers need.
+//!
+//! Every node is first *described* in dependency order (a constant, an
+//! embedding, an affine form, a table, an attention head or a count), and
+//! only *materialised* when some reader asks for one of its encodings:
+//!
+//! - **one-hot** ([`OneHot`]): one dimension per value;
+//! - **number** ([`Number`]): a linear form over residual dimensions whose
+//!   value is the number (a mean's output dimension, or `Σ v·x_v` over a
+//!   one-hot node: free);
+//! - **code**: the `1/(w+1)` a counting head writes.
+//!
+//! Affine maps of numbers (`a − b`, `2·x + 1`, `length − indices − 1`) cost
+//! nothing: a form over their sources' forms. Other maps are tables over the
+//! values their sources take together (as the value analysis found them),
+//! one unit per row over exact one-hot inputs, or clean steps on one number
+//! gated by the others; a map read by one map only is fused into its reader
+//! while the fused table stays small. A number becomes one-hot through steps
+//! between its neighbouring values; where float arithmetic cannot keep two
+//! values apart (the interpreter's `22·(15/22)` is not 15), a map is
+//! tabulated from its inputs' one-hot values instead, so the model follows
+//! the interpreter's own arithmetic.
+//!
+//! Every encoding carries an error bound ([`precision`]); every place that
+//! tells values apart states a requirement, and the model's attention
+//! sharpness is chosen last to meet them all.
+
+pub mod attend;
+pub mod blocks;
+pub mod precision;
+pub mod table;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use blocks::{lookup, lookup_gap, lookup_scale, Form, Head, Point, Unit, ONE};
+use precision::{feasible, sum_rounding, Err, Requirement};
+
+use super::error::{CompileError, CompileErrorKind};
+use super::graph::{Graph, NodeId, Op};
+use super::values::set::number;
+use super::values::{Analysis, Shape, ValueSet};
+use crate::eval::atom::Atom;
+use crate::eval::map::MapFn;
+use crate::model::Dtype;
+use crate::syntax::ast::{BinaryOp, UnaryOp};
+
+/// A node's values, one dimension each (`dims[i]` holds `values[i]`; a
+/// constant reads [`ONE`]).
+#[derive(Debug, Clone)]
+pub struct OneHot {
+    pub dims: Vec<usize>,
+    pub values: Rc<ValueSet>,
+    /// How far any dimension may be from 0 or 1.
+    pub err: Err,
+    /// The sub-layer after which it is in the residual stream.
+    pub avail: i64,
+}
+
+/// A node's value as a linear form.
+#[derive(Debug, Clone)]
+pub struct Number {
+    pub form: Form,
+    pub err: Err,
+    pub avail: i64,
+}
+
+/// The one-hot tuple of several nodes and each value's tuple.
+pub type Product = (OneHot, Rc<Vec<Vec<Atom>>>);
+
+/// What a node is, before any of it is built.
+#[derive(Debug, Clone)]
+pub enum Desc {
+    Const(Atom),
+    /// A function of the token alone or of the index alone.
+    Embed,
+    /// `Σ coef·number(base) + constant` over nodes that are not affine;
+    /// `fixed` bounds the interpreter's float rounding against exact
+    /// arithmetic.
+    Affine {
+        terms: Vec<(NodeId, f64)>,
+        constant: f64,
+        fixed: f64,
+    },
+    /// A table over the values of `sources`.
+    Table {
+        table: Rc<table::Rows>,
+    },
+    /// An aggregate: a mean of numbers, or a categorical read.
+    Aggregate {
+        numeric: bool,
+    },
+    /// `selector_width` or `length`.
+    Width,
+}
+
+/// The model's output encoding.
+#[derive(Debug, Clone)]
+pub enum OutputEnc {
+    Categorical { dims: Vec<usize>, values: Vec<Atom> },
+    Numerical { form: Form, values: Vec<Atom> },
+}
+
+/// The lowered program, ready to assemble.
+pub struct Lowered {
+    pub labels: Vec<String>,
+    pub bos: Vec<f64>,
+    pub heads: Vec<Vec<Head>>,
+    pub units: Vec<Vec<Unit>>,
+    /// (vocabulary row without BOS, dimension, value).
+    pub embed: Vec<(usize, usize, f64)>,
+    /// (index, dimension, value).
+    pub pos_embed: Vec<(usize, usize, f64)>,
+    pub output: OutputEnc,
+    /// The attention score on selected keys.
+    pub sharpness: f64,
+    pub eps: f64,
+    /// Units per node, to name the costliest.
+    pub cost: Vec<(NodeId, usize)>,
+}
+
+/// The most rows one table may have.
+pub const MAX_ROWS: usize = 1 << 18;
+
+/// How deep the fallbacks (tabulating a map whose number cannot be read)
+/// may recurse.
+const MAX_DEPTH: usize = 256;
+
+pub struct Lowerer<'a> {
+    pub graph: &'a Graph,
+    pub an: &'a mut Analysis,
+    pub dtype: Dtype,
+    pub n: usize,
+    pub desc: Vec<Desc>,
+    readers: Vec<u32>,
+    onehot: Vec<Option<OneHot>>,
+    number: Vec<Option<Number>>,
+    code: Vec<Option<Number>>,
+    pub labels: Vec<String>,
+    pub bos: Vec<f64>,
+    /// The largest magnitude each dimension holds.
+    pub magnitude: Vec<f64>,
+    pub heads: Vec<Vec<Head>>,
+    pub units: Vec<Vec<Unit>>,
+    pub embed: Vec<(usize, usize, f64)>,
+    pub pos_embed: Vec<(usize, usize, f64)>,
+    pub reqs: Vec<Requirement>,
+    pub products: HashMap<Vec<NodeId>, Product>,
+    depth: usize,
+    index: Option<OneHot>,
+    cost: Vec<(NodeId, usize)>,
+}
+
+/// Lowers `graph`, whose values `an` holds, for a model of `dtype`.
+pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, CompileError> {
+    let count = graph.nodes.len();
+    let mut l = Lowerer {
+        graph,
+        n: an.max_len,
+        an,
+        dtype,
+        desc: Vec::with_capacity(count),
+        readers: graph.reader_counts(),
+        onehot: vec![None; count],
+        number: vec![None; count],
+        code: vec![None; count],
+        labels: vec!["one".into(), "bos".into()],
+        bos: vec![1.0, 1.0],
+        magnitude: vec![1.0, 1.0],
+        heads: Vec::new(),
+        units: Vec::new(),
+        embed: Vec::new(),
+        pos_embed: Vec::new(),
+        reqs: Vec::new(),
+        products: HashMap::new(),
+        depth: 0,
+        index: None,
+        cost: Vec::new(),
+    };
+    let budget = crate::memory::Budget::start();
+    for id in 0..count {
+        budget.check().map_err(CompileError::memory)?;
+        let d = l.describe(id)?;
+        l.desc.push(d);
+    }
+    let output = l.output()?;
+    let eps = precision::solve(&l.reqs).map_err(|r| l.precision_error(r))?;
+    let keys = l.n + 1;
+    Ok(Lowered {
+        labels: l.labels,
+        bos: l.bos,
+        heads: l.heads,
+        units: l.units,
+        embed: l.embed,
+        pos_embed: l.pos_embed,
+        output,
+        sharpness: precision::sharpness(keys, eps),
+        eps,
+        cost: l.cost,
+    })
+}
+
+/// The first MLP (`mlp`) or attention sub-layer after `after`.
+pub fn next_sublayer(after: i64, mlp: bool) -> i64 {
+    let mut s = after + 1;
+    if (s.rem_euclid(2) == 1) != mlp {
+        s += 1;
+    }
+    s
+}
+
+impl Lowerer<'_> {
+    fn values(&self, id: NodeId) -> Rc<ValueSet> {
+        self.an.nodes[id].all.clone()
+    }
+
+    fn label(&self, id: NodeId) -> &str {
+        &self.graph.nodes[id].label
+    }
+
+    /// A new residual dimension.
+    pub fn alloc(&mut self, label: String, at_bos: f64, magnitude: f64) -> usize {
+        self.labels.push(label);
+        self.bos.push(at_bos);
+        self.magnitude.push(magnitude.abs().max(1.0));
+        self.labels.len() - 1
+    }
+
+    /// Adds MLP units in the MLP of sub-layer `at` (odd).
+    pub fn add_units(&mut self, id: NodeId, at: i64, units: Vec<Unit>) {
+        let layer = usize::try_from(at / 2).unwrap_or(0);
+        while self.units.len() <= layer {
+            self.units.push(Vec::new());
+            self.heads.push(Vec::new());
+        }
+        self.cost.push((id, units.len()));
+        self.units[layer].extend(units);
+    }
+
+    /// Adds a head to the attention of sub-layer `at` (even).
+    pub fn add_head(&mut self, at: i64, head: Head) {
+        let layer = usize::try_from(at / 2).unwrap_or(0);
+        while self.heads.len() <= layer {
+            self.units.push(Vec::new());
+            self.heads.push(Vec::new());
+        }
+        self.heads[layer].push(head);
+    }
+
+    pub fn require(&mut self, node: NodeId, err: Err, tolerance: f64, what: String) {
+        self.reqs.push(Requirement {
+            err,
+            tolerance,
+            node,
+            what,
+        });
+    }
+
+    pub fn u(&self) -> f64 {
+        precision::roundoff(self.dtype)
+    }
+
+    fn precision_error(&self, r: &Requirement) -> CompileError {
+        let node = &self.graph.nodes[r.node];
+        let help = match self.dtype {
+            Dtype::F32 => Some(
+                "float32 cannot hold these values apart; `--dtype f64` compiles a float64 model, \
+                 or fewer or rounder values (a smaller `--max-len`, `round(...)`) keep them apart"
+                    .to_string(),
+            ),
+            Dtype::F64 => Some(
+                "the values are too close for float64; round them (`round(...)`) or use a \
+                 smaller `--max-len`"
+                    .to_string(),
+            ),
+        };
+        CompileError::at_node(
+            CompileErrorKind::Precision,
+            node,
+            format!(
+                "{}: the model's error could reach {:.3e} where it must stay below {:.3e}",
+                r.what,
+                r.err.fixed.max(r.err.at(precision::EPS_FLOOR)),
+                r.tolerance
+            ),
+            help,
+        )
+    }
+
+    // ----- description -------------------------------------------------
+
+    fn describe(&mut self, id: NodeId) -> Result<Desc, CompileError> {
+        if let Shape::Const(c) = &self.an.nodes[id].shape {
+            return Ok(Desc::Const(c.clone()));
+        }
+        let node = &self.graph.nodes[id];
+        Ok(match &node.op {
+            Op::Const(c) => Desc::Const(c.clone()),
+            Op::Tokens(_) | Op::Indices => Desc::Embed,
+            Op::Length | Op::Width(_) => Desc::Width,
+            Op::Aggregate { .. } => Desc::Aggregate {
+                numeric: self.numeric_head(id)?,
+            },
+            Op::Map { func, args } => {
+                if let Shape::Local(l) = &self.an.nodes[id].shape {
+                    let r = l.reads;
+                    if !r.length && r.token != r.index {
+                        return Ok(Desc::Embed);
+                    }
+                }
+                if let Some(a) = self.affine(id, func, args) {
+                    return Ok(a);
+                }
+                let args = args.clone();
+                Desc::Table {
+                    table: Rc::new(self.table_of(id, &args)?),
+                }
+            }
+        })
+    }
+
+    /// Whether an aggregate is computed as a mean of numbers (else it reads
+    /// one-hot values, which needs every selected key to hold one value).
+    fn numeric_head(&mut self, id: NodeId) -> Result<bool, CompileError> {
+        let Op::Aggregate {
+            values,
+            default,
+            selector,
+        } = &self.graph.nodes[id].op
+        else {
+            return Ok(false);
+        };
+        let out = self.values(id);
+        let ins = self.values(*values);
+        let numeric_in = ins
+            .values()
+            .iter()
+            .all(|a| matches!(a, Atom::Int(_) | Atom::Float(_) | Atom::Bool(_)));
+        let numeric_default = matches!(default, Atom::Int(_) | Atom::Float(_));
+        if out.is_numeric() && numeric_in && numeric_default {
+            return Ok(true);
+        }
+        let facts = self.an.facts(self.graph, *selector);
+        let identical = !ins.has_numbers() || facts.at_most_one;
+        if identical {
+            return Ok(false);
+        }
+        Err(CompileError::at_node(
+            CompileErrorKind::Unsupported,
+            &self.graph.nodes[id],
+            "this aggregate mixes values that a mean cannot hold apart (numbers equal as \
+             numbers but of different types, or a non-numeric default)"
+                .into(),
+            Some("give the values and the default one type (all ints or all floats)".into()),
+        ))
+    }
+
+    /// The affine form of a map of numbers, if it is one.
+    fn affine(&self, id: NodeId, func: &MapFn, args: &[NodeId]) -> Option<Desc> {
+        let out = &self.an.nodes[id].all;
+        if !out.is_numeric() {
+            return None;
+        }
+        let konst = |a: NodeId| match &self.desc[a] {
+            Desc::Const(c) => match c {
+                Atom::Int(_) | Atom::Float(_) => Some(number(c)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let coefs: Vec<f64> = match (func, args) {
+            (MapFn::Binary(BinaryOp::Add), [_, _]) => vec![1.0, 1.0],
+            (MapFn::Binary(BinaryOp::Sub), [_, _]) => vec![1.0, -1.0],
+            (MapFn::Binary(BinaryOp::Mul), [a, b]) => match (konst(*a), konst(*b)) {
+                (Some(x), None) => vec![0.0, x],
+                (None, Some(y)) => vec![y, 0.0],
+                _ => return None,
+            },
+            (MapFn::Binary(BinaryOp::Div), [_, b]) => match konst(*b) {
+                Some(y) if y != 0.0 => vec![1.0 / y, 0.0],
+                _ => return None,
+            },
+            (MapFn::Unary(UnaryOp::Neg), [_]) => vec![-1.0],
+            (MapFn::Unary(UnaryOp::Pos), [_]) => vec![1.0],
+            _ => return None,
+        };
+        let mut terms: Vec<(NodeId, f64)> = Vec::new();
+        let mut constant = 0.0;
+        let mut fixed = 0.0;
+        let add = |terms: &mut Vec<(NodeId, f64)>, n: NodeId, c: f64| match terms
+            .iter_mut()
+            .find(|t| t.0 == n)
+        {
+            Some(t) => t.1 += c,
+            None => terms.push((n, c)),
+        };
+        for (&a, &c) in args.iter().zip(&coefs) {
+            if let Some(k) = konst(a) {
+                if c == 0.0 {
+                    continue;
+                }
+                constant += c * k;
+                continue;
+            }
+            if c == 0.0 {
+                // The constant factor of a product: its other operand.
+                continue;
+            }
+            match &self.desc[a] {
+                Desc::Affine {
+                    terms: inner,
+                    constant: k,
+                    fixed: f,
+                } => {
+                    for &(n, d) in inner {
+                        add(&mut terms, n, c * d);
+                    }
+                    constant += c * k;
+                    fixed += c.abs() * f;
+                }
+                Desc::Const(_) => return None,
+                _ => {
+                    let set = &self.an.nodes[a].all;
+                    let numeric = set
+                        .values()
+                        .iter()
+                        .all(|v| matches!(v, Atom::Int(_) | Atom::Float(_) | Atom::Bool(_)));
+                    if !numeric || set.is_empty() {
+                        return None;
+                    }
+                    add(&mut terms, a, c);
+                }
+            }
+        }
+        terms.retain(|t| t.1 != 0.0);
+        // The interpreter's float rounding against exact arithmetic.
+        if out.values().iter().any(|v| matches!(v, Atom::Float(_))) {
+            fixed += out.magnitude() * 4.0 * f64::EPSILON;
+        }
+        if terms.len() > 4096 {
+            return None;
+        }
+        Some(Desc::Affine {
+            terms,
+            constant,
+            fixed,
+        })
+    }
+
+    /// A table description: the map's rows over its sources, fusing a map
+    /// argument that only this map reads while the table stays small.
+    fn table_of(&mut self, id: NodeId, args: &[NodeId]) -> Result<table::Rows, CompileError> {
+        let mut plain: Vec<NodeId> = Vec::new();
+        for &a in args {
+            if !matches!(self.desc[a], Desc::Const(_)) && !plain.contains(&a) {
+                plain.push(a);
+            }
+        }
+        let base = table::rows(self, id, &plain)
+            .ok_or_else(|| CompileError::internal("a map's inputs are not in its tuple space"))?;
+        if base.rows.len() > MAX_ROWS {
+            return Err(CompileError::too_large_tuples(
+                &self.graph.nodes[id],
+                base.rows.len(),
+            ));
+        }
+        // Fuse: replace a table argument read only here by its sources.
+        let mut best = base;
+        for &a in &plain {
+            // A table read only here, or an affine map of counts and
+            // embeddings, is replaced by its own sources.
+            let inner_sources: Vec<NodeId> = match &self.desc[a] {
+                Desc::Table { table: inner } if self.readers[a] == 1 => inner.sources.clone(),
+                Desc::Affine { terms, .. } if !self.numberish(a) => {
+                    terms.iter().map(|t| t.0).collect()
+                }
+                _ => continue,
+            };
+            let inner_rows = match &self.desc[a] {
+                Desc::Table { table: inner } => inner.rows.len(),
+                _ => 0,
+            };
+            let mut sources: Vec<NodeId> =
+                best.sources.iter().copied().filter(|s| *s != a).collect();
+            for &s in &inner_sources {
+                if !sources.contains(&s) {
+                    sources.push(s);
+                }
+            }
+            if sources.len() > 6 || sources.iter().filter(|s| self.numberish(**s)).count() > 1 {
+                continue;
+            }
+            let Some(fused) = table::rows(self, id, &sources) else {
+                continue;
+            };
+            let limit = (4 * (best.rows.len() + inner_rows)).max(512);
+            if fused.rows.len() <= limit {
+                best = fused;
+            }
+        }
+        Ok(best)
+    }
+
+    /// Whether a node is best read as a number (no exact one-hot form).
+    pub fn numberish(&self, id: NodeId) -> bool {
+        match &self.desc[id] {
+            Desc::Aggregate { numeric } => *numeric,
+            Desc::Affine { terms, .. } => terms.iter().any(|(b, _)| self.numberish(*b)),
+            _ => false,
+        }
+    }
+
+    // ----- materialisation ---------------------------------------------
+
+    /// The node's one-hot encoding, built on first use.
+    pub fn onehot_of(&mut self, id: NodeId) -> Result<OneHot, CompileError> {
+        if let Some(h) = &self.onehot[id] {
+            return Ok(h.clone());
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(CompileError::at_node(
+                CompileErrorKind::TooLarge,
+                &self.graph.nodes[id],
+                "this chain of maps is too deep to tabulate".into(),
+                None,
+            ));
+        }
+        let h = self.build_onehot(id);
+        self.depth -= 1;
+        let h = h?;
+        self.onehot[id] = Some(h.clone());
+        Ok(h)
+    }
+
+    fn build_onehot(&mut self, id: NodeId) -> Result<OneHot, CompileError> {
+        let values = self.values(id);
+        match self.desc[id].clone() {
+            Desc::Const(c) => Ok(OneHot {
+                dims: vec![ONE],
+                values: Rc::new(ValueSet::from_atoms([c])),
+                err: Err::ZERO,
+                avail: -1,
+            }),
+            Desc::Embed => Ok(self.embedding(id)),
+            Desc::Table { table } => table::materialize(self, id, &table),
+            Desc::Aggregate { numeric: false } => attend::aggregate_onehot(self, id),
+            Desc::Width => {
+                let code = self.code_of(id)?;
+                let points: Vec<(f64, usize)> = values
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| (1.0 / (number(w) + 1.0), i))
+                    .collect();
+                self.convert(id, &code, points, &values, "the counts")
+            }
+            Desc::Aggregate { numeric: true } | Desc::Affine { .. } => {
+                // An affine map of a count (`length - indices - 1`) is a
+                // table reading the count's code: one MLP after its head.
+                if let Desc::Affine { terms, .. } = &self.desc[id] {
+                    let counts = terms
+                        .iter()
+                        .any(|(b, _)| matches!(self.desc[*b], Desc::Width) && !self.has_onehot(*b));
+                    if counts {
+                        let bases: Vec<NodeId> = terms.iter().map(|t| t.0).collect();
+                        if let Some(rows) = table::rows(self, id, &bases) {
+                            if rows.rows.len() <= 4096 {
+                                return table::materialize(self, id, &Rc::new(rows));
+                            }
+                        }
+                    }
+                }
+                let num = self.number_of(id)?;
+                let points: Vec<(f64, usize)> = values
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (number(v), i))
+                    .collect();
+                let sorted = sorted_points(points.clone());
+                let gap = sorted
+                    .windows(2)
+                    .map(|w| w[1].0 - w[0].0)
+                    .fold(f64::INFINITY, f64::min);
+                let distinct = distinct_numbers(&values);
+                let fits = distinct && feasible(num.err, 0.3 * gap);
+                if !distinct {
+                    // Equal numbers of different types (a mean's `1` of one
+                    // key and `1.0` of two): told apart by position if each
+                    // position has no such pair.
+                    if let Some(h) = self.convert_by_index(id, &num, &values)? {
+                        return Ok(h);
+                    }
+                }
+                if !fits {
+                    if let Op::Map { args, .. } = &self.graph.nodes[id].op {
+                        // Tabulate from the inputs' one-hot values.
+                        let args = args.clone();
+                        let mut plain: Vec<NodeId> = Vec::new();
+                        for a in args {
+                            if !matches!(self.desc[a], Desc::Const(_)) && !plain.contains(&a) {
+                                plain.push(a);
+                            }
+                        }
+                        if let Some(rows) = table::rows(self, id, &plain) {
+                            let rows = Rc::new(rows.all_onehot());
+                            return table::materialize(self, id, &rows);
+                        }
+                    }
+                }
+                self.convert(id, &num, points, &values, "its values")
+            }
+        }
+    }
+
+    /// One-hot values from a number at known points (value index per
+    /// point) through steps.
+    fn convert(
+        &mut self,
+        id: NodeId,
+        num: &Number,
+        points: Vec<(f64, usize)>,
+        values: &Rc<ValueSet>,
+        what: &str,
+    ) -> Result<OneHot, CompileError> {
+        let label = self.label(id).to_string();
+        let dims = class_dims(self, values, &label);
+        let sorted = sorted_points(points);
+        let pts: Vec<Point> = sorted
+            .iter()
+            .map(|&(x, i)| Point {
+                x,
+                out: vec![(dims[i], 1.0)],
+            })
+            .collect();
+        let gap = lookup_gap(&pts);
+        if gap <= 0.0 || !gap.is_finite() && pts.len() > 1 {
+            return Err(self.too_close(id, what));
+        }
+        let x_mag = num.form.magnitude(&self.magnitude);
+        let scale = lookup_scale(&pts, x_mag);
+        self.require(
+            id,
+            num.err,
+            0.3 * gap,
+            format!("telling apart {what} of `{label}` (gap {gap:.3e})"),
+        );
+        let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 2);
+        self.require(
+            id,
+            Err::fixed(rounding),
+            1.0 / 16.0,
+            format!("the steps reading `{label}`"),
+        );
+        let at = next_sublayer(num.avail, true);
+        let units = lookup(&num.form, &pts, &[], (0.0, 0.0));
+        self.add_units(id, at, units);
+        Ok(OneHot {
+            dims,
+            values: values.clone(),
+            err: Err::fixed(rounding),
+            avail: at,
+        })
+    }
+
+    /// One-hot values of a number whose values at each position are
+    /// distinct numbers: steps gated by the position.
+    fn convert_by_index(
+        &mut self,
+        id: NodeId,
+        num: &Number,
+        values: &Rc<ValueSet>,
+    ) -> Result<Option<OneHot>, CompileError> {
+        let per_index = self.an.nodes[id].per_index.clone();
+        if !per_index.iter().all(|s| distinct_numbers(s)) {
+            return Ok(None);
+        }
+        let index = self.index_hot();
+        let label = self.label(id).to_string();
+        let dims: Vec<usize> = values
+            .values()
+            .iter()
+            .map(|v| self.alloc(format!("{label}:{}", v.short()), 0.0, 1.0))
+            .collect();
+        let x_mag = num.form.magnitude(&self.magnitude);
+        let range = number_range(values);
+        let at = next_sublayer(num.avail, true);
+        let mut units = Vec::new();
+        let mut gap = f64::INFINITY;
+        let mut scale: f64 = 0.0;
+        for (i, set) in per_index.iter().enumerate() {
+            let mut pts: Vec<(f64, usize)> = set
+                .values()
+                .iter()
+                .filter_map(|v| values.position(v).map(|p| (number(v), p)))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let points: Vec<Point> = pts
+                .iter()
+                .map(|&(x, p)| Point {
+                    x,
+                    out: vec![(dims[p], 1.0)],
+                })
+                .collect();
+            gap = gap.min(lookup_gap(&points));
+            scale = scale.max(lookup_scale(&points, x_mag));
+            units.extend(lookup(&num.form, &points, &[index.dims[i]], range));
+        }
+        if gap.is_finite() {
+            self.require(
+                id,
+                num.err,
+                0.3 * gap,
+                format!("telling apart the values of `{label}` at one position (gap {gap:.3e})"),
+            );
+        }
+        let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 3);
+        self.require(
+            id,
+            Err::fixed(rounding),
+            1.0 / 16.0,
+            format!("the steps reading `{label}`"),
+        );
+        self.add_units(id, at, units);
+        Ok(Some(OneHot {
+            dims,
+            values: values.clone(),
+            err: Err::fixed(rounding),
+            avail: at,
+        }))
+    }
+
+    /// A one-hot of the position (built once).
+    fn index_hot(&mut self) -> OneHot {
+        if let Some(h) = &self.index {
+            return h.clone();
+        }
+        let dims: Vec<usize> = (0..self.n)
+            .map(|i| self.alloc(format!("index:{i}"), 0.0, 1.0))
+            .collect();
+        for (i, &d) in dims.iter().enumerate() {
+            self.pos_embed.push((i, d, 1.0));
+        }
+        let h = OneHot {
+            dims,
+            values: Rc::new(ValueSet::from_atoms(
+                (0..self.n).map(|i| Atom::Int(i as i64)),
+            )),
+            err: Err::ZERO,
+            avail: -1,
+        };
+        self.index = Some(h.clone());
+        h
+    }
+
+    pub fn too_close(&self, id: NodeId, what: &str) -> CompileError {
+        CompileError::at_node(
+            CompileErrorKind::Precision,
+            &self.graph.nodes[id],
+            format!(
+                "{what} of `{}` include values that are equal as numbers but differ",
+                self.label(id)
+            ),
+            Some("give the values one type (all ints or all floats)".into()),
+        )
+    }
+
+    /// A token or position embedding.
+    fn embedding(&mut self, id: NodeId) -> OneHot {
+        let values = self.values(id);
+        let label = self.label(id).to_string();
+        let dims: Vec<usize> = values
+            .values()
+            .iter()
+            .map(|v| self.alloc(format!("{label}:{}", v.short()), 0.0, 1.0))
+            .collect();
+        let local = match &self.an.nodes[id].shape {
+            Shape::Local(l) => Some(l.clone()),
+            _ => None,
+        };
+        if let Some(local) = local {
+            let by_token = local.reads.token;
+            let rows = if by_token {
+                self.an.vocab.len()
+            } else {
+                self.n
+            };
+            for r in 0..rows {
+                let c = super::values::local::Context {
+                    token: if by_token { r } else { 0 },
+                    index: if by_token { 0 } else { r },
+                    length: self.n,
+                };
+                if let Some(j) = local.at(c).and_then(|v| values.position(v)) {
+                    if by_token {
+                        self.embed.push((r, dims[j], 1.0));
+                    } else {
+                        self.pos_embed.push((r, dims[j], 1.0));
+                    }
+                }
+            }
+        }
+        OneHot {
+            dims,
+            values,
+            err: Err::ZERO,
+            avail: -1,
+        }
+    }
+
+    /// Whether the node's one-hot encoding exists already.
+    pub fn has_onehot(&self, id: NodeId) -> bool {
+        self.onehot[id].is_some()
+    }
+
+    /// The node's number, built on first use.
+    pub fn number_of(&mut self, id: NodeId) -> Result<Number, CompileError> {
+        if let Some(n) = &self.number[id] {
+            return Ok(n.clone());
+        }
+        let n = match self.desc[id].clone() {
+            Desc::Const(c) => Number {
+                form: Form::constant(number(&c)),
+                err: Err::ZERO,
+                avail: -1,
+            },
+            Desc::Affine {
+                terms,
+                constant,
+                fixed,
+            } => {
+                let mut form = Form::constant(constant);
+                let mut err = Err::fixed(fixed);
+                let mut avail = -1;
+                for (b, c) in terms {
+                    let nb = self.number_of(b)?;
+                    form.add_scaled(&nb.form, c);
+                    err = err.plus(nb.err.times(c));
+                    avail = avail.max(nb.avail);
+                }
+                let mag = form.magnitude(&self.magnitude);
+                err = err.plus(Err::fixed(sum_rounding(self.dtype, mag, form.terms.len())));
+                Number { form, err, avail }
+            }
+            Desc::Aggregate { numeric: true } => attend::aggregate_number(self, id)?,
+            _ => {
+                let h = self.onehot_of(id)?;
+                let mut form = Form::default();
+                let mut total = 0.0;
+                let mut used: Vec<usize> = Vec::new();
+                for (i, v) in h.values.values().iter().enumerate() {
+                    if h.dims[i] != ONE && used.contains(&h.dims[i]) {
+                        continue;
+                    }
+                    used.push(h.dims[i]);
+                    let x = number(v);
+                    if x.is_nan() {
+                        return Err(CompileError::internal("a number read of non-numbers"));
+                    }
+                    total += x.abs();
+                    if h.dims[i] == ONE {
+                        form.constant += x;
+                    } else if x != 0.0 {
+                        form.terms.push((h.dims[i], x));
+                    }
+                }
+                Number {
+                    form,
+                    err: h.err.times(total),
+                    avail: h.avail,
+                }
+            }
+        };
+        self.number[id] = Some(n.clone());
+        Ok(n)
+    }
+
+    /// The code `1/(w+1)` of a width, built on first use.
+    pub fn code_of(&mut self, id: NodeId) -> Result<Number, CompileError> {
+        if let Some(c) = &self.code[id] {
+            return Ok(c.clone());
+        }
+        let c = attend::width_code(self, id)?;
+        self.code[id] = Some(c.clone());
+        Ok(c)
+    }
+
+    fn output(&mut self) -> Result<OutputEnc, CompileError> {
+        let out = self.graph.output;
+        let values = self.values(out);
+        if let Desc::Const(c) = self.desc[out].clone() {
+            // A constant output still needs a dimension: 1 at every token.
+            let d = self.alloc(format!("{}:{}", self.label(out), c.short()), 0.0, 1.0);
+            for r in 0..self.an.vocab.len() {
+                self.embed.push((r, d, 1.0));
+            }
+            return Ok(OutputEnc::Categorical {
+                dims: vec![d],
+                values: vec![c.clone()],
+            });
+        }
+        let affine = matches!(self.desc[out], Desc::Affine { .. });
+        if (self.numberish(out) || affine) && values.is_numeric() {
+            let num = self.number_of(out)?;
+            // One decoded value per class of equal numbers.
+            let mut reps: Vec<Atom> = Vec::new();
+            for v in values.values() {
+                if reps
+                    .last()
+                    .is_none_or(|r| !same_number(number(r), number(v)))
+                {
+                    reps.push(v.clone());
+                }
+            }
+            let nums: Vec<f64> = reps.iter().map(number).collect();
+            let gap = nums
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .fold(f64::INFINITY, f64::min);
+            if gap.is_infinite() || feasible(num.err, 0.3 * gap) {
+                if gap.is_finite() {
+                    let label = self.label(out).to_string();
+                    self.require(
+                        out,
+                        num.err,
+                        0.3 * gap,
+                        format!("decoding `{label}` (its values are {gap:.3e} apart)"),
+                    );
+                }
+                return Ok(OutputEnc::Numerical {
+                    form: num.form,
+                    values: reps,
+                });
+            }
+        }
+        let h = self.onehot_of(out)?;
+        let label = self.label(out).to_string();
+        self.require(out, h.err, 0.25, format!("decoding `{label}`"));
+        Ok(OutputEnc::Categorical {
+            dims: h.dims,
+            values: h.values.values().to_vec(),
+        })
+    }
+}
+
+/// Points sorted by position, equal positions merged (keeping the first).
+fn sorted_points(mut points: Vec<(f64, usize)>) -> Vec<(f64, usize)> {
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    points
+}
+
+/// Whether two numbers are one value for a numerical output (and so for
+/// the model): equal, or within float rounding (`1e-9` relative), the same
+/// licence `verify` compares numbers with.
+pub fn same_number(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// One dimension per value, except that numbers equal under
+/// [`same_number`] share one (the first value's label).
+pub fn class_dims(l: &mut Lowerer, values: &ValueSet, label: &str) -> Vec<usize> {
+    let mut dims: Vec<usize> = Vec::with_capacity(values.len());
+    let mut last: Option<(f64, usize)> = None;
+    for v in values.values() {
+        let x = plain_number(v);
+        match (last, x) {
+            (Some((y, d)), Some(x)) if same_number(x, y) => dims.push(d),
+            _ => {
+                let d = l.alloc(format!("{label}:{}", v.short()), 0.0, 1.0);
+                last = x.map(|x| (x, d));
+                dims.push(d);
+            }
+        }
+    }
+    dims
+}
+
+/// An int's or a float's value (not a bool's: `True` and `1` print
+/// differently and are not one number for an output).
+pub fn plain_number(a: &Atom) -> Option<f64> {
+    match a {
+        Atom::Int(i) => Some(*i as f64),
+        Atom::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// The smallest and largest number of a set.
+pub fn number_range(set: &ValueSet) -> (f64, f64) {
+    set.values()
+        .iter()
+        .map(number)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+/// Whether no two values of the set are equal as numbers.
+pub fn distinct_numbers(set: &ValueSet) -> bool {
+    let mut nums: Vec<f64> = set.values().iter().map(number).collect();
+    nums.sort_by(f64::total_cmp);
+    nums.windows(2).all(|w| w[0] != w[1])
+}
