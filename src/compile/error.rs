@@ -4,9 +4,9 @@ use std::fmt;
 
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 
-use super::graph::Node;
+use super::graph::{Node, SelNode};
 use crate::eval::map::MapError;
-use crate::eval::sop::{Origin, SOp, Selector};
+use crate::eval::sop::Origin;
 
 /// Why a program cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +39,19 @@ pub struct CompileError {
 }
 
 impl CompileError {
-    fn at_sop(kind: CompileErrorKind, sop: &SOp, message: String) -> CompileError {
+    /// An error at a selector of the compile graph.
+    pub fn at_selector(
+        kind: CompileErrorKind,
+        sel: &SelNode,
+        message: String,
+        help: Option<String>,
+    ) -> CompileError {
         CompileError {
             kind,
             message,
-            at: sop.origin().cloned(),
-            label: format!("`{}`", sop.label()),
-            help: None,
+            at: sel.origin.clone(),
+            label: format!("`{}`", sel.label),
+            help,
         }
     }
 
@@ -138,43 +144,12 @@ impl CompileError {
         }
     }
 
-    pub fn too_large(sop: &SOp, message: String) -> CompileError {
-        CompileError::at_sop(CompileErrorKind::TooLarge, sop, message)
-    }
-
-    pub fn unsupported(sop: &SOp, what: String) -> CompileError {
-        CompileError::at_sop(
-            CompileErrorKind::Unsupported,
-            sop,
-            format!("cannot compile {what}"),
-        )
-    }
-
-    pub fn map_fails(sop: &SOp, err: MapError) -> CompileError {
-        let kind: crate::eval::error::ErrorKind = err.into();
-        CompileError::at_sop(
-            CompileErrorKind::MapFails,
-            sop,
-            format!("this constant fails: {kind}"),
-        )
-    }
-
     pub fn settings(message: impl Into<String>) -> CompileError {
         CompileError {
             kind: CompileErrorKind::BadSettings,
             message: message.into(),
             at: None,
             label: String::new(),
-            help: None,
-        }
-    }
-
-    pub fn too_large_selector(sel: &Selector, message: String) -> CompileError {
-        CompileError {
-            kind: CompileErrorKind::TooLarge,
-            message,
-            at: sel.origin().cloned(),
-            label: format!("`{}`", sel.label()),
             help: None,
         }
     }

@@ -185,6 +185,22 @@ impl Graph {
         count
     }
 
+    /// The selector as an `and` of conjuncts (each not an `and`), in order.
+    pub fn conjuncts(&self, sel: SelId) -> Vec<SelId> {
+        let mut out = Vec::new();
+        let mut stack = vec![sel];
+        while let Some(s) = stack.pop() {
+            match self.selectors[s].op {
+                SelOp::And(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                _ => out.push(s),
+            }
+        }
+        out
+    }
+
     /// The selects (leaves) of a selector tree, in order, each once.
     pub fn leaves(&self, sel: SelId) -> Vec<SelId> {
         let mut out = Vec::new();

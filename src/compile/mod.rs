@@ -1,17 +1,15 @@
 //! The compiler: RASP s-ops to transformer weights.
 //!
 //! It consumes the interpreter's s-op DAG (`eval::sop`) and proceeds in
-//! named stages: value sets ([`values`]), the compile graph with encodings
-//! ([`graph`]), schedule and assembly into a [`Model`] ([`assemble`]); then
+//! named stages: the DAG as flat tables ([`graph`]), each node's values
+//! ([`values`]), encodings, heads and MLP units with their error bounds
+//! ([`lower`]), and the padded weights of a [`Model`] ([`assemble`]); then
 //! [`verify`] compares the model with the interpreter.
 
 pub mod assemble;
 pub mod error;
 pub mod graph;
 pub mod lower;
-pub mod old_assemble;
-pub mod old_graph;
-pub mod old_values;
 #[allow(
     clippy::needless_range_loop,
     reason = "loops over query and key positions index several tables at once"
@@ -68,7 +66,7 @@ pub fn compile_with(
     if vocab.is_empty() {
         return Err(CompileError::settings("the vocabulary is empty"));
     }
-    let distinct = old_values::ValueSet::from_atoms(vocab.iter().cloned());
+    let distinct = values::ValueSet::from_atoms(vocab.iter().cloned());
     if distinct.len() != vocab.len() {
         return Err(CompileError::settings("the vocabulary lists a token twice"));
     }

@@ -46,9 +46,9 @@ pub const KEPT_MISMATCHES: usize = 10;
 pub fn same_output(want: &Atom, got: &Atom) -> bool {
     match (want, got) {
         (Atom::Int(_) | Atom::Float(_), Atom::Int(_) | Atom::Float(_)) => {
-            super::old_values::nearly_equal(
-                super::old_values::as_f64(want),
-                super::old_values::as_f64(got),
+            super::lower::same_number(
+                super::values::set::number(want),
+                super::values::set::number(got),
             )
         }
         _ => want.type_name() == got.type_name() && want.py_eq(got),

@@ -12,12 +12,13 @@
 //! is a known constant, which key and value maps cancel through the `bos`
 //! dimension.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::blocks::{row_step, row_unit, Head, Unit, BOS, ONE};
 use super::precision::{sum_rounding, Err};
 use super::{next_sublayer, Lowerer, Number, OneHot};
-use crate::compile::error::CompileError;
+use crate::compile::error::{CompileError, CompileErrorKind};
 use crate::compile::graph::{NodeId, Op, SelId, SelOp};
 use crate::compile::values::set::{number, same_atom};
 use crate::compile::values::{Shape, ValueSet, MAX_VALUES};
@@ -35,19 +36,8 @@ pub struct Group {
 /// The groups of selector `sel`.
 pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
     let graph = l.graph;
-    let mut conjuncts: Vec<SelId> = Vec::new();
-    let mut stack = vec![sel];
-    while let Some(s) = stack.pop() {
-        match graph.selectors[s].op {
-            SelOp::And(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
-            _ => conjuncts.push(s),
-        }
-    }
     let mut out: Vec<Group> = Vec::new();
-    for conjunct in conjuncts {
+    for conjunct in graph.conjuncts(sel) {
         let leaves = graph.leaves(conjunct);
         let sides: Vec<(NodeId, NodeId)> = leaves
             .iter()
@@ -123,17 +113,11 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
             }
         }
         // Values sharing a dimension must be selected alike.
-        for (k1, row1) in pred.iter().enumerate() {
-            for (k2, row2) in pred.iter().enumerate().skip(k1 + 1) {
-                if keys.dims[k1] == keys.dims[k2] && row1 != row2 {
-                    return Err(shared_conflict(l, sel));
-                }
-            }
-        }
-        for q1 in 0..nq {
-            for q2 in q1 + 1..nq {
-                if queries.dims[q1] == queries.dims[q2] && pred.iter().any(|row| row[q1] != row[q2])
-                {
+        let first_key = first_index_by_dim(&keys.dims);
+        let first_query = first_index_by_dim(&queries.dims);
+        for k in 0..nk {
+            for q in 0..nq {
+                if pred[k][q] != pred[first_key[k]][first_query[q]] {
                     return Err(shared_conflict(l, sel));
                 }
             }
@@ -148,17 +132,14 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
 }
 
 fn shared_conflict(l: &Lowerer, sel: SelId) -> CompileError {
-    let s = &l.graph.selectors[sel];
-    CompileError {
-        kind: crate::compile::error::CompileErrorKind::Precision,
-        message:
-            "this selector tells apart numbers that are equal as numbers (an int and a float, \
-                  or floats within rounding), which the model does not carry"
-                .into(),
-        at: s.origin.clone(),
-        label: format!("`{}`", s.label),
-        help: Some("round the values, or give them one type".into()),
-    }
+    CompileError::at_selector(
+        CompileErrorKind::Precision,
+        &l.graph.selectors[sel],
+        "this selector tells apart numbers that are equal as numbers (an int and a float, \
+         or floats within rounding), which the model does not carry"
+            .into(),
+        Some("round the values, or give them one type".into()),
+    )
 }
 
 /// The values of node `id` wherever node `base` holds each of its values,
@@ -222,16 +203,14 @@ fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Produ
         })
         .collect();
     let too_many = |size: usize| {
-        let s = &l.graph.selectors[sel];
-        CompileError {
-            kind: crate::compile::error::CompileErrorKind::TooLarge,
-            message: format!(
+        CompileError::at_selector(
+            CompileErrorKind::TooLarge,
+            &l.graph.selectors[sel],
+            format!(
                 "the tuples of the nodes this selector compares number {size}, more than the limit of {MAX_VALUES}"
             ),
-            at: s.origin.clone(),
-            label: format!("`{}`", s.label),
-            help: None,
-        }
+            None,
+        )
     };
     match locals {
         Some(locals) => {
@@ -310,8 +289,7 @@ fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Produ
     );
     // Tuples whose values share dimensions (equal numbers) share one.
     let mut dims = Vec::with_capacity(atoms.len());
-    let mut by_source: std::collections::HashMap<Vec<usize>, usize> =
-        std::collections::HashMap::new();
+    let mut by_source: HashMap<Vec<usize>, usize> = HashMap::new();
     let mut fresh = vec![false; atoms.len()];
     for (i, t) in atoms.iter().enumerate() {
         let key: Vec<usize> = tuples[i]
@@ -376,18 +354,13 @@ fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Produ
 fn score_maps(l: &Lowerer, groups: &[Group], bos_score: f64, head: &mut Head) {
     let mut c = 0;
     for g in groups {
-        let mut key_dims: Vec<usize> = Vec::new();
-        for (kv, row) in g.pred.iter().enumerate() {
-            // Values sharing a dimension (equal numbers) are one key.
-            if key_dims.contains(&g.keys.dims[kv]) {
-                continue;
-            }
-            key_dims.push(g.keys.dims[kv]);
+        // Values sharing a dimension (equal numbers) are one key, one query.
+        let keys = first_of_each_dim(&g.keys.dims);
+        let queries = first_of_each_dim(&g.queries.dims);
+        for &kv in &keys {
             head.k.push((g.keys.dims[kv], c, 1.0));
-            let mut query_dims: Vec<usize> = Vec::new();
-            for (qv, &selected) in row.iter().enumerate() {
-                if selected && !query_dims.contains(&g.queries.dims[qv]) {
-                    query_dims.push(g.queries.dims[qv]);
+            for &qv in &queries {
+                if g.pred[kv][qv] {
                     head.q.push((g.queries.dims[qv], c, 1.0));
                 }
             }
@@ -425,6 +398,21 @@ fn score_maps(l: &Lowerer, groups: &[Group], bos_score: f64, head: &mut Head) {
     }
 }
 
+/// The indices of the first value on each distinct dimension, in order.
+fn first_of_each_dim(dims: &[usize]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::new();
+    (0..dims.len()).filter(|&i| seen.insert(dims[i])).collect()
+}
+
+/// For each value, the index of the first value on its dimension.
+fn first_index_by_dim(dims: &[usize]) -> Vec<usize> {
+    let mut first: HashMap<usize, usize> = HashMap::new();
+    dims.iter()
+        .enumerate()
+        .map(|(i, &d)| *first.entry(d).or_insert(i))
+        .collect()
+}
+
 /// Sets the `bos` row of a value map so that BOS's value is `wanted`.
 fn fix_bos_value(l: &Lowerer, head: &mut Head, wanted: &[f64]) {
     let mut at_bos = vec![0.0; wanted.len()];
@@ -459,8 +447,47 @@ fn require_clean(l: &mut Lowerer, id: NodeId, groups: &[Group]) {
     }
 }
 
-fn selector_of(l: &Lowerer, id: NodeId) -> Option<SelId> {
-    l.graph.nodes[id].op.selector()
+/// The value side of a head: its value map over coordinates `0..out.len()`
+/// (each written to the dimension `out[c]`) and BOS's value.
+struct Values {
+    v: Vec<(usize, usize, f64)>,
+    out: Vec<usize>,
+    at_bos: Vec<f64>,
+    avail: i64,
+}
+
+/// Adds the head of node `id` over `groups` (BOS scoring `bos_score` for
+/// ordinary queries) carrying `values`; returns its sub-layer.
+fn add_attention(
+    l: &mut Lowerer,
+    id: NodeId,
+    groups: &[Group],
+    bos_score: f64,
+    share: Option<SelId>,
+    values: Values,
+) -> i64 {
+    let avail = groups
+        .iter()
+        .flat_map(|g| [g.keys.avail, g.queries.avail])
+        .chain([values.avail])
+        .max()
+        .unwrap_or(-1);
+    let at = next_sublayer(avail, false);
+    let mut head = Head {
+        share,
+        label: l.graph.nodes[id].label.clone(),
+        ov: values.out.len(),
+        v: values.v,
+        ..Head::default()
+    };
+    score_maps(l, groups, bos_score, &mut head);
+    fix_bos_value(l, &mut head, &values.at_bos);
+    for (c, &d) in values.out.iter().enumerate() {
+        head.o.push((c, d, 1.0));
+    }
+    require_clean(l, id, groups);
+    l.add_head(at, head);
+    at
 }
 
 /// A mean of numbers: one head writing one dimension.
@@ -475,13 +502,6 @@ pub fn aggregate_number(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileEr
     };
     let groups = groups(l, selector)?;
     let num = l.number_of(values)?;
-    let avail = groups
-        .iter()
-        .flat_map(|g| [g.keys.avail, g.queries.avail])
-        .chain([num.avail])
-        .max()
-        .unwrap_or(-1);
-    let at = next_sublayer(avail, false);
     let label = l.graph.nodes[id].label.clone();
     let ins = l.an.nodes[values].all.clone();
     let out = l.an.nodes[id].all.clone();
@@ -490,21 +510,20 @@ pub fn aggregate_number(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileEr
     let hi = nums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lo = nums.iter().copied().fold(f64::INFINITY, f64::min);
     let magnitude = hi.abs().max(lo.abs());
-    let dim = l.alloc(label.clone(), d, magnitude);
-    let mut head = Head {
-        share: Some(selector),
-        label: label.clone(),
-        ov: 1,
-        ..Head::default()
+    let dim = l.alloc(label, d, magnitude);
+    let v = num
+        .form
+        .with_one()
+        .into_iter()
+        .map(|(dd, w)| (dd, 0, w))
+        .collect();
+    let values = Values {
+        v,
+        out: vec![dim],
+        at_bos: vec![d],
+        avail: num.avail,
     };
-    score_maps(l, &groups, 0.5, &mut head);
-    for (dd, w) in num.form.with_one() {
-        head.v.push((dd, 0, w));
-    }
-    fix_bos_value(l, &mut head, &[d]);
-    head.o.push((0, dim, 1.0));
-    require_clean(l, id, &groups);
-    l.add_head(at, head);
+    let at = add_attention(l, id, &groups, 0.5, Some(selector), values);
     let n = l.n as f64;
     let v_mag = num.form.magnitude(&l.magnitude);
     let fixed = sum_rounding(l.dtype, v_mag, num.form.terms.len())
@@ -534,56 +553,42 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
     };
     let groups = groups(l, selector)?;
     let ins = l.onehot_of(values)?;
-    let avail = groups
-        .iter()
-        .flat_map(|g| [g.keys.avail, g.queries.avail])
-        .chain([ins.avail])
-        .max()
-        .unwrap_or(-1);
-    let at = next_sublayer(avail, false);
     let label = l.graph.nodes[id].label.clone();
     let out = l.an.nodes[id].all.clone();
     let dims = super::class_dims(l, &out, &label);
     if let Some(j) = out.position(&default) {
         l.bos[dims[j]] = 1.0;
     }
-    let mut head = Head {
-        share: Some(selector),
-        label: label.clone(),
-        ..Head::default()
-    };
-    score_maps(l, &groups, 0.5, &mut head);
     // Coordinates: one per output dimension.
-    let mut out_dims: Vec<usize> = Vec::new();
-    for &d in &dims {
-        if !out_dims.contains(&d) {
-            out_dims.push(d);
-        }
-    }
-    head.ov = out_dims.len();
-    let coord = |d: usize| out_dims.iter().position(|x| *x == d).unwrap_or(0);
-    let mut seen: Vec<(usize, usize)> = Vec::new();
-    for (i, v) in ins.values.values().iter().enumerate() {
-        if let Some(j) = out.position(v) {
-            let pair = (ins.dims[i], coord(dims[j]));
-            match seen.iter().find(|p| p.0 == pair.0) {
-                Some(p) if p.1 == pair.1 => continue,
+    let out_dims: Vec<usize> = first_of_each_dim(&dims).iter().map(|&i| dims[i]).collect();
+    let coords: HashMap<usize, usize> = out_dims.iter().enumerate().map(|(c, &d)| (d, c)).collect();
+    let coord = |d: usize| coords.get(&d).copied().unwrap_or(0);
+    let mut v: Vec<(usize, usize, f64)> = Vec::new();
+    let mut written: HashMap<usize, usize> = HashMap::new();
+    for (i, a) in ins.values.values().iter().enumerate() {
+        if let Some(j) = out.position(a) {
+            let (dim, c) = (ins.dims[i], coord(dims[j]));
+            match written.get(&dim) {
+                Some(&p) if p == c => continue,
                 Some(_) => return Err(shared_conflict(l, selector)),
-                None => seen.push(pair),
+                None => {
+                    written.insert(dim, c);
+                    v.push((dim, c, 1.0));
+                }
             }
-            head.v.push((pair.0, pair.1, 1.0));
         }
     }
-    let mut wanted = vec![0.0; out_dims.len()];
+    let mut at_bos = vec![0.0; out_dims.len()];
     if let Some(j) = out.position(&default) {
-        wanted[coord(dims[j])] = 1.0;
+        at_bos[coord(dims[j])] = 1.0;
     }
-    fix_bos_value(l, &mut head, &wanted);
-    for (c, &d) in out_dims.iter().enumerate() {
-        head.o.push((c, d, 1.0));
-    }
-    require_clean(l, id, &groups);
-    l.add_head(at, head);
+    let values = Values {
+        v,
+        out: out_dims,
+        at_bos,
+        avail: ins.avail,
+    };
+    let at = add_attention(l, id, &groups, 0.5, Some(selector), values);
     let n = l.n as f64;
     Ok(OneHot {
         dims,
@@ -599,29 +604,19 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
 
 /// A counting head: BOS's weight `1/(w+1)` written to one dimension.
 pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
-    let groups = match selector_of(l, id) {
+    let groups = match l.graph.nodes[id].op.selector() {
         Some(sel) => groups(l, sel)?,
         None => Vec::new(),
     };
-    let avail = groups
-        .iter()
-        .flat_map(|g| [g.keys.avail, g.queries.avail])
-        .max()
-        .unwrap_or(-1);
-    let at = next_sublayer(avail, false);
     let label = l.graph.nodes[id].label.clone();
     let dim = l.alloc(format!("{label}:1/(w+1)"), 1.0, 1.0);
-    let mut head = Head {
-        share: None,
-        label,
-        ov: 1,
-        ..Head::default()
+    let values = Values {
+        v: Vec::new(),
+        out: vec![dim],
+        at_bos: vec![1.0],
+        avail: -1,
     };
-    score_maps(l, &groups, 1.0, &mut head);
-    fix_bos_value(l, &mut head, &[1.0]);
-    head.o.push((0, dim, 1.0));
-    require_clean(l, id, &groups);
-    l.add_head(at, head);
+    let at = add_attention(l, id, &groups, 1.0, None, values);
     let n = l.n as f64;
     Ok(Number {
         form: super::blocks::Form::dim(dim),

@@ -34,10 +34,19 @@ impl Form {
 
     /// `self + k·other`, with terms on one dimension merged.
     pub fn add_scaled(&mut self, other: &Form, k: f64) {
+        let mut at: std::collections::HashMap<usize, usize> = self
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.0, i))
+            .collect();
         for &(d, c) in &other.terms {
-            match self.terms.iter_mut().find(|t| t.0 == d) {
-                Some(t) => t.1 += k * c,
-                None => self.terms.push((d, k * c)),
+            match at.get(&d) {
+                Some(&i) => self.terms[i].1 += k * c,
+                None => {
+                    at.insert(d, self.terms.len());
+                    self.terms.push((d, k * c));
+                }
             }
         }
         self.constant += k * other.constant;

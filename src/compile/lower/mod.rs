@@ -616,7 +616,8 @@ impl Lowerer<'_> {
     }
 
     /// One-hot values from a number at known points (value index per
-    /// point) through steps.
+    /// point) through steps; numbers equal under [`same_number`] share a
+    /// dimension.
     fn convert(
         &mut self,
         id: NodeId,
@@ -627,46 +628,14 @@ impl Lowerer<'_> {
     ) -> Result<OneHot, CompileError> {
         let label = self.label(id).to_string();
         let dims = class_dims(self, values, &label);
-        let sorted = sorted_points(points);
-        let pts: Vec<Point> = sorted
-            .iter()
-            .map(|&(x, i)| Point {
-                x,
-                out: vec![(dims[i], 1.0)],
-            })
-            .collect();
-        let gap = lookup_gap(&pts);
-        if gap <= 0.0 || !gap.is_finite() && pts.len() > 1 {
-            return Err(self.too_close(id, what));
-        }
-        let x_mag = num.form.magnitude(&self.magnitude);
-        let scale = lookup_scale(&pts, x_mag);
-        self.require(
-            id,
-            num.err,
-            0.3 * gap,
-            format!("telling apart {what} of `{label}` (gap {gap:.3e})"),
-        );
-        let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 2);
-        self.require(
-            id,
-            Err::fixed(rounding),
-            1.0 / 16.0,
-            format!("the steps reading `{label}`"),
-        );
-        let at = next_sublayer(num.avail, true);
-        let units = lookup(&num.form, &pts, &[], (0.0, 0.0));
-        self.add_units(id, at, units);
-        Ok(OneHot {
-            dims,
-            values: values.clone(),
-            err: Err::fixed(rounding),
-            avail: at,
-        })
+        let lists = vec![(None, sorted_points(points))];
+        let what = format!("telling apart {what} of `{label}`");
+        self.steps_to_onehot(id, num, dims, values, lists, &what)
     }
 
     /// One-hot values of a number whose values at each position are
-    /// distinct numbers: steps gated by the position.
+    /// distinct numbers (a mean's `1` of one key and `1.0` of two): steps
+    /// gated by the position.
     fn convert_by_index(
         &mut self,
         id: NodeId,
@@ -684,20 +653,43 @@ impl Lowerer<'_> {
             .iter()
             .map(|v| self.alloc(format!("{label}:{}", v.short()), 0.0, 1.0))
             .collect();
+        let lists = per_index
+            .iter()
+            .enumerate()
+            .map(|(i, set)| {
+                let points = set
+                    .values()
+                    .iter()
+                    .filter_map(|v| values.position(v).map(|p| (number(v), p)))
+                    .collect();
+                (Some(index.dims[i]), sorted_points(points))
+            })
+            .collect();
+        let what = format!("telling apart the values of `{label}` at one position");
+        self.steps_to_onehot(id, num, dims, values, lists, &what)
+            .map(Some)
+    }
+
+    /// The units of a lookup from a number to one-hot `dims` (one per value
+    /// of `values`): for each list of sorted points (value index per point),
+    /// steps gated by its gate dimension, if any.
+    fn steps_to_onehot(
+        &mut self,
+        id: NodeId,
+        num: &Number,
+        dims: Vec<usize>,
+        values: &Rc<ValueSet>,
+        lists: Vec<GatedPoints>,
+        what: &str,
+    ) -> Result<OneHot, CompileError> {
         let x_mag = num.form.magnitude(&self.magnitude);
         let range = number_range(values);
-        let at = next_sublayer(num.avail, true);
+        let gated = lists.iter().any(|(g, _)| g.is_some());
         let mut units = Vec::new();
         let mut gap = f64::INFINITY;
         let mut scale: f64 = 0.0;
-        for (i, set) in per_index.iter().enumerate() {
-            let mut pts: Vec<(f64, usize)> = set
-                .values()
-                .iter()
-                .filter_map(|v| values.position(v).map(|p| (number(v), p)))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let points: Vec<Point> = pts
+        for (gate, list) in &lists {
+            let points: Vec<Point> = list
                 .iter()
                 .map(|&(x, p)| Point {
                     x,
@@ -706,30 +698,32 @@ impl Lowerer<'_> {
                 .collect();
             gap = gap.min(lookup_gap(&points));
             scale = scale.max(lookup_scale(&points, x_mag));
-            units.extend(lookup(&num.form, &points, &[index.dims[i]], range));
+            let gate: Vec<usize> = gate.iter().copied().collect();
+            units.extend(lookup(&num.form, &points, &gate, range));
         }
+        if gap <= 0.0 {
+            return Err(self.too_close(id, "its values"));
+        }
+        let label = self.label(id).to_string();
         if gap.is_finite() {
-            self.require(
-                id,
-                num.err,
-                0.3 * gap,
-                format!("telling apart the values of `{label}` at one position (gap {gap:.3e})"),
-            );
+            self.require(id, num.err, 0.3 * gap, format!("{what} (gap {gap:.3e})"));
         }
-        let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 3);
+        let terms = num.form.terms.len() + 2 + usize::from(gated);
+        let rounding = sum_rounding(self.dtype, scale, terms);
         self.require(
             id,
             Err::fixed(rounding),
             1.0 / 16.0,
             format!("the steps reading `{label}`"),
         );
+        let at = next_sublayer(num.avail, true);
         self.add_units(id, at, units);
-        Ok(Some(OneHot {
+        Ok(OneHot {
             dims,
             values: values.clone(),
             err: Err::fixed(rounding),
             avail: at,
-        }))
+        })
     }
 
     /// A one-hot of the position (built once).
@@ -945,7 +939,11 @@ impl Lowerer<'_> {
     }
 }
 
-/// Points sorted by position, equal positions merged (keeping the first).
+/// Sorted points of a lookup (number, value index), with the gate
+/// dimension that switches them on, if any.
+type GatedPoints = (Option<usize>, Vec<(f64, usize)>);
+
+/// Points sorted by position.
 fn sorted_points(mut points: Vec<(f64, usize)>) -> Vec<(f64, usize)> {
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     points

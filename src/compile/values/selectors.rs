@@ -108,7 +108,7 @@ pub fn analyse<'a>(
         return equality_facts(keys, queries, n_max);
     }
     // Bounds from the conjuncts.
-    let conjuncts = conjuncts(graph, sel);
+    let conjuncts = graph.conjuncts(sel);
     let mut keys: Vec<Vec<bool>> = vec![vec![true; n_max]; n_max];
     let mut upper: Vec<usize> = (0..n_max).map(|_| n_max).collect();
     let mut lower: Vec<usize> = vec![0; n_max];
@@ -181,22 +181,6 @@ pub fn analyse<'a>(
         keys,
         exact: None,
     }
-}
-
-/// The selector as an `and` of conjuncts (each not an `and`).
-fn conjuncts(graph: &Graph, sel: SelId) -> Vec<SelId> {
-    let mut out = Vec::new();
-    let mut stack = vec![sel];
-    while let Some(s) = stack.pop() {
-        match graph.selectors[s].op {
-            SelOp::And(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
-            _ => out.push(s),
-        }
-    }
-    out
 }
 
 /// Whether no two positions of one input can hold equal values of `side`.
