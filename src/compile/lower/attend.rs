@@ -341,6 +341,7 @@ fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Produ
         values,
         err,
         avail: at,
+        view_err: None,
     };
     let out = (hot, Rc::new(atoms));
     l.products.insert(nodes.to_vec(), out.clone());
@@ -555,7 +556,10 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
     let ins = l.onehot_of(values)?;
     let label = l.graph.nodes[id].label.clone();
     let out = l.an.nodes[id].all.clone();
-    let dims = super::class_dims(l, &out, &label);
+    // Equal numbers share output dimensions only where they share input
+    // ones.
+    let merge = first_of_each_dim(&ins.dims).len() < ins.dims.len();
+    let dims = super::value_dims(l, &out, &label, merge);
     if let Some(j) = out.position(&default) {
         l.bos[dims[j]] = 1.0;
     }
@@ -599,6 +603,7 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
         }
         .plus(ins.err),
         avail: at,
+        view_err: None,
     })
 }
 

@@ -243,6 +243,17 @@ pub fn lookup_scale(points: &[Point], x_magnitude: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The total variation of the number `value(out)` along the points: the
+/// number read from a lookup's one-hot output telescopes over its steps,
+/// so its error is at most this times one step's error.
+pub fn lookup_variation(points: &[Point], value: impl Fn(&[(usize, f64)]) -> f64) -> f64 {
+    points
+        .windows(2)
+        .filter(|p| p[0].out != p[1].out)
+        .map(|p| (value(&p[1].out) - value(&p[0].out)).abs())
+        .sum()
+}
+
 /// The smallest gap between neighbouring points whose outputs differ.
 pub fn lookup_gap(points: &[Point]) -> f64 {
     points

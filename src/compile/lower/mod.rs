@@ -34,7 +34,7 @@ pub mod table;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use blocks::{lookup, lookup_gap, lookup_scale, Form, Head, Point, Unit, ONE};
+use blocks::{lookup, lookup_gap, lookup_scale, lookup_variation, Form, Head, Point, Unit, ONE};
 use precision::{feasible, sum_rounding, Err, Requirement};
 
 use super::error::{CompileError, CompileErrorKind};
@@ -56,6 +56,9 @@ pub struct OneHot {
     pub err: Err,
     /// The sub-layer after which it is in the residual stream.
     pub avail: i64,
+    /// A bound on the error of the number `Σ v·x_v` read from it, where
+    /// one tighter than `err·Σ|v|` is known (a lookup's steps telescope).
+    pub view_err: Option<Err>,
 }
 
 /// A node's value as a linear form.
@@ -542,6 +545,7 @@ impl Lowerer<'_> {
                 values: Rc::new(ValueSet::from_atoms([c])),
                 err: Err::ZERO,
                 avail: -1,
+                view_err: None,
             }),
             Desc::Embed => Ok(self.embedding(id)),
             Desc::Table { table } => table::materialize(self, id, &table),
@@ -579,24 +583,24 @@ impl Lowerer<'_> {
                     .enumerate()
                     .map(|(i, v)| (number(v), i))
                     .collect();
-                let sorted = sorted_points(points.clone());
-                let gap = sorted
-                    .windows(2)
-                    .map(|w| w[1].0 - w[0].0)
-                    .fold(f64::INFINITY, f64::min);
-                let distinct = distinct_numbers(&values);
-                let fits = distinct && feasible(num.err, 0.3 * gap);
-                if !distinct {
-                    // Equal numbers of different types (a mean's `1` of one
-                    // key and `1.0` of two): told apart by position if each
-                    // position has no such pair.
-                    if let Some(h) = self.convert_by_index(id, &num, &values)? {
-                        return Ok(h);
+                // Equal numbers of different types (a mean's `1` of one key
+                // and `1.0` of two) are told apart by position where each
+                // position has no such pair; else steps on the number, where
+                // they can tell its values apart; else (a map) a table of
+                // its inputs' one-hot values, the interpreter's own
+                // arithmetic.
+                let own: Vec<usize> = (0..values.len()).collect();
+                if !distinct_numbers(&values) {
+                    if let Some(lists) = self.index_lists(id, &values) {
+                        if self.lookup_fits(&num, &lists, &own) {
+                            return self.convert_by_index(id, &num, &values, lists);
+                        }
                     }
                 }
+                let plain = vec![(None, sorted_points(points.clone()))];
+                let fits = distinct_numbers(&values) && self.lookup_fits(&num, &plain, &own);
                 if !fits {
                     if let Op::Map { args, .. } = &self.graph.nodes[id].op {
-                        // Tabulate from the inputs' one-hot values.
                         let args = args.clone();
                         let mut plain: Vec<NodeId> = Vec::new();
                         for a in args {
@@ -633,41 +637,72 @@ impl Lowerer<'_> {
         self.steps_to_onehot(id, num, dims, values, lists, &what)
     }
 
-    /// One-hot values of a number whose values at each position are
-    /// distinct numbers (a mean's `1` of one key and `1.0` of two): steps
-    /// gated by the position.
+    /// Per position, the sorted points (number, value index) of a node
+    /// whose values at each position are distinct numbers, each list with
+    /// its position (the gate).
+    fn index_lists(&self, id: NodeId, values: &Rc<ValueSet>) -> Option<Vec<GatedPoints>> {
+        let per_index = &self.an.nodes[id].per_index;
+        if !per_index.iter().all(|s| distinct_numbers(s)) {
+            return None;
+        }
+        Some(
+            per_index
+                .iter()
+                .enumerate()
+                .map(|(i, set)| {
+                    let points = set
+                        .values()
+                        .iter()
+                        .filter_map(|v| values.position(v).map(|p| (number(v), p)))
+                        .collect();
+                    (Some(i), sorted_points(points))
+                })
+                .collect(),
+        )
+    }
+
+    /// One-hot values of a number told apart per position (one dimension
+    /// per value, equal numbers included).
     fn convert_by_index(
         &mut self,
         id: NodeId,
         num: &Number,
         values: &Rc<ValueSet>,
-    ) -> Result<Option<OneHot>, CompileError> {
-        let per_index = self.an.nodes[id].per_index.clone();
-        if !per_index.iter().all(|s| distinct_numbers(s)) {
-            return Ok(None);
-        }
+        lists: Vec<GatedPoints>,
+    ) -> Result<OneHot, CompileError> {
         let index = self.index_hot();
+        let lists = lists
+            .into_iter()
+            .map(|(i, points)| (i.map(|i| index.dims[i]), points))
+            .collect();
         let label = self.label(id).to_string();
-        let dims: Vec<usize> = values
-            .values()
-            .iter()
-            .map(|v| self.alloc(format!("{label}:{}", v.short()), 0.0, 1.0))
-            .collect();
-        let lists = per_index
-            .iter()
-            .enumerate()
-            .map(|(i, set)| {
-                let points = set
-                    .values()
-                    .iter()
-                    .filter_map(|v| values.position(v).map(|p| (number(v), p)))
-                    .collect();
-                (Some(index.dims[i]), sorted_points(points))
-            })
-            .collect();
+        let dims = value_dims(self, values, &label, false);
         let what = format!("telling apart the values of `{label}` at one position");
         self.steps_to_onehot(id, num, dims, values, lists, &what)
-            .map(Some)
+    }
+
+    /// Whether steps on `num` at these points (value index per point, told
+    /// apart where `class` differs) meet their requirements: the number's
+    /// error within the gaps, the steps' rounding within the ramps.
+    fn lookup_fits(&self, num: &Number, lists: &[GatedPoints], class: &[usize]) -> bool {
+        let x_mag = num.form.magnitude(&self.magnitude);
+        let mut gap = f64::INFINITY;
+        let mut scale: f64 = 0.0;
+        for (_, list) in lists {
+            for w in list.windows(2) {
+                if class[w[0].1] != class[w[1].1] {
+                    let g = w[1].0 - w[0].0;
+                    gap = gap.min(g);
+                    scale = scale.max((4.0 / g) * (x_mag + w[1].0.abs() + g));
+                }
+            }
+        }
+        if gap <= 0.0 {
+            return false;
+        }
+        let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 3);
+        (gap.is_infinite() || feasible(num.err, 0.3 * gap))
+            && feasible(Err::fixed(rounding), 1.0 / 16.0)
     }
 
     /// The units of a lookup from a number to one-hot `dims` (one per value
@@ -688,6 +723,7 @@ impl Lowerer<'_> {
         let mut units = Vec::new();
         let mut gap = f64::INFINITY;
         let mut scale: f64 = 0.0;
+        let mut variation: f64 = 0.0;
         for (gate, list) in &lists {
             let points: Vec<Point> = list
                 .iter()
@@ -696,6 +732,13 @@ impl Lowerer<'_> {
                     out: vec![(dims[p], 1.0)],
                 })
                 .collect();
+            let number_at = |out: &[(usize, f64)]| {
+                let p = out
+                    .first()
+                    .and_then(|o| dims.iter().position(|d| *d == o.0));
+                p.map_or(f64::NAN, |p| number(&values.values()[p]))
+            };
+            variation = variation.max(lookup_variation(&points, number_at));
             gap = gap.min(lookup_gap(&points));
             scale = scale.max(lookup_scale(&points, x_mag));
             let gate: Vec<usize> = gate.iter().copied().collect();
@@ -723,6 +766,9 @@ impl Lowerer<'_> {
             values: values.clone(),
             err: Err::fixed(rounding),
             avail: at,
+            view_err: variation
+                .is_finite()
+                .then(|| Err::fixed(rounding * (variation + 1.0))),
         })
     }
 
@@ -744,6 +790,7 @@ impl Lowerer<'_> {
             )),
             err: Err::ZERO,
             avail: -1,
+            view_err: None,
         };
         self.index = Some(h.clone());
         h
@@ -765,11 +812,7 @@ impl Lowerer<'_> {
     fn embedding(&mut self, id: NodeId) -> OneHot {
         let values = self.values(id);
         let label = self.label(id).to_string();
-        let dims: Vec<usize> = values
-            .values()
-            .iter()
-            .map(|v| self.alloc(format!("{label}:{}", v.short()), 0.0, 1.0))
-            .collect();
+        let dims = value_dims(self, &values, &label, false);
         let local = match &self.an.nodes[id].shape {
             Shape::Local(l) => Some(l.clone()),
             _ => None,
@@ -801,6 +844,7 @@ impl Lowerer<'_> {
             values,
             err: Err::ZERO,
             avail: -1,
+            view_err: None,
         }
     }
 
@@ -862,7 +906,7 @@ impl Lowerer<'_> {
                 }
                 Number {
                     form,
-                    err: h.err.times(total),
+                    err: h.view_err.unwrap_or(h.err.times(total)),
                     avail: h.avail,
                 }
             }
@@ -939,8 +983,8 @@ impl Lowerer<'_> {
     }
 }
 
-/// Sorted points of a lookup (number, value index), with the gate
-/// dimension that switches them on, if any.
+/// Sorted points of a lookup (number, value index), with what switches
+/// them on, if anything (a gate dimension; a position before it has one).
 type GatedPoints = (Option<usize>, Vec<(f64, usize)>);
 
 /// Points sorted by position.
@@ -956,23 +1000,47 @@ pub fn same_number(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-/// One dimension per value, except that numbers equal under
-/// [`same_number`] share one (the first value's label).
-pub fn class_dims(l: &mut Lowerer, values: &ValueSet, label: &str) -> Vec<usize> {
-    let mut dims: Vec<usize> = Vec::with_capacity(values.len());
+/// For each value, the index of the first value equal to it as a number
+/// under [`same_number`] (ints and floats only; values are in canonical
+/// order, so equal numbers are neighbours).
+pub fn class_ids(values: &ValueSet) -> Vec<usize> {
+    let mut ids: Vec<usize> = Vec::with_capacity(values.len());
     let mut last: Option<(f64, usize)> = None;
-    for v in values.values() {
+    for (i, v) in values.values().iter().enumerate() {
         let x = plain_number(v);
         match (last, x) {
-            (Some((y, d)), Some(x)) if same_number(x, y) => dims.push(d),
+            (Some((y, first)), Some(x)) if same_number(x, y) => ids.push(first),
             _ => {
-                let d = l.alloc(format!("{label}:{}", v.short()), 0.0, 1.0);
-                last = x.map(|x| (x, d));
-                dims.push(d);
+                last = x.map(|x| (x, i));
+                ids.push(i);
             }
         }
     }
+    ids
+}
+
+/// One dimension per value, or (`merge`) per class of [`class_ids`]: an
+/// int and a float of one value, or floats within rounding, share one.
+pub fn value_dims(l: &mut Lowerer, values: &ValueSet, label: &str, merge: bool) -> Vec<usize> {
+    let ids: Vec<usize> = if merge {
+        class_ids(values)
+    } else {
+        (0..values.len()).collect()
+    };
+    let mut dims: Vec<usize> = Vec::with_capacity(values.len());
+    for (i, v) in values.values().iter().enumerate() {
+        if ids[i] == i {
+            dims.push(l.alloc(format!("{label}:{}", v.short()), 0.0, 1.0));
+        } else {
+            dims.push(dims[ids[i]]);
+        }
+    }
     dims
+}
+
+/// [`value_dims`] merged by class.
+pub fn class_dims(l: &mut Lowerer, values: &ValueSet, label: &str) -> Vec<usize> {
+    value_dims(l, values, label, true)
 }
 
 /// An int's or a float's value (not a bool's: `True` and `1` print

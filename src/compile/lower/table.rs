@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::blocks::{lookup, lookup_gap, lookup_scale, row_step, row_unit, Point, Unit};
+use super::blocks::{
+    lookup, lookup_gap, lookup_scale, lookup_variation, row_step, row_unit, Point, Unit,
+};
 use super::precision::{feasible, sum_rounding, Err};
 use super::{next_sublayer, Lowerer, OneHot, MAX_ROWS};
 use crate::compile::error::CompileError;
@@ -185,40 +187,54 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
     for &s in &rows.sources {
         hots.push(l.onehot_of(s)?);
     }
-    let dims = super::class_dims(l, &values, &label);
     let exact = hots.iter().all(|h| h.err.eps == 0.0 && h.err.fixed <= 1e-6);
     let in_err = hots.iter().fold(Err::ZERO, |e, h| e.plus(h.err));
     let avail = hots.iter().map(|h| h.avail).max().unwrap_or(-1);
     let at = next_sublayer(avail, true);
-    let mut units: Vec<Unit> = Vec::with_capacity(rows.rows.len());
     // Sources whose equal numbers share a dimension give one row per
-    // dimension tuple; the map must agree on them.
-    let mut by_dims: HashMap<Vec<usize>, usize> = HashMap::new();
-    for (key, out) in &rows.rows {
-        let ins: Vec<usize> = key
+    // dimension tuple. The map's values keep a dimension each unless two
+    // such rows differ only by the type of an equal number (`3` and `3.0`):
+    // then equal numbers share one; any other difference is refused.
+    let keyed: Vec<(Vec<usize>, usize)> = rows
+        .rows
+        .iter()
+        .map(|(key, out)| {
+            let ins = key
+                .iter()
+                .zip(&hots)
+                .map(|(&v, h)| h.dims[v as usize])
+                .filter(|&d| d != super::blocks::ONE)
+                .collect();
+            (ins, *out as usize)
+        })
+        .collect();
+    let conflicts = |class: &[usize]| {
+        let mut seen: HashMap<&[usize], usize> = HashMap::new();
+        keyed
             .iter()
-            .zip(&hots)
-            .map(|(&v, h)| h.dims[v as usize])
-            .filter(|&d| d != super::blocks::ONE)
-            .collect();
-        let od = dims[*out as usize];
-        match by_dims.get(&ins) {
-            Some(&d) if d == od => continue,
-            Some(_) => {
-                return Err(l.too_close(
-                    id,
-                    "its inputs' values (numbers equal as numbers that the map treats differently)",
-                ))
-            }
-            None => {
-                by_dims.insert(ins.clone(), od);
-            }
+            .any(|(ins, out)| *seen.entry(ins.as_slice()).or_insert(class[*out]) != class[*out])
+    };
+    let own: Vec<usize> = (0..values.len()).collect();
+    let merge = conflicts(&own);
+    if merge && conflicts(&super::class_ids(&values)) {
+        return Err(l.too_close(
+            id,
+            "its inputs' values (numbers equal as numbers that the map treats differently)",
+        ));
+    }
+    let dims = super::value_dims(l, &values, &label, merge);
+    let mut units: Vec<Unit> = Vec::with_capacity(rows.rows.len());
+    let mut done: std::collections::HashSet<&[usize]> = std::collections::HashSet::new();
+    for (ins, out) in &keyed {
+        if !done.insert(ins.as_slice()) {
+            continue;
         }
+        let od = dims[*out];
         let o = [(od, 1.0)];
         if exact {
-            units.push(row_unit(&ins, &o));
+            units.push(row_unit(ins, &o));
         } else {
-            units.extend(row_step(&ins, &o));
+            units.extend(row_step(ins, &o));
         }
     }
     let err = if exact {
@@ -242,6 +258,7 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
         values,
         err,
         avail: at,
+        view_err: None,
     })
 }
 
@@ -297,34 +314,40 @@ fn gated(
         });
         list.push((x, *out));
     }
-    // Outputs equal as numbers are one output (they share a dimension).
-    let class: Vec<u32> = {
-        let mut c = Vec::with_capacity(values.len());
-        let mut last: Option<(f64, u32)> = None;
-        for (i, v) in values.values().iter().enumerate() {
-            let x = super::plain_number(v);
-            match (last, x) {
-                (Some((y, k)), Some(x)) if super::same_number(x, y) => c.push(k),
-                _ => {
-                    last = x.map(|x| (x, i as u32));
-                    c.push(i as u32);
+    // The map's values keep a dimension each, unless one number read maps
+    // to an int and a float of one value (`3` and `3.0`): then equal
+    // numbers share one.
+    let gap_with = |by_gate: &HashMap<Vec<u32>, Vec<(f64, u32)>>, class: &[usize]| {
+        let mut gap = f64::INFINITY;
+        for list in by_gate.values() {
+            let mut list: Vec<(f64, usize)> =
+                list.iter().map(|&(x, o)| (x, class[o as usize])).collect();
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            list.dedup();
+            for w in list.windows(2) {
+                if w[0].1 != w[1].1 {
+                    gap = gap.min(w[1].0 - w[0].0);
                 }
             }
         }
-        c
+        gap
     };
-    let mut gap = f64::INFINITY;
-    for list in by_gate.values_mut() {
-        for p in list.iter_mut() {
-            p.1 = class[p.1 as usize];
-        }
-        list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        list.dedup();
-        for w in list.windows(2) {
-            if w[0].1 != w[1].1 {
-                gap = gap.min(w[1].0 - w[0].0);
+    let own: Vec<usize> = (0..values.len()).collect();
+    let mut merge = false;
+    let mut gap = gap_with(&by_gate, &own);
+    if gap <= 0.0 {
+        merge = true;
+        let class = super::class_ids(values);
+        gap = gap_with(&by_gate, &class);
+        for list in by_gate.values_mut() {
+            for p in list.iter_mut() {
+                p.1 = class[p.1 as usize] as u32;
             }
         }
+    }
+    for list in by_gate.values_mut() {
+        list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        list.dedup();
     }
     if gap <= 0.0 {
         return Ok(None);
@@ -373,7 +396,7 @@ fn gated(
     if !gates.is_empty() && !feasible(gate_err.times(scale + 3.0), 1.0 / 8.0) {
         return Ok(None);
     }
-    let dims = super::class_dims(l, values, label);
+    let dims = super::value_dims(l, values, label, merge);
     let avail = gates
         .iter()
         .map(|h| h.avail)
@@ -396,6 +419,7 @@ fn gated(
             (lo + p.min(q), hi + p.max(q))
         });
     let mut units = Vec::new();
+    let mut variation: f64 = 0.0;
     for gate in &gate_order {
         let list = &by_gate[gate];
         let points: Vec<Point> = list
@@ -405,6 +429,13 @@ fn gated(
                 out: vec![(dims[o as usize], 1.0)],
             })
             .collect();
+        let number_at = |out: &[(usize, f64)]| {
+            let p = out
+                .first()
+                .and_then(|o| dims.iter().position(|d| *d == o.0));
+            p.map_or(f64::NAN, |p| number(&values.values()[p]))
+        };
+        variation = variation.max(lookup_variation(&points, number_at));
         let gate_dims: Vec<usize> = gate
             .iter()
             .zip(&gates)
@@ -453,5 +484,11 @@ fn gated(
         values: values.clone(),
         err: Err::fixed(rounding),
         avail: at,
+        // Only the active gate's steps are on; its first row reads the gates.
+        view_err: variation.is_finite().then(|| {
+            let first = values.magnitude();
+            Err::fixed(rounding * (variation + 1.0))
+                .plus(gate_err.plus(Err::fixed(rounding)).times(first))
+        }),
     }))
 }
