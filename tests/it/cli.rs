@@ -392,6 +392,43 @@ fn verify_fails_when_the_program_fails_on_every_input() {
             assert!(err.contains("division by zero"), "{err}");
         }
     }
+    // Defined only on inputs of length 1: the compiler accepts it, and a
+    // sampled check that meets no such input fails verification.
+    std::fs::write(&file, "y = 10 / ((length == 1) + indices - indices);\n").expect("writes");
+    for json in [false, true] {
+        let mut args = vec![
+            "verify",
+            &file,
+            "--vocab",
+            "a,b,c,d,e,f,g,h,i,j,k",
+            "--max-len",
+            "8",
+            "--samples",
+            "5",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let out = rasp(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{json}");
+        let err = stderr(&out);
+        assert!(err.contains("rasp::cli::always_undefined"), "{err}");
+        assert!(
+            err.contains("the program fails on every input checked"),
+            "{err}"
+        );
+        assert!(
+            err.contains("rasp::eval::division_by_zero") && err.contains("on the first, [a"),
+            "{err}"
+        );
+        if json {
+            let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+            assert_eq!(report["undefined"], report["inputs"]);
+            assert_eq!(report["agree"], 0);
+        } else {
+            assert!(stdout(&out).contains("0 agree"), "{}", stdout(&out));
+        }
+    }
     // Undefined on some inputs only is fine.
     std::fs::write(&file, "y = 10 / (indices - 1);\n").expect("writes");
     let out = rasp(&["verify", &file, "--vocab", "a,b", "--max-len", "4"], None);

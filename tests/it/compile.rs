@@ -149,32 +149,8 @@ fn golden_task_cases_run_through_compiled_models() {
     let mut compiled = 0;
     let mut skipped = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("read");
-        let case = parse_case(&text).expect("valid case");
-        let mut interp = Interpreter::new().expect("starts");
-        let mut last = None;
-        interp
-            .run(
-                &source(file.display().to_string(), text.clone()),
-                file.parent(),
-                &mut |e| {
-                    if let rasp::eval::Event::Assigned(bound) = e {
-                        for (name, v) in bound {
-                            if let Value::SOp(s) = v {
-                                last = Some((name.to_string(), s));
-                            }
-                        }
-                    }
-                },
-            )
-            .expect("runs");
-        let (name, sop) = match &case.sop {
-            Some(n) => match interp.get(n) {
-                Some(Value::SOp(s)) => (n.clone(), s),
-                _ => panic!("{n} is an s-op"),
-            },
-            None => last.expect("an s-op"),
-        };
+        let case = parse_case(&std::fs::read_to_string(&file).expect("read")).expect("valid case");
+        let (text, name, sop) = crate::program_sop(&file, &case);
         let inputs: Vec<(Vec<Atom>, &Expected)> = case
             .inputs
             .iter()

@@ -4,6 +4,7 @@
 mod analyze;
 mod cli;
 mod compile;
+mod corpus;
 mod diagnostics;
 mod draw;
 mod dtype;
@@ -81,4 +82,40 @@ pub fn proptest_cases(default: u32) -> u32 {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(default)
+}
+
+/// Runs a golden-case program file and returns its text and the s-op it
+/// names (`#> sop:`), or else the last s-op it assigned, with that name.
+pub fn program_sop(
+    file: &Path,
+    case: &rasp::golden::Case,
+) -> (String, String, rasp::eval::sop::SOp) {
+    use rasp::eval::value::Value;
+    use rasp::eval::Interpreter;
+    let text = std::fs::read_to_string(file).expect("read");
+    let mut interp = Interpreter::new().expect("starts");
+    let mut last = None;
+    interp
+        .run(
+            &rasp::syntax::span::source(file.display().to_string(), text.clone()),
+            file.parent(),
+            &mut |e| {
+                if let rasp::eval::Event::Assigned(bound) = e {
+                    for (name, v) in bound {
+                        if let Value::SOp(s) = v {
+                            last = Some((name.to_string(), s));
+                        }
+                    }
+                }
+            },
+        )
+        .expect("runs");
+    let (name, sop) = match &case.sop {
+        Some(n) => match interp.get(n) {
+            Some(Value::SOp(s)) => (n.clone(), s),
+            _ => panic!("{n} is an s-op"),
+        },
+        None => last.expect("an s-op"),
+    };
+    (text, name, sop)
 }

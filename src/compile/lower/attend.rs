@@ -52,8 +52,22 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
                 .iter()
                 .map(|p| if side == 0 { p.0 } else { p.1 })
                 .collect();
-            let mut candidates: Vec<NodeId> = sides.iter().map(|p| p.1).collect();
-            candidates.extend(sides.iter().map(|p| p.0));
+            // A node of this side first, then of the other; one whose
+            // one-hot values are built already before any (the two sides
+            // of `select(indices, indices - 1, ==)` share `indices`).
+            let (this, other): (Vec<NodeId>, Vec<NodeId>) = if side == 0 {
+                (
+                    sides.iter().map(|p| p.0).collect(),
+                    sides.iter().map(|p| p.1).collect(),
+                )
+            } else {
+                (
+                    sides.iter().map(|p| p.1).collect(),
+                    sides.iter().map(|p| p.0).collect(),
+                )
+            };
+            let mut candidates: Vec<NodeId> = this.into_iter().chain(other).collect();
+            candidates.sort_by_key(|&c| !l.has_onehot(c));
             let mut chosen = None;
             for &base in &candidates {
                 let views: Option<Vec<Vec<Option<Atom>>>> =

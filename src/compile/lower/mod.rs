@@ -853,6 +853,44 @@ impl Lowerer<'_> {
         self.onehot[id].is_some()
     }
 
+    /// A token or position embedding of the number itself: one dimension.
+    fn number_embedding(&mut self, id: NodeId) -> Number {
+        let values = self.values(id);
+        let label = self.label(id).to_string();
+        let magnitude = values.magnitude();
+        let dim = self.alloc(label, 0.0, magnitude);
+        if let Shape::Local(local) = &self.an.nodes[id].shape {
+            let local = local.clone();
+            let by_token = local.reads.token;
+            let rows = if by_token {
+                self.an.vocab.len()
+            } else {
+                self.n
+            };
+            for r in 0..rows {
+                let c = super::values::local::Context {
+                    token: if by_token { r } else { 0 },
+                    index: if by_token { 0 } else { r },
+                    length: self.n,
+                };
+                if let Some(v) = local.at(c) {
+                    let table = if by_token {
+                        &mut self.embed
+                    } else {
+                        &mut self.pos_embed
+                    };
+                    table.push((r, dim, number(v)));
+                }
+            }
+        }
+        Number {
+            form: Form::dim(dim),
+            // The embedding's float rounding.
+            err: Err::fixed(magnitude * self.u()),
+            avail: -1,
+        }
+    }
+
     /// The node's number, built on first use.
     pub fn number_of(&mut self, id: NodeId) -> Result<Number, CompileError> {
         if let Some(n) = &self.number[id] {
@@ -883,6 +921,9 @@ impl Lowerer<'_> {
                 Number { form, err, avail }
             }
             Desc::Aggregate { numeric: true } => attend::aggregate_number(self, id)?,
+            Desc::Embed if !self.has_onehot(id) && self.values(id).has_numbers() => {
+                self.number_embedding(id)
+            }
             _ => {
                 let h = self.onehot_of(id)?;
                 let mut form = Form::default();
