@@ -69,14 +69,22 @@ pub fn assemble(
             b_o: Array1::zeros(d_out),
         };
         for (h, head) in layer_heads.iter().enumerate() {
+            // Scores are divided by sqrt(d_head); the sharpness scales all
+            // but the fixed terms.
+            let root = (d_head as f64).sqrt();
+            let q: Vec<(usize, usize, f64)> = head
+                .q
+                .iter()
+                .map(|&(r, c, x)| (r, c, x * scale))
+                .chain(head.q_fixed.iter().map(|&(r, c, x)| (r, c, x * root)))
+                .collect();
             let maps = [
-                (&head.q, &mut attn.w_q, &mut attn.b_q, scale),
-                (&head.k, &mut attn.w_k, &mut attn.b_k, 1.0),
-                (&head.v, &mut attn.w_v, &mut attn.b_v, 1.0),
+                (&q, &mut attn.w_q, &mut attn.b_q),
+                (&head.k, &mut attn.w_k, &mut attn.b_k),
+                (&head.v, &mut attn.w_v, &mut attn.b_v),
             ];
-            for (from, weights, biases, factor) in maps {
+            for (from, weights, biases) in maps {
                 for &(r, c, x) in from {
-                    let x = x * factor;
                     if r == ONE {
                         biases[[h, c]] += x;
                     } else {

@@ -2,7 +2,7 @@
 //! tracr's `lib.py` and the paper write them) compiles for its vocabulary,
 //! and the model equals the interpreter on every input of a small space.
 
-use rasp::compile::verify::{all_inputs, verify};
+use rasp::compile::verify::{all_inputs, sample_inputs, verify};
 use rasp::compile::{compile, compile_with, CompileOptions};
 use rasp::eval::Interpreter;
 use rasp::model::Dtype;
@@ -59,8 +59,9 @@ fn every_corpus_program_compiles_and_equals_the_interpreter_on_every_small_input
 }
 
 #[test]
-fn tracr_programs_at_sixteen_are_no_larger_than_tracr_s() {
-    // tracr's size at max_len 16 (`#> tracr:`) against ours: the residual
+fn tracr_programs_at_sixteen_are_exact_and_no_larger_than_tracr_s() {
+    // Each compiled at max_len 16, checked on sampled inputs, and its size
+    // held to tracr's (`#> tracr:`): the residual
     // stream never wider, the parameters never more, except for tracr_sort
     // (its 80 keys `tokens + indices/16` become one-hot by 160 step units,
     // and every layer is padded to that MLP: 232,015 against 190,716).
@@ -76,6 +77,14 @@ fn tracr_programs_at_sixteen_are_no_larger_than_tracr_s() {
         let model = compile(&sop, &name, &text, &vocab, 16)
             .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
         let shown = file.display();
+        // Exact on the hard inputs of length 16 and random ones.
+        let report = verify(&model, &sop, sample_inputs(&vocab, 16, 150, 7), |_| {});
+        assert_eq!(
+            report.mismatch_count,
+            0,
+            "{shown} at 16: first {:?}",
+            report.mismatches.first()
+        );
         let d_model = model.config.d_model;
         assert!(
             d_model <= tracr.d_model,

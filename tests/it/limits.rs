@@ -288,7 +288,7 @@ fn assert_compile_limit(program: &str, vocab: &[Atom], max_len: usize, code: &st
 
 #[test]
 fn compiled_value_sets() {
-    // A map whose values number more than the limit (`graph::MAX_VALUES`).
+    // A node whose values number more than the limit (`values::MAX_VALUES`).
     // (`a * 1000 + b` is affine and costs nothing, but its values must be
     // listed to decode it.)
     assert_compile_limit(
@@ -312,8 +312,8 @@ fn compiled_value_sets() {
 
 #[test]
 fn compiled_map_tables() {
-    // A map of three sources whose table has more rows than
-    // `graph::MAX_TUPLES`, with no smaller parts to split it into.
+    // A map of three attention results whose values occur together in more
+    // tuples than `values::TUPLE_BUDGET`.
     assert_compile_limit(
         "a = aggregate(select(indices, 0, ==), tokens_int, 0);\n\
          b = aggregate(select(indices, 1, ==), tokens_int, 0);\n\
@@ -322,7 +322,7 @@ fn compiled_map_tables() {
         &ints(0..100),
         3,
         "rasp::compile::too_large",
-        "more than the limit of",
+        "can take together number 1000000, more than the limit of 262144",
     );
 }
 

@@ -7,7 +7,9 @@
 //! a predicate table over their values. Selected keys score `s` (the
 //! model's sharpness), BOS `s/2` (a query that selects nothing attends to
 //! BOS, whose value is the default), others at most 0; a counting head
-//! scores BOS as high as a selected key, so BOS receives `1/(w+1)`. The
+//! scores BOS `ln β` above a selected key, so BOS receives `β/(w+β)`
+//! (`1/(w+1)` for β = 1; a larger β, chosen by a reader of two counts, makes
+//! the code nearly linear in `w`). The
 //! BOS query attends to BOS alone, so every attention output at position 0
 //! is a known constant, which key and value maps cancel through the `bos`
 //! dimension.
@@ -53,8 +55,10 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
                 .map(|p| if side == 0 { p.0 } else { p.1 })
                 .collect();
             // A node of this side first, then of the other; one whose
-            // one-hot values are built already before any (the two sides
-            // of `select(indices, indices - 1, ==)` share `indices`).
+            // one-hot values are built already before any, then `tokens` or
+            // `indices` themselves (the two sides of
+            // `select(indices, indices - 1, ==)` share `indices`, and so do
+            // all the shifts of one program).
             let (this, other): (Vec<NodeId>, Vec<NodeId>) = if side == 0 {
                 (
                     sides.iter().map(|p| p.0).collect(),
@@ -67,7 +71,10 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
                 )
             };
             let mut candidates: Vec<NodeId> = this.into_iter().chain(other).collect();
-            candidates.sort_by_key(|&c| !l.has_onehot(c));
+            candidates.sort_by_key(|&c| {
+                let raw = matches!(graph.nodes[c].op, Op::Tokens(_) | Op::Indices);
+                (!l.has_onehot(c), !raw)
+            });
             let mut chosen = None;
             for &base in &candidates {
                 let views: Option<Vec<Vec<Option<Atom>>>> =
@@ -621,14 +628,20 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
     })
 }
 
-/// A counting head: BOS's weight `1/(w+1)` written to one dimension.
+/// A counting head: BOS's weight `β/(w+β)` written to one dimension.
 pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
     let groups = match l.graph.nodes[id].op.selector() {
         Some(sel) => groups(l, sel)?,
         None => Vec::new(),
     };
     let label = l.graph.nodes[id].label.clone();
-    let dim = l.alloc(format!("{label}:1/(w+1)"), 1.0, 1.0);
+    let beta = l.beta[id];
+    let code = if beta == 1.0 {
+        "1/(w+1)".to_string()
+    } else {
+        format!("{beta}/(w+{beta})")
+    };
+    let dim = l.alloc(format!("{label}:{code}"), 1.0, 1.0);
     let values = Values {
         v: Vec::new(),
         out: vec![dim],
@@ -636,6 +649,13 @@ pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
         avail: -1,
     };
     let at = add_attention(l, id, &groups, 1.0, None, values);
+    if beta != 1.0 {
+        // BOS's coordinate is the last; `ln β` on it for every query.
+        if let Some(head) = l.last_head_mut(at) {
+            let bos_coord = head.qk - 1;
+            head.q_fixed.push((ONE, bos_coord, beta.ln()));
+        }
+    }
     let n = l.n as f64;
     Ok(Number {
         form: super::blocks::Form::dim(dim),

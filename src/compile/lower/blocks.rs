@@ -103,6 +103,9 @@ pub struct Unit {
 #[derive(Debug, Clone, Default)]
 pub struct Head {
     pub q: Vec<(usize, usize, f64)>,
+    /// Query terms not scaled by the sharpness (a counting head's `ln β`
+    /// on BOS).
+    pub q_fixed: Vec<(usize, usize, f64)>,
     pub k: Vec<(usize, usize, f64)>,
     pub qk: usize,
     pub v: Vec<(usize, usize, f64)>,

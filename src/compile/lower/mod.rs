@@ -9,7 +9,8 @@
 //! - **number** ([`Number`]): a linear form over residual dimensions whose
 //!   value is the number (a mean's output dimension, or `Σ v·x_v` over a
 //!   one-hot node: free);
-//! - **code**: the `1/(w+1)` a counting head writes.
+//! - **code**: the `β/(w+β)` a counting head writes (`1/(w+1)` unless a
+//!   reader of two counts chose a larger β).
 //!
 //! Affine maps of numbers (`a − b`, `2·x + 1`, `length − indices − 1`) cost
 //! nothing: a form over their sources' forms. Other maps are tables over the
@@ -126,6 +127,9 @@ pub struct Lowered {
 /// The most rows one table may have.
 pub const MAX_ROWS: usize = 1 << 18;
 
+/// The most readers a table may have and still be fused into each.
+const MAX_FUSED_READERS: u32 = 4;
+
 /// How deep the fallbacks (tabulating a map whose number cannot be read)
 /// may recurse.
 const MAX_DEPTH: usize = 256;
@@ -140,6 +144,8 @@ pub struct Lowerer<'a> {
     onehot: Vec<Option<OneHot>>,
     number: Vec<Option<Number>>,
     code: Vec<Option<Number>>,
+    /// Each count's BOS weight β (1 unless a pair read chose more).
+    pub beta: Vec<f64>,
     pub labels: Vec<String>,
     pub bos: Vec<f64>,
     /// The largest magnitude each dimension holds.
@@ -168,6 +174,7 @@ pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, 
         onehot: vec![None; count],
         number: vec![None; count],
         code: vec![None; count],
+        beta: vec![1.0; count],
         labels: vec!["one".into(), "bos".into()],
         bos: vec![1.0, 1.0],
         magnitude: vec![1.0, 1.0],
@@ -239,6 +246,22 @@ impl Lowerer<'_> {
         }
         self.cost.push((id, units.len()));
         self.units[layer].extend(units);
+    }
+
+    /// The code a count's head writes for `w` selected keys.
+    pub fn code_point(&self, id: NodeId, w: f64) -> f64 {
+        self.beta[id] / (w + self.beta[id])
+    }
+
+    /// Whether a count's code is built already (its β then fixed).
+    pub fn has_code(&self, id: NodeId) -> bool {
+        self.code[id].is_some()
+    }
+
+    /// The head added last to the attention of sub-layer `at`.
+    pub fn last_head_mut(&mut self, at: i64) -> Option<&mut Head> {
+        let layer = usize::try_from(at / 2).ok()?;
+        self.heads.get_mut(layer)?.last_mut()
     }
 
     /// Adds a head to the attention of sub-layer `at` (even).
@@ -468,13 +491,25 @@ impl Lowerer<'_> {
                 base.rows.len(),
             ));
         }
-        // Fuse: replace a table argument read only here by its sources.
-        let mut best = base;
-        for &a in &plain {
-            // A table read only here, or an affine map of counts and
-            // embeddings, is replaced by its own sources.
+        // Fuse: replace a table argument by its sources (a table read by a
+        // few maps is then computed again in each, saving its dimensions and
+        // an MLP), and an affine map of counts and embeddings by its bases.
+        // Affine arguments go first (their counts are then read together),
+        // then tables that read a number (fused, the number is read where
+        // this map reads it, one MLP sooner), then the others.
+        let base = Rc::new(base);
+        let mut best = (*base).clone();
+        let mut order = plain.clone();
+        order.sort_by_key(|&a| match &self.desc[a] {
+            Desc::Affine { .. } => 0,
+            Desc::Table { table } if table.sources.iter().any(|s| self.numberish(*s)) => 1,
+            _ => 2,
+        });
+        for &a in &order {
             let inner_sources: Vec<NodeId> = match &self.desc[a] {
-                Desc::Table { table: inner } if self.readers[a] == 1 => inner.sources.clone(),
+                Desc::Table { table: inner } if self.readers[a] <= MAX_FUSED_READERS => {
+                    inner.sources.clone()
+                }
                 Desc::Affine { terms, .. } if !self.numberish(a) => {
                     terms.iter().map(|t| t.0).collect()
                 }
@@ -491,15 +526,32 @@ impl Lowerer<'_> {
                     sources.push(s);
                 }
             }
-            if sources.len() > 6 || sources.iter().filter(|s| self.numberish(**s)).count() > 1 {
+            // At most one number and two counts are read as numbers.
+            let numbers = sources.iter().filter(|s| self.numberish(**s)).count();
+            let counts = sources
+                .iter()
+                .filter(|s| matches!(self.desc[**s], Desc::Width))
+                .count();
+            if sources.len() > 6 || numbers > 1 || counts > 2 {
                 continue;
             }
             let Some(fused) = table::rows(self, id, &sources) else {
                 continue;
             };
-            let limit = (4 * (best.rows.len() + inner_rows)).max(512);
+
+            // An affine argument's bases are read together (two counts as
+            // one code, say), so its rows are not a duplicated table's.
+            let floor = if matches!(self.desc[a], Desc::Affine { .. }) {
+                4096
+            } else {
+                512
+            };
+            let limit = (4 * (best.rows.len() + inner_rows)).max(floor);
             if fused.rows.len() <= limit {
-                best = fused;
+                best = table::Rows {
+                    unfused: Some(base.clone()),
+                    ..fused
+                };
             }
         }
         Ok(best)
@@ -556,7 +608,7 @@ impl Lowerer<'_> {
                     .values()
                     .iter()
                     .enumerate()
-                    .map(|(i, w)| (1.0 / (number(w) + 1.0), i))
+                    .map(|(i, w)| (self.code_point(id, number(w)), i))
                     .collect();
                 self.convert(id, &code, points, &values, "the counts")
             }
@@ -956,7 +1008,7 @@ impl Lowerer<'_> {
         Ok(n)
     }
 
-    /// The code `1/(w+1)` of a width, built on first use.
+    /// The code `β/(w+β)` of a width, built on first use.
     pub fn code_of(&mut self, id: NodeId) -> Result<Number, CompileError> {
         if let Some(c) = &self.code[id] {
             return Ok(c.clone());

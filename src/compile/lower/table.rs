@@ -29,6 +29,10 @@ pub struct Rows {
     pub rows: Vec<(Vec<u32>, u32)>,
     /// Read every source as one-hot (no number read).
     pub onehot_only: bool,
+    /// The rows over the map's own arguments, where these fuse some of
+    /// them: built instead when the fused table can only be a table of
+    /// one-hot sources (its gates too inexact for steps, say).
+    pub unfused: Option<Rc<Rows>>,
 }
 
 impl Rows {
@@ -131,6 +135,7 @@ pub fn rows(l: &Lowerer, id: NodeId, sources: &[NodeId]) -> Option<Rows> {
         sources: sources.to_vec(),
         rows,
         onehot_only: false,
+        unfused: None,
     })
 }
 
@@ -146,7 +151,7 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
             .collect()
     };
     // At most one number is read; any other becomes one-hot first.
-    // Else a count not yet one-hot is read through its code `1/(w+1)`
+    // Else a count not yet one-hot is read through its code `β/(w+β)`
     // (ready one MLP sooner).
     let read = numberish.last().copied().or_else(|| {
         if rows.onehot_only {
@@ -168,12 +173,42 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
             .collect();
         if let [a, b] = counts[..] {
             let n = l.n as f64;
-            for lambda in [1.0, 2.0, 0.5, n + 1.0, 1.0 / (n + 1.0), n * n + 1.0] {
-                if let Some(h) =
-                    gated(l, id, rows, &[(a, 1.0), (b, lambda)], &values, &label, true)?
-                {
-                    return Ok(h);
+            let (sa, sb) = (rows.sources[a], rows.sources[b]);
+            // BOS weights: a count whose code exists keeps its β; else 1, or
+            // large enough that the code is nearly linear in the count.
+            let choices = |s: NodeId, l: &Lowerer| {
+                if l.has_code(s) {
+                    vec![l.beta[s]]
+                } else {
+                    vec![1.0, n * n, 2.0 * n * n]
                 }
+            };
+            let (ba, bb) = (choices(sa, l), choices(sb, l));
+            let (keep_a, keep_b) = (l.beta[sa], l.beta[sb]);
+            for &beta_a in &ba {
+                for &beta_b in &bb {
+                    for lambda in [1.0, 2.0, 0.5, n + 1.0, 1.0 / (n + 1.0), n * n + 1.0] {
+                        // An attempt that failed may have built a code: its
+                        // β is then fixed.
+                        let fixed =
+                            |s: NodeId, b: f64, l: &Lowerer| l.has_code(s) && l.beta[s] != b;
+                        if fixed(sa, beta_a, l) || fixed(sb, beta_b, l) {
+                            continue;
+                        }
+                        l.beta[sa] = beta_a;
+                        l.beta[sb] = beta_b;
+                        let reads = [(a, 1.0), (b, lambda)];
+                        if let Some(h) = gated(l, id, rows, &reads, &values, &label, true)? {
+                            return Ok(h);
+                        }
+                    }
+                }
+            }
+            if !l.has_code(sa) {
+                l.beta[sa] = keep_a;
+            }
+            if !l.has_code(sb) {
+                l.beta[sb] = keep_b;
             }
         }
     }
@@ -182,7 +217,14 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
             return Ok(h);
         }
     }
-    // Every source one-hot.
+    // Every source one-hot; or, if this table fused its arguments' and
+    // reads a number that has no cheap one-hot form (a mean, not a count),
+    // the unfused table, whose arguments read it.
+    if read.is_some_and(|r| l.numberish(rows.sources[r])) {
+        if let Some(unfused) = &rows.unfused {
+            return materialize(l, id, unfused);
+        }
+    }
     let mut hots: Vec<OneHot> = Vec::with_capacity(rows.sources.len());
     for &s in &rows.sources {
         hots.push(l.onehot_of(s)?);
@@ -276,22 +318,21 @@ fn gated(
     pair: bool,
 ) -> Result<Option<OneHot>, CompileError> {
     // The number read: `Σ coef·x` over the read sources, each its number or,
-    // for a count, its code `1/(w+1)`.
+    // for a count, its code `β/(w+β)`.
     let read_at: Vec<usize> = reads.iter().map(|r| r.0).collect();
     let mut parts = Vec::with_capacity(reads.len());
     for &(r, c) in reads {
         let src = rows.sources[r];
-        let by_code = matches!(l.desc[src], super::Desc::Width);
+        // A count's code is `β/(w+β)`; a number reads as itself.
+        let beta = matches!(l.desc[src], super::Desc::Width).then_some(l.beta[src]);
         let set = l.an.nodes[src].all.clone();
-        parts.push((r, c, by_code, set));
+        parts.push((r, c, beta, set));
     }
+    let read = |beta: Option<f64>, v: f64| beta.map_or(v, |b| b / (v + b));
     let x_of = |key: &[u32]| -> f64 {
         parts
             .iter()
-            .map(|(r, c, by_code, set)| {
-                let v = number(&set.values()[key[*r] as usize]);
-                c * if *by_code { 1.0 / (v + 1.0) } else { v }
-            })
+            .map(|(r, c, beta, set)| c * read(*beta, number(&set.values()[key[*r] as usize])))
             .sum()
     };
     // Points per gate tuple: (x, output index).
@@ -356,14 +397,43 @@ fn gated(
     if pair && (gap.is_infinite() || (x_hi - x_lo) / gap > 1024.0) {
         return Ok(None);
     }
+    // The steps' float rounding must fit their ramps (checked before any
+    // head is built for the read).
+    let x_bound: f64 = parts
+        .iter()
+        .map(|(_, c, beta, set)| {
+            c.abs()
+                * set
+                    .numbers()
+                    .iter()
+                    .map(|&v| read(*beta, v).abs())
+                    .fold(0.0, f64::max)
+        })
+        .sum();
+    let step_scale = by_gate
+        .values()
+        .flat_map(|list| list.windows(2))
+        .filter(|w| w[0].1 != w[1].1)
+        .map(|w| {
+            let gap = w[1].0 - w[0].0;
+            (4.0 / gap) * (x_bound + w[1].0.abs() + gap)
+        })
+        .fold(0.0, f64::max);
+    let terms = rows.sources.len() + 4;
+    if !feasible(
+        Err::fixed(sum_rounding(l.dtype, step_scale, terms)),
+        1.0 / 16.0,
+    ) {
+        return Ok(None);
+    }
     let mut num = super::Number {
         form: super::blocks::Form::default(),
         err: Err::ZERO,
         avail: -1,
     };
-    for (r, c, by_code, _) in &parts {
+    for (r, c, beta, _) in &parts {
         let src = rows.sources[*r];
-        let part = if *by_code {
+        let part = if beta.is_some() {
             l.code_of(src)?
         } else {
             l.number_of(src)?
@@ -408,14 +478,10 @@ fn gated(
     // parts' extremes.
     let range = parts
         .iter()
-        .fold((0.0, 0.0), |(lo, hi), (_, c, by_code, set)| {
+        .fold((0.0, 0.0), |(lo, hi), (_, c, beta, set)| {
             let (a, b) = super::number_range(set);
-            let (a, b) = if *by_code {
-                (1.0 / (b + 1.0), 1.0 / (a + 1.0))
-            } else {
-                (a, b)
-            };
-            let (p, q) = (c * a, c * b);
+            let (a, b) = (read(*beta, a), read(*beta, b));
+            let (p, q) = (c * a.min(b), c * a.max(b));
             (lo + p.min(q), hi + p.max(q))
         });
     let mut units = Vec::new();

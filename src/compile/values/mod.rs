@@ -276,12 +276,14 @@ impl Analysis {
                 .push(PartialFailure { node: id, example });
         }
         let mut sets: Vec<Rc<ValueSet>> = Vec::with_capacity(per_index.len());
-        let total: usize = per_index.iter().map(Vec::len).sum();
-        if total > MAX_VALUES * self.max_len.max(1) {
-            return Err(CompileError::too_large_values(&graph.nodes[id], total));
-        }
+        let mut total = 0usize;
         for atoms in per_index {
+            // The distinct values (a map over many tuples has few values).
             let set = ValueSet::from_atoms(atoms);
+            total += set.len();
+            if total > MAX_VALUES * self.max_len.max(1) {
+                return Err(CompileError::too_large_values(&graph.nodes[id], total));
+            }
             match sets.last() {
                 Some(last) if same_atoms(last.values(), set.values()) => sets.push(last.clone()),
                 _ => sets.push(Rc::new(set)),
