@@ -71,6 +71,12 @@ pub fn groups(l: &mut Lowerer, sel: SelId) -> Result<Vec<Group>, CompileError> {
                 )
             };
             let mut candidates: Vec<NodeId> = this.into_iter().chain(other).collect();
+            // Embeddings built already are bases too (a select of `indices`
+            // reads them through `indices + 1` where a table built that).
+            candidates.extend(
+                (0..graph.nodes.len())
+                    .filter(|&c| matches!(l.desc[c], super::Desc::Embed) && l.has_onehot(c)),
+            );
             candidates.sort_by_key(|&c| {
                 let raw = matches!(graph.nodes[c].op, Op::Tokens(_) | Op::Indices);
                 (!l.has_onehot(c), !raw)

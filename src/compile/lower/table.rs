@@ -426,6 +426,14 @@ fn gated(
     ) {
         return Ok(None);
     }
+    // The gates first: the heads the number needs may then read their
+    // keys and queries through the gates' embeddings.
+    let mut gates: Vec<OneHot> = Vec::new();
+    for (i, &s) in rows.sources.iter().enumerate() {
+        if !read_at.contains(&i) {
+            gates.push(l.onehot_of(s)?);
+        }
+    }
     let mut num = super::Number {
         form: super::blocks::Form::default(),
         err: Err::ZERO,
@@ -445,12 +453,6 @@ fn gated(
     let src = rows.sources[reads[0].0];
     if gap.is_finite() && !feasible(num.err, 0.3 * gap) {
         return Ok(None);
-    }
-    let mut gates: Vec<OneHot> = Vec::new();
-    for (i, &s) in rows.sources.iter().enumerate() {
-        if !read_at.contains(&i) {
-            gates.push(l.onehot_of(s)?);
-        }
     }
     let x_mag = num.form.magnitude(&l.magnitude);
     let mut scale: f64 = 0.0;
