@@ -16,12 +16,12 @@
 //! nothing: a form over their sources' forms. Other maps are tables over the
 //! values their sources take together (as the value analysis found them),
 //! one unit per row over exact one-hot inputs, or clean steps on one number
-//! gated by the others; a map read by one map only is fused into its reader
-//! while the fused table stays small. A number becomes one-hot through steps
-//! between its neighbouring values; where float arithmetic cannot keep two
-//! values apart (the interpreter's `22·(15/22)` is not 15), a map is
-//! tabulated from its inputs' one-hot values instead, so the model follows
-//! the interpreter's own arithmetic.
+//! (or on two counts' codes together) gated by the others; a table read by
+//! a few maps is fused into each while the fused table stays small. A number
+//! becomes one-hot through steps between its neighbouring values; where
+//! float arithmetic cannot keep two values apart (the interpreter's
+//! `22·(15/22)` is not 15), a map is tabulated from its inputs' one-hot
+//! values instead, so the model follows the interpreter's own arithmetic.
 //!
 //! Every encoding carries an error bound ([`precision`]); every place that
 //! tells values apart states a requirement, and the model's attention
