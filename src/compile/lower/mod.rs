@@ -129,6 +129,8 @@ pub const MAX_ROWS: usize = 1 << 18;
 
 /// The most readers a table may have and still be fused into each.
 const MAX_FUSED_READERS: u32 = 4;
+/// At most this many arguments are tried for fusion into one table.
+const MAX_FUSIONS: usize = 16;
 
 /// How deep the fallbacks (tabulating a map whose number cannot be read)
 /// may recurse.
@@ -505,7 +507,17 @@ impl Lowerer<'_> {
             Desc::Table { table } if table.sources.iter().any(|s| self.numberish(*s)) => 1,
             _ => 2,
         });
-        for &a in &order {
+        // Sources a fusion brings in are considered in turn, so a chain of
+        // maps folds into one table where its rows stay few.
+        let mut next = 0;
+        let mut tried: Vec<NodeId> = Vec::new();
+        while next < order.len() && tried.len() < MAX_FUSIONS {
+            let a = order[next];
+            next += 1;
+            if tried.contains(&a) || !best.sources.contains(&a) {
+                continue;
+            }
+            tried.push(a);
             let inner_sources: Vec<NodeId> = match &self.desc[a] {
                 Desc::Table { table: inner } if self.readers[a] <= MAX_FUSED_READERS => {
                     inner.sources.clone()
@@ -548,6 +560,11 @@ impl Lowerer<'_> {
             };
             let limit = (4 * (best.rows.len() + inner_rows)).max(floor);
             if fused.rows.len() <= limit {
+                for &s in &inner_sources {
+                    if !order.contains(&s) {
+                        order.push(s);
+                    }
+                }
                 best = table::Rows {
                     unfused: Some(base.clone()),
                     ..fused
