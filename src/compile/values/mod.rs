@@ -11,6 +11,7 @@
 //! constant, a local table, an attention output, or a function of a tuple
 //! space) and its value sets per query index.
 
+pub mod determine;
 pub mod local;
 pub mod means;
 pub mod selectors;
@@ -87,6 +88,12 @@ pub struct Analysis {
     joints: HashMap<(SelId, Vec<NodeId>), Joint>,
     key_tuple_ids: HashMap<Vec<(u8, crate::eval::atom::AtomKey)>, usize>,
     levels: means::LevelCache,
+    /// What each node fixes within one input ([`determine`]).
+    fixes: Vec<Rc<determine::Fixes>>,
+    /// Known answers of [`Analysis::fixed_by`].
+    fixed_pairs: HashMap<(NodeId, NodeId), bool>,
+    /// The inputs of each map node (`None` for other nodes).
+    graph_args: Vec<Option<Vec<NodeId>>>,
     /// Maps that fail on some tuples (not all).
     pub partial_failures: Vec<PartialFailure>,
 }
@@ -103,6 +110,9 @@ impl Analysis {
             joints: HashMap::new(),
             key_tuple_ids: HashMap::new(),
             levels: HashMap::new(),
+            fixes: Vec::with_capacity(graph.nodes.len()),
+            fixed_pairs: HashMap::new(),
+            graph_args: Vec::with_capacity(graph.nodes.len()),
             partial_failures: Vec::new(),
         };
         let budget = crate::memory::Budget::start();
@@ -110,6 +120,12 @@ impl Analysis {
             budget.check().map_err(CompileError::memory)?;
             let values = a.analyse_node(graph, id)?;
             a.nodes.push(values);
+            a.graph_args.push(match &graph.nodes[id].op {
+                Op::Map { args, .. } => Some(args.clone()),
+                _ => None,
+            });
+            let fixes = a.compute_fixes(graph, id);
+            a.fixes.push(fixes);
         }
         Ok(a)
     }
@@ -125,7 +141,21 @@ impl Analysis {
             Some(Shape::Local(l)) => Side::Local(l),
             _ => Side::Other,
         };
-        let facts = Rc::new(selectors::analyse(graph, sel, self.max_len, &side));
+        let mut facts = selectors::analyse(graph, sel, self.max_len, &side);
+        if !facts.at_most_one && self.distinct_keys(graph, sel) {
+            // No two keys share the value the query asks for: a read.
+            facts.at_most_one = true;
+            for counts in &mut facts.counts {
+                let any = counts.iter().skip(1).any(|b| *b);
+                for c in counts.iter_mut().skip(1) {
+                    *c = false;
+                }
+                if any && counts.len() > 1 {
+                    counts[1] = true;
+                }
+            }
+        }
+        let facts = Rc::new(facts);
         self.selectors[sel] = Some(facts.clone());
         facts
     }
@@ -659,6 +689,10 @@ impl Analysis {
                 .flatten()
                 .map(|(id, t)| (*id, t.clone()))
                 .collect();
+            // Every key one query selects holds one tuple of the columns:
+            // the members are that tuple's values (as the interpreter
+            // averages `m` equal values), not means of several.
+            let uniform = !columns.is_empty() && self.uniform_keys(graph, sel, &columns);
             for i in 0..n {
                 let mut ids: Vec<usize> = (0..n)
                     .filter(|&k| facts.keys[i][k])
@@ -668,8 +702,12 @@ impl Analysis {
                 ids.dedup();
                 let tuples: Vec<Vec<Atom>> =
                     ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-                out[i] = joint_values(&forms, &tuples, &facts.counts[i], &mut self.levels, &ids)
-                    .map_err(|e| e.size)?;
+                out[i] = if uniform {
+                    uniform_values(&forms, &tuples, &facts.counts[i])
+                } else {
+                    joint_values(&forms, &tuples, &facts.counts[i], &mut self.levels, &ids)
+                        .map_err(|e| e.size)?
+                };
             }
         }
         let out = Rc::new(out);
@@ -872,6 +910,42 @@ fn tag(a: &Atom) -> u8 {
         Atom::Bool(_) => 2,
         Atom::Str(_) => 3,
     }
+}
+
+/// The joint values of members over a selector whose selected keys all
+/// hold one tuple: per tuple and per possible count `m`, the members'
+/// values over `m` copies of it (the default where `m` is 0).
+fn uniform_values(forms: &[Member], tuples: &[Vec<Atom>], counts: &[bool]) -> Vec<Vec<Atom>> {
+    let mut out: Vec<Vec<Atom>> = Vec::new();
+    for (m, _) in counts.iter().enumerate().filter(|(_, b)| **b) {
+        let empty: [Vec<Atom>; 1] = [Vec::new()];
+        let picks: &[Vec<Atom>] = if m == 0 { &empty } else { tuples };
+        for tuple in picks {
+            let mut vector = Vec::with_capacity(forms.len());
+            for form in forms {
+                match form {
+                    Member::Width => vector.push(Atom::Int(m as i64)),
+                    Member::Aggregate {
+                        column, default, ..
+                    } => {
+                        let picked: Vec<&Atom> = match tuple.get(*column) {
+                            Some(v) => std::iter::repeat_n(v, m).collect(),
+                            None => Vec::new(),
+                        };
+                        match interpreter_aggregate(&picked, default) {
+                            Some(v) => vector.push(v),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            if vector.len() == forms.len() {
+                out.push(vector);
+            }
+        }
+    }
+    dedup_vectors(&mut out);
+    out
 }
 
 fn dedup_vectors(list: &mut Vec<Vec<Atom>>) {

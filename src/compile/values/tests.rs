@@ -157,3 +157,73 @@ fn too_many_means_are_a_limit() {
     );
     assert_eq!(a.err().as_deref(), Some("rasp::compile::too_large"));
 }
+
+fn ints(values: impl IntoIterator<Item = i64>) -> Vec<Atom> {
+    values.into_iter().map(Atom::Int).collect()
+}
+
+#[test]
+fn a_sort_by_distinct_keys_reads_its_values() {
+    // tracr's make_sort: keys made distinct by a fraction of the index; the
+    // rank `target_pos` fixes the keys, which fix the position, so the final
+    // select picks one key and the sorted values are the tokens themselves.
+    let program = "keys = tokens_int + 1 * indices / 16;\n\
+        target_pos = selector_width(select(keys, keys, <));\n\
+        task = aggregate(select(target_pos, indices, ==), tokens_int);";
+    let (g, a) = analyse(program, &ints(1..=5), 16);
+    let mut a = a.expect("analyses");
+    assert_eq!(shown(&a, &g, None), ["0", "1", "2", "3", "4", "5"]);
+    let Some(sel) = g.nodes[g.output].op.selector() else {
+        panic!("an aggregate");
+    };
+    assert!(a.facts(&g, sel).at_most_one);
+}
+
+#[test]
+fn a_stable_sort_by_a_lexicographic_rank_reads_its_values() {
+    // The rank counts the keys before the query in (key, index) order: two
+    // disjoint selectors whose widths add up.
+    let program = "smaller = selector_width(select(tokens_int, tokens_int, <));\n\
+        before = selector_width(select(tokens_int, tokens_int, ==) and select(indices, indices, <));\n\
+        place = smaller + before;\n\
+        task = aggregate(select(place, indices, ==), tokens_int, 0);";
+    let (g, a) = analyse(program, &ints(1..=3), 24);
+    let a = a.expect("analyses");
+    assert_eq!(shown(&a, &g, None), ["0", "1", "2", "3"]);
+}
+
+#[test]
+fn a_sort_by_repeated_keys_averages_equal_values_only() {
+    // sort_unique over keys that may repeat: the keys sharing a rank share
+    // their token, so each sorted value is a token (or a mean of equal ones).
+    let program = "target = selector_width(select(tokens_int, tokens_int, <));\n\
+        task = aggregate(select(target, indices, ==), tokens_int, 0);";
+    let (g, a) = analyse(program, &ints(1..=4), 64);
+    let a = a.expect("analyses");
+    let got = a.nodes[g.output].all.numbers();
+    assert_eq!(got, [0.0, 1.0, 2.0, 3.0, 4.0]);
+}
+
+#[test]
+fn keys_that_do_not_fix_the_values_still_average() {
+    // Positions holding 2 and 3 share the key 0: their mean is a value.
+    let program = "key = indicator(tokens_int == 1);\n\
+        task = aggregate(select(key, 0, ==), tokens_int, 0);";
+    let (g, a) = analyse(program, &ints(1..=3), 4);
+    let a = a.expect("analyses");
+    assert!(a.nodes[g.output].all.numbers().contains(&2.5));
+}
+
+#[test]
+fn overlapping_counts_are_not_a_rank() {
+    // `<=` and `<` on indices overlap: their sum is not a rank, and nothing
+    // is proved distinct (the select may pick two keys).
+    let program = "place = selector_width(select(tokens_int, tokens_int, <=)) + selector_width(select(indices, indices, <));\n\
+        task = aggregate(select(place, indices, ==), tokens_int, 0);";
+    let (g, a) = analyse(program, &ints(1..=3), 6);
+    let mut a = a.expect("analyses");
+    let Some(sel) = g.nodes[g.output].op.selector() else {
+        panic!("an aggregate");
+    };
+    assert!(!a.facts(&g, sel).at_most_one);
+}
