@@ -223,6 +223,76 @@ fn found_by_generated_programs() {
     );
 }
 
+#[test]
+fn a_count_read_as_a_number_is_zero_at_bos() {
+    // A count's number is an MLP's output, which is 0 at BOS: the default
+    // of a query that selects nothing is BOS's value, fixed from that.
+    exhaustive_ints("length", "aggregate(select(indices, indices, <), a, 0)");
+    exhaustive_ints(
+        "aggregate(select(tokens_int, tokens_int, <=), length, 1)",
+        "aggregate(select(a, aggregate(select(indices, indices, <=), length, 0), !=), length, 0)",
+    );
+}
+
+#[test]
+fn reads_at_a_computed_index_score_squared_differences() {
+    // `select(indices, length - indices - 1, ==)` selects one key for every
+    // query: `k` and `k²` by position against the number `q`, four
+    // coordinates per head instead of one per index.
+    let definitions = "opp = length - indices - 1;
+";
+    let model = exhaustive_after(
+        definitions,
+        "aggregate(select(indices, opp, ==), tokens)",
+        "ab",
+        8,
+    );
+    assert!(model.config.d_head <= 4, "d_head {}", model.config.d_head);
+    assert_eq!(model.config.n_layers, 2);
+    // A read of the previous position may select nothing: one-hot, exact.
+    let model = exhaustive(
+        "aggregate(select(indices, indices - 1, ==), tokens, \"_\")",
+        "ab",
+        8,
+    );
+    assert!(model.config.d_head >= 8);
+}
+
+/// Checks `task = expr` on `samples` inputs (the hard ones first) at
+/// `max_len`.
+fn sampled(expr: &str, vocab: &[Atom], max_len: usize, samples: usize) -> rasp::model::Model {
+    let mut interp = Interpreter::new().expect("starts");
+    let program = format!("task = {expr};\n");
+    interp
+        .run(&source("<test>", program.clone()), None, &mut |_| {})
+        .expect("runs");
+    let Some(Value::SOp(sop)) = interp.get("task") else {
+        panic!("{expr} is an s-op");
+    };
+    let model =
+        compile(&sop, "task", &program, vocab, max_len).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let inputs = rasp::compile::verify::sample_inputs(vocab, max_len, samples, 7);
+    let report = verify(&model, &sop, inputs, |_| {});
+    assert_eq!(
+        report.mismatch_count,
+        0,
+        "{expr} at {max_len}: first mismatch {:?}",
+        report.mismatches.first()
+    );
+    model
+}
+
+#[test]
+fn long_inputs_compile_through_numbers() {
+    // Counts read as numbers (a unit per value) and summed for free: the
+    // library's sort at 64 has no table of pairs of counts.
+    let ints: Vec<Atom> = (1..=5).map(Atom::Int).collect();
+    let model = sampled("sort(tokens_asis, tokens_asis)", &ints, 64, 150);
+    assert!(model.config.d_mlp < 1000, "d_mlp {}", model.config.d_mlp);
+    let model = sampled("reverse(tokens)", &vocab("abc"), 128, 150);
+    assert!(model.config.d_head <= 4, "d_head {}", model.config.d_head);
+}
+
 /// `a = first; task = second;` over the tokens `[0, 2]` up to length 3.
 fn exhaustive_ints(first: &str, second: &str) {
     let definitions = format!("a = {first};\n");

@@ -265,3 +265,88 @@ pub fn lookup_gap(points: &[Point]) -> f64 {
         .map(|p| p[1].x - p[0].x)
         .fold(f64::INFINITY, f64::min)
 }
+
+/// The piecewise-linear function through sorted points `(x, y)`, as
+/// `c + Σ coefⱼ·ReLU(x − tⱼ)`: `y₀ + s₀·(x − x₀) + Σ (sⱼ − sⱼ₋₁)·ReLU(x − xⱼ)`,
+/// exact at the points and with slope `sⱼ` between them, its first ramp
+/// starting `margin` below `x₀` (an `x` that far below still reads on the
+/// line).
+#[derive(Debug, Clone, Default)]
+pub struct Piecewise {
+    pub constant: f64,
+    pub ramps: Vec<(f64, f64)>,
+    /// The largest `|slope|`.
+    pub steepest: f64,
+}
+
+impl Piecewise {
+    pub fn through(points: &[(f64, f64)], margin: f64) -> Piecewise {
+        let Some(&(x0, y0)) = points.first() else {
+            return Piecewise::default();
+        };
+        let slopes: Vec<f64> = points
+            .windows(2)
+            .map(|p| (p[1].1 - p[0].1) / (p[1].0 - p[0].0))
+            .collect();
+        let s0 = slopes.first().copied().unwrap_or(0.0);
+        let mut ramps = Vec::new();
+        if s0 != 0.0 {
+            ramps.push((x0 - margin, s0));
+        }
+        for j in 1..slopes.len() {
+            let change = slopes[j] - slopes[j - 1];
+            if change != 0.0 {
+                ramps.push((points[j].0, change));
+            }
+        }
+        Piecewise {
+            constant: y0 - s0 * margin,
+            ramps,
+            steepest: slopes.iter().fold(0.0_f64, |m, s| m.max(s.abs())),
+        }
+    }
+
+    /// The units computing it from the number `x = form` into `out`.
+    pub fn units(&self, form: &Form, out: usize) -> Vec<Unit> {
+        let mut units = Vec::with_capacity(self.ramps.len() + 1);
+        if self.constant != 0.0 {
+            units.push(Unit {
+                w_in: vec![(ONE, 1.0)],
+                bias: 0.0,
+                w_out: vec![(out, self.constant)],
+            });
+        }
+        for &(t, c) in &self.ramps {
+            units.push(Unit {
+                w_in: form.terms.clone(),
+                bias: form.constant - t,
+                w_out: vec![(out, c)],
+            });
+        }
+        units
+    }
+
+    /// A bound on the float rounding of the units' output, for `x` within
+    /// `x_magnitude` and `terms` terms in the form.
+    pub fn rounding(
+        &self,
+        dtype: crate::model::Dtype,
+        x_magnitude: f64,
+        x_hi: f64,
+        terms: usize,
+    ) -> f64 {
+        use super::precision::sum_rounding;
+        let pre: f64 = self
+            .ramps
+            .iter()
+            .map(|&(t, c)| c.abs() * sum_rounding(dtype, x_magnitude + t.abs(), terms + 1))
+            .sum();
+        let out: f64 = self
+            .ramps
+            .iter()
+            .map(|&(t, c)| (c * (x_hi - t).max(0.0)).abs())
+            .sum::<f64>()
+            + self.constant.abs();
+        pre + sum_rounding(dtype, out, self.ramps.len() + 1)
+    }
+}

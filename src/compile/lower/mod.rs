@@ -158,6 +158,9 @@ pub struct Lowerer<'a> {
     pub pos_embed: Vec<(usize, usize, f64)>,
     pub reqs: Vec<Requirement>,
     pub products: HashMap<Vec<NodeId>, Product>,
+    /// Per key node of a squared-difference select: its centred number and
+    /// square, embedded by position ([`attend::NumEq`]).
+    pub squares: HashMap<NodeId, attend::SquareKey>,
     depth: usize,
     index: Option<OneHot>,
     cost: Vec<(NodeId, usize)>,
@@ -186,6 +189,7 @@ pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, 
         pos_embed: Vec::new(),
         reqs: Vec::new(),
         products: HashMap::new(),
+        squares: HashMap::new(),
         depth: 0,
         index: None,
         cost: Vec::new(),
@@ -638,8 +642,17 @@ impl Lowerer<'_> {
                         .any(|(b, _)| matches!(self.desc[*b], Desc::Width) && !self.has_onehot(*b));
                     if counts {
                         let bases: Vec<NodeId> = terms.iter().map(|t| t.0).collect();
+                        // Against the table: each count read as a number
+                        // (a unit per value), then steps on their sum (two
+                        // per value), one MLP later.
+                        let apart: usize = bases
+                            .iter()
+                            .map(|b| self.values(*b).len() + 1)
+                            .sum::<usize>()
+                            + 2 * values.len();
                         if let Some(rows) = table::rows(self, id, &bases) {
-                            if rows.rows.len() <= 4096 {
+                            let n = rows.rows.len();
+                            if n <= 1024 || (n <= 4096 && n <= apart) {
                                 return table::materialize(self, id, &Rc::new(rows));
                             }
                         }
@@ -990,7 +1003,13 @@ impl Lowerer<'_> {
                 Number { form, err, avail }
             }
             Desc::Aggregate { numeric: true } => attend::aggregate_number(self, id)?,
-            Desc::Embed if !self.has_onehot(id) && self.values(id).has_numbers() => {
+            Desc::Width if !self.has_onehot(id) => self.width_number(id)?,
+            // A number read off many one-hot dimensions rounds badly:
+            // embed it as a number instead.
+            Desc::Embed
+                if self.values(id).has_numbers()
+                    && (!self.has_onehot(id) || self.values(id).len() > 16) =>
+            {
                 self.number_embedding(id)
             }
             _ => {
@@ -1023,6 +1042,51 @@ impl Lowerer<'_> {
         };
         self.number[id] = Some(n.clone());
         Ok(n)
+    }
+
+    /// A count as a number, read off its code by the piecewise-linear
+    /// function through its points (one unit per value): the number's error
+    /// is the code's times the steepest slope, plus the units' rounding.
+    fn width_number(&mut self, id: NodeId) -> Result<Number, CompileError> {
+        let values = self.values(id);
+        // The slope between counts w and w+1 is (w+β)(w+β+1)/β: about w²
+        // for β = 1, at most 4w for β = w. Large counts take β = their
+        // largest value, where the code is not built yet.
+        let top = number_range(&values).1;
+        if !self.has_code(id) && top > 16.0 {
+            self.beta[id] = top;
+        }
+        let code = self.code_of(id)?;
+        let mut points: Vec<(f64, f64)> = values
+            .values()
+            .iter()
+            .map(|w| (self.code_point(id, number(w)), number(w)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let gap = points
+            .windows(2)
+            .map(|p| p[1].0 - p[0].0)
+            .fold(f64::INFINITY, f64::min);
+        if gap <= 0.0 {
+            return Err(self.too_close(id, "its counts"));
+        }
+        let margin = if gap.is_finite() { gap / 2.0 } else { 0.5 };
+        let f = blocks::Piecewise::through(&points, margin);
+        let label = self.label(id).to_string();
+        // MLP units are off at BOS (assembly gates them): 0 there.
+        let dim = self.alloc(label, 0.0, values.magnitude());
+        let x_mag = code.form.magnitude(&self.magnitude);
+        let x_hi = points.last().map_or(1.0, |p| p.0);
+        let rounding = f.rounding(self.dtype, x_mag, x_hi, code.form.terms.len());
+        let err = code.err.times(f.steepest).plus(Err::fixed(rounding));
+        let at = next_sublayer(code.avail, true);
+        let units = f.units(&code.form, dim);
+        self.add_units(id, at, units);
+        Ok(Number {
+            form: Form::dim(dim),
+            err,
+            avail: at,
+        })
     }
 
     /// The code `β/(w+β)` of a width, built on first use.

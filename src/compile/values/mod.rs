@@ -46,6 +46,10 @@ pub enum Shape {
     Local(Rc<Local>),
     /// An aggregate or a selector width.
     Attention,
+    /// An affine map of ints whose inputs take too many tuples together to
+    /// list: its values at each index are the ints its inputs' ranges allow
+    /// (a superset), and readers take it as independent of other nodes.
+    Interval,
     /// A map over a tuple space: `table[t]` for tuple `t` (`None` where the
     /// map fails).
     Derived {
@@ -393,8 +397,17 @@ impl Analysis {
                 for &a in args {
                     cut = cut.union(&self.support_cut(a));
                 }
-                self.space(graph, &cut)
-                    .map_err(|size| CompileError::too_large_tuples(node, size))?
+                match self.space(graph, &cut) {
+                    Ok(s) => s,
+                    Err(size) => {
+                        return match self.int_interval(func, args) {
+                            Some(per_index) => {
+                                self.finish_values(graph, id, Shape::Interval, per_index, None)
+                            }
+                            None => Err(CompileError::too_large_tuples(node, size)),
+                        };
+                    }
+                }
             }
         };
         let mut table: Vec<Option<Atom>> = Vec::with_capacity(space.len());
@@ -437,6 +450,58 @@ impl Analysis {
         self.finish_values(graph, id, shape, per_index, failure)
     }
 
+    /// For an affine map of ints (`+`, `-`, negation, a product with an int
+    /// constant), every int between the least and the greatest value its
+    /// inputs' ranges give at each index, if there are not too many.
+    fn int_interval(
+        &self,
+        func: &crate::eval::map::MapFn,
+        args: &[NodeId],
+    ) -> Option<Vec<Vec<Atom>>> {
+        use crate::eval::map::MapFn;
+        use crate::syntax::ast::{BinaryOp, UnaryOp};
+        let range = |a: NodeId, i: usize| -> Option<(i64, i64)> {
+            let set = &self.nodes[a].per_index[i];
+            let mut lo = i64::MAX;
+            let mut hi = i64::MIN;
+            for v in set.values() {
+                let Atom::Int(x) = v else { return None };
+                lo = lo.min(*x);
+                hi = hi.max(*x);
+            }
+            (lo <= hi).then_some((lo, hi))
+        };
+        let mut out = Vec::with_capacity(self.max_len);
+        let mut total = 0usize;
+        for i in 0..self.max_len {
+            let ranges: Vec<(i64, i64)> =
+                args.iter().map(|&a| range(a, i)).collect::<Option<_>>()?;
+            let (lo, hi) = match (func, &ranges[..]) {
+                (MapFn::Binary(BinaryOp::Add), [a, b]) => {
+                    (a.0.checked_add(b.0)?, a.1.checked_add(b.1)?)
+                }
+                (MapFn::Binary(BinaryOp::Sub), [a, b]) => {
+                    (a.0.checked_sub(b.1)?, a.1.checked_sub(b.0)?)
+                }
+                (MapFn::Unary(UnaryOp::Neg), [a]) => (a.1.checked_neg()?, a.0.checked_neg()?),
+                (MapFn::Binary(BinaryOp::Mul), [a, b]) if a.0 == a.1 || b.0 == b.1 => {
+                    let (k, r) = if a.0 == a.1 { (a.0, b) } else { (b.0, a) };
+                    let x = k.checked_mul(r.0)?;
+                    let y = k.checked_mul(r.1)?;
+                    (x.min(y), x.max(y))
+                }
+                _ => return None,
+            };
+            let count = usize::try_from(hi.checked_sub(lo)?).ok()?.checked_add(1)?;
+            total = total.checked_add(count)?;
+            if total > MAX_VALUES * self.max_len {
+                return None;
+            }
+            out.push((lo..=hi).map(Atom::Int).collect());
+        }
+        Some(out)
+    }
+
     /// The support a node brings to a map that reads it.
     pub fn support_of(&self, graph: &Graph, node: NodeId) -> Support {
         match &self.nodes[node].shape {
@@ -450,6 +515,10 @@ impl Analysis {
                 ..Support::default()
             },
             Shape::Derived { space, .. } => space.support.clone(),
+            Shape::Interval => Support {
+                frees: vec![node],
+                ..Support::default()
+            },
         }
     }
 

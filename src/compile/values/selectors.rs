@@ -144,6 +144,10 @@ pub fn analyse<'a>(
             has_other = true;
             reflexive = false;
         }
+        if c_pos && c_leaves.len() * work / leaves.len().max(1) > EXACT_BUDGET {
+            // Not evaluated: nothing is known of whether it keeps the query.
+            lower.iter_mut().for_each(|l| *l = usize::MAX);
+        }
         if c_pos && c_leaves.len() * work / leaves.len().max(1) <= EXACT_BUDGET {
             let facts = exact_facts(graph, c, &c_leaves, &sides, n_max);
             for i in 0..n_max {

@@ -227,3 +227,18 @@ fn overlapping_counts_are_not_a_rank() {
     };
     assert!(!a.facts(&g, sel).at_most_one);
 }
+
+#[test]
+fn a_conjunction_too_large_to_evaluate_may_select_nothing() {
+    // At 400 the `indices < indices` part is not evaluated key by key; the
+    // query itself (kept by `==`) is not selected by it, so 0 stays.
+    let program = "task = selector_width(select(tokens_int, tokens_int, ==) and select(indices, indices, <));";
+    let (g, a) = analyse(program, &ints(1..=3), 400);
+    let a = a.expect("analyses");
+    for i in [5, 399] {
+        assert_eq!(
+            shown(&a, &g, Some(i)).first().map(String::as_str),
+            Some("0")
+        );
+    }
+}
