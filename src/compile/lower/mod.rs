@@ -657,6 +657,26 @@ impl Lowerer<'_> {
                             }
                         }
                     }
+                    // An affine map of embeddings (`tokens_int + indices/16`)
+                    // is a table of their one-hot values (a unit per row,
+                    // plus their dimensions) where that is cheaper than two
+                    // steps per value.
+                    let embeds = terms
+                        .iter()
+                        .all(|(b, _)| matches!(self.desc[*b], Desc::Embed));
+                    if embeds && distinct_numbers(&values) {
+                        let bases: Vec<NodeId> = terms.iter().map(|t| t.0).collect();
+                        let new_dims: usize = bases
+                            .iter()
+                            .filter(|b| !self.has_onehot(**b))
+                            .map(|b| self.values(*b).len())
+                            .sum();
+                        if let Some(rows) = table::rows(self, id, &bases) {
+                            if rows.rows.len() + new_dims < 2 * values.len().saturating_sub(1) {
+                                return table::materialize(self, id, &Rc::new(rows));
+                            }
+                        }
+                    }
                 }
                 let num = self.number_of(id)?;
                 let points: Vec<(f64, usize)> = values
