@@ -293,6 +293,33 @@ fn long_inputs_compile_through_numbers() {
     assert!(model.config.d_head <= 4, "d_head {}", model.config.d_head);
 }
 
+#[test]
+fn long_chains_of_maps_compile_to_one_table() {
+    // Thousands of maps in a chain: what each determines is linked, not
+    // copied down the chain, and the tables fuse into one.
+    let mut program = String::from("t0 = indices;\ns0 = tokens_int;\n");
+    for i in 1..=3000 {
+        program.push_str(&format!("s{i} = (s{} + t0) % 5;\n", i - 1));
+    }
+    for i in 1..=3000 {
+        program.push_str(&format!("u{i} = u{} + 1;\n", i - 1).replace("u0", "s3000"));
+    }
+    let mut interp = Interpreter::new().expect("starts");
+    interp
+        .run(&source("<test>", program.clone()), None, &mut |_| {})
+        .expect("runs");
+    let Some(Value::SOp(sop)) = interp.get("u3000") else {
+        panic!("an s-op");
+    };
+    let vocab = [Atom::Int(0), Atom::Int(1), Atom::Int(2)];
+    let model = compile(&sop, "u3000", &program, &vocab, 4).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.config.n_layers, 1);
+    let inputs = all_inputs(&vocab, 4, 1_000).expect("small space");
+    let report = verify(&model, &sop, inputs, |_| {});
+    assert_eq!(report.mismatch_count, 0, "{:?}", report.mismatches.first());
+    assert_eq!(report.matched, 120);
+}
+
 /// `a = first; task = second;` over the tokens `[0, 2]` up to length 3.
 fn exhaustive_ints(first: &str, second: &str) {
     let definitions = format!("a = {first};\n");

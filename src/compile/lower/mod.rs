@@ -7,10 +7,13 @@
 //!
 //! - **one-hot** ([`OneHot`]): one dimension per value;
 //! - **number** ([`Number`]): a linear form over residual dimensions whose
-//!   value is the number (a mean's output dimension, or `Σ v·x_v` over a
-//!   one-hot node: free);
+//!   value is the number (a mean's output dimension, `Σ v·x_v` over a
+//!   one-hot node: free, or a count's number: the piecewise-linear function
+//!   of its code through its values, one unit per value);
 //! - **code**: the `β/(w+β)` a counting head writes (`1/(w+1)` unless a
-//!   reader of two counts chose a larger β).
+//!   reader of two counts chose a larger β, or the count is read as a number
+//!   and large: β is then its largest value, which keeps the slope from code
+//!   to count below `4β`).
 //!
 //! Affine maps of numbers (`a − b`, `2·x + 1`, `length − indices − 1`) cost
 //! nothing: a form over their sources' forms. Other maps are tables over the

@@ -35,8 +35,10 @@ use crate::syntax::ast::{BinaryOp, CmpOp};
 /// What a node fixes.
 #[derive(Debug, Clone, Default)]
 pub struct Fixes {
-    /// Nodes whose value this node's value determines (itself first).
-    pub roots: Vec<NodeId>,
+    /// Nodes whose value this node's value determines directly (an
+    /// injective map's input, a rank's ordered nodes); what those determine
+    /// follows ([`Analysis::closure`]).
+    pub direct: Vec<NodeId>,
     /// No two positions of one input hold equal values of this node.
     pub distinct: bool,
     /// The selectors whose widths this node sums (plus a constant), if it
@@ -52,10 +54,7 @@ const WALK_BUDGET: usize = 256;
 impl Analysis {
     /// The fixes of node `id`, from those of its inputs.
     pub(super) fn compute_fixes(&mut self, graph: &Graph, id: NodeId) -> Rc<Fixes> {
-        let mut f = Fixes {
-            roots: vec![id],
-            ..Fixes::default()
-        };
+        let mut f = Fixes::default();
         if let Shape::Local(l) = &self.nodes[id].shape {
             f.distinct = distinct_local(l, self.max_len);
         }
@@ -69,9 +68,8 @@ impl Analysis {
                     .collect();
                 if let [a] = live[..] {
                     if self.injective(func, args, a) {
-                        let inner = self.fixes[a].clone();
-                        extend(&mut f.roots, &inner.roots);
-                        f.distinct |= inner.distinct;
+                        f.direct.push(a);
+                        f.distinct |= self.fixes[a].distinct;
                     }
                     // A count plus or minus a constant is still a count.
                     if matches!(
@@ -92,9 +90,10 @@ impl Analysis {
         if let Some(sels) = &f.counts {
             if let Some(order) = self.order_nodes(graph, sels) {
                 for x in order {
-                    let inner = self.fixes[x].clone();
-                    extend(&mut f.roots, &inner.roots);
-                    f.distinct |= inner.distinct;
+                    if !f.direct.contains(&x) {
+                        f.direct.push(x);
+                    }
+                    f.distinct |= self.fixes[x].distinct;
                 }
             }
         }
@@ -226,12 +225,12 @@ impl Analysis {
         if let Some(&known) = self.fixed_pairs.get(&(k, c)) {
             return known;
         }
-        let fk = self.fixes[k].clone();
+        let roots = self.closure(k);
         let mut stack = vec![c];
         let mut seen: Vec<NodeId> = Vec::new();
         let mut result = true;
         while let Some(x) = stack.pop() {
-            if fk.roots.contains(&x) || seen.contains(&x) {
+            if roots.contains(&x) || seen.contains(&x) {
                 continue;
             }
             seen.push(x);
@@ -244,7 +243,7 @@ impl Analysis {
                 Shape::Const(_) => continue,
                 Shape::Local(l) if !l.reads.token && !l.reads.index => continue,
                 Shape::Local(l) => {
-                    let by_root = fk.roots.iter().any(|r| match &self.nodes[*r].shape {
+                    let by_root = roots.iter().any(|r| match &self.nodes[*r].shape {
                         Shape::Local(rl) => local_fixes(rl, l, self.max_len, self.vocab.len()),
                         _ => false,
                     });
@@ -300,11 +299,29 @@ impl Analysis {
     }
 }
 
-fn extend(into: &mut Vec<NodeId>, from: &[NodeId]) {
-    for &x in from {
-        if !into.contains(&x) {
-            into.push(x);
+impl Analysis {
+    /// The nodes whose values `k`'s value determines: `k` and, through the
+    /// direct links, what they determine (at most [`WALK_BUDGET`] nodes; a
+    /// closure cut short claims less, never more).
+    fn closure(&mut self, k: NodeId) -> Rc<std::collections::HashSet<NodeId>> {
+        if let Some(c) = self.closures.get(&k) {
+            return c.clone();
         }
+        let mut seen = std::collections::HashSet::from([k]);
+        let mut stack = vec![k];
+        while let Some(x) = stack.pop() {
+            for &y in &self.fixes[x].direct {
+                if seen.len() >= WALK_BUDGET {
+                    break;
+                }
+                if seen.insert(y) {
+                    stack.push(y);
+                }
+            }
+        }
+        let c = Rc::new(seen);
+        self.closures.insert(k, c.clone());
+        c
     }
 }
 

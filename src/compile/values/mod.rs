@@ -96,6 +96,8 @@ pub struct Analysis {
     fixes: Vec<Rc<determine::Fixes>>,
     /// Known answers of [`Analysis::fixed_by`].
     fixed_pairs: HashMap<(NodeId, NodeId), bool>,
+    /// What each key node determines, transitively (built on use).
+    closures: HashMap<NodeId, Rc<std::collections::HashSet<NodeId>>>,
     /// The inputs of each map node (`None` for other nodes).
     graph_args: Vec<Option<Vec<NodeId>>>,
     /// Maps that fail on some tuples (not all).
@@ -116,6 +118,7 @@ impl Analysis {
             levels: HashMap::new(),
             fixes: Vec::with_capacity(graph.nodes.len()),
             fixed_pairs: HashMap::new(),
+            closures: HashMap::new(),
             graph_args: Vec::with_capacity(graph.nodes.len()),
             partial_failures: Vec::new(),
         };
