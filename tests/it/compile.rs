@@ -37,29 +37,52 @@ fn exhaustive_over(
     vocab: &[Atom],
     max_len: usize,
 ) -> rasp::model::Model {
-    let mut interp = Interpreter::new().expect("starts");
     let program = format!("{definitions}task = {expr};\n");
+    let (sop, model) = compiled(&program, "task", vocab, max_len);
+    let inputs = all_inputs(vocab, max_len, 1_000_000).expect("small space");
+    checked(&model, &sop, inputs, expr);
+    model
+}
+
+/// Runs `program` and compiles its s-op `name`.
+fn compiled(
+    program: &str,
+    name: &str,
+    vocab: &[Atom],
+    max_len: usize,
+) -> (rasp::eval::sop::SOp, rasp::model::Model) {
+    let mut interp = Interpreter::new().expect("starts");
     interp
-        .run(&source("<test>", program.clone()), None, &mut |_| {})
+        .run(&source("<test>", program.to_string()), None, &mut |_| {})
         .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("task") else {
-        panic!("{expr} is an s-op");
+    let Some(Value::SOp(sop)) = interp.get(name) else {
+        panic!("{name} is an s-op");
     };
     let model =
-        compile(&sop, "task", &program, vocab, max_len).unwrap_or_else(|e| panic!("{expr}: {e}"));
-    let inputs = all_inputs(vocab, max_len, 1_000_000).expect("small space");
-    let report = verify(&model, &sop, inputs, |_| {});
+        compile(&sop, name, program, vocab, max_len).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (sop, model)
+}
+
+/// Verifies `model` on `inputs`: no disagreement, and some input defined.
+/// Returns how many agree.
+fn checked(
+    model: &rasp::model::Model,
+    sop: &rasp::eval::sop::SOp,
+    inputs: impl Iterator<Item = Vec<Atom>>,
+    what: &str,
+) -> usize {
+    let report = verify(model, sop, inputs, |_| {});
     assert_eq!(
         report.mismatch_count,
         0,
-        "{expr}: {} of {} inputs differ ({} undefined); first: {:?}",
+        "{what}: {} of {} inputs differ ({} undefined); first: {:?}",
         report.mismatch_count,
         report.total,
         report.undefined,
         report.mismatches.first()
     );
     assert!(report.matched > 0);
-    model
+    report.matched
 }
 
 #[test]
@@ -116,16 +139,8 @@ fn dyck_compiles_exactly() {
 fn a_corrupted_model_is_caught() {
     // The check above must be able to fail: zero one MLP weight and verify
     // reports mismatches.
-    let mut interp = Interpreter::new().expect("starts");
-    let program = "task = histogram(tokens);\n".to_string();
-    interp
-        .run(&source("<test>", program.clone()), None, &mut |_| {})
-        .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("task") else {
-        panic!("an s-op");
-    };
     let vocab = vocab("ab");
-    let mut model = compile(&sop, "task", &program, &vocab, 4).expect("compiles");
+    let (sop, mut model) = compiled("task = histogram(tokens);\n", "task", &vocab, 4);
     model.layers[0].mlp.w_out.fill(0.0);
     let report = verify(
         &model,
@@ -261,24 +276,9 @@ fn reads_at_a_computed_index_score_squared_differences() {
 /// Checks `task = expr` on `samples` inputs (the hard ones first) at
 /// `max_len`.
 fn sampled(expr: &str, vocab: &[Atom], max_len: usize, samples: usize) -> rasp::model::Model {
-    let mut interp = Interpreter::new().expect("starts");
-    let program = format!("task = {expr};\n");
-    interp
-        .run(&source("<test>", program.clone()), None, &mut |_| {})
-        .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("task") else {
-        panic!("{expr} is an s-op");
-    };
-    let model =
-        compile(&sop, "task", &program, vocab, max_len).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let (sop, model) = compiled(&format!("task = {expr};\n"), "task", vocab, max_len);
     let inputs = rasp::compile::verify::sample_inputs(vocab, max_len, samples, 7);
-    let report = verify(&model, &sop, inputs, |_| {});
-    assert_eq!(
-        report.mismatch_count,
-        0,
-        "{expr} at {max_len}: first mismatch {:?}",
-        report.mismatches.first()
-    );
+    checked(&model, &sop, inputs, &format!("{expr} at {max_len}"));
     model
 }
 
@@ -304,20 +304,11 @@ fn long_chains_of_maps_compile_to_one_table() {
     for i in 1..=3000 {
         program.push_str(&format!("u{i} = u{} + 1;\n", i - 1).replace("u0", "s3000"));
     }
-    let mut interp = Interpreter::new().expect("starts");
-    interp
-        .run(&source("<test>", program.clone()), None, &mut |_| {})
-        .expect("runs");
-    let Some(Value::SOp(sop)) = interp.get("u3000") else {
-        panic!("an s-op");
-    };
     let vocab = [Atom::Int(0), Atom::Int(1), Atom::Int(2)];
-    let model = compile(&sop, "u3000", &program, &vocab, 4).unwrap_or_else(|e| panic!("{e}"));
+    let (sop, model) = compiled(&program, "u3000", &vocab, 4);
     assert_eq!(model.config.n_layers, 1);
     let inputs = all_inputs(&vocab, 4, 1_000).expect("small space");
-    let report = verify(&model, &sop, inputs, |_| {});
-    assert_eq!(report.mismatch_count, 0, "{:?}", report.mismatches.first());
-    assert_eq!(report.matched, 120);
+    assert_eq!(checked(&model, &sop, inputs, "the chain"), 120);
 }
 
 /// `a = first; task = second;` over the tokens `[0, 2]` up to length 3.

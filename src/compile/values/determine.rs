@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::local::{Context, Local};
+use super::selectors::distinct_local;
 use super::{Analysis, Shape};
 use crate::compile::graph::{Graph, NodeId, Op, SelId, SelOp};
 use crate::eval::atom::{Atom, AtomKey};
@@ -221,7 +222,7 @@ impl Analysis {
 
     /// Whether, within one input, equal values of `k` at two positions mean
     /// equal values of `c` there.
-    pub fn fixed_by(&mut self, k: NodeId, c: NodeId) -> bool {
+    pub fn fixed_by(&mut self, graph: &Graph, k: NodeId, c: NodeId) -> bool {
         if let Some(&known) = self.fixed_pairs.get(&(k, c)) {
             return known;
         }
@@ -253,8 +254,8 @@ impl Analysis {
                 }
                 _ => {}
             }
-            match &self.graph_args[x] {
-                Some(args) if !args.is_empty() => stack.extend(args.iter().copied()),
+            match &graph.nodes[x].op {
+                Op::Map { args, .. } if !args.is_empty() => stack.extend(args.iter().copied()),
                 _ => {
                     result = false;
                     break;
@@ -265,41 +266,6 @@ impl Analysis {
         result
     }
 
-    /// Whether every key a selector selects for one query holds one value
-    /// of each of `columns`: the selector is a conjunction with
-    /// `select(K, q, ==)` where `K` fixes every column.
-    pub fn uniform_keys(&mut self, graph: &Graph, sel: SelId, columns: &[NodeId]) -> bool {
-        graph
-            .conjuncts(sel)
-            .iter()
-            .any(|&c| match graph.selectors[c].op {
-                SelOp::Select {
-                    keys,
-                    op: CmpOp::Eq,
-                    ..
-                } => columns.iter().all(|&col| self.fixed_by(keys, col)),
-                _ => false,
-            })
-    }
-
-    /// Whether a selector picks at most one key: a conjunction with
-    /// `select(K, q, ==)` where no two positions share a value of `K`.
-    pub fn distinct_keys(&self, graph: &Graph, sel: SelId) -> bool {
-        graph
-            .conjuncts(sel)
-            .iter()
-            .any(|&c| match graph.selectors[c].op {
-                SelOp::Select {
-                    keys,
-                    op: CmpOp::Eq,
-                    ..
-                } => self.fixes.get(keys).is_some_and(|f| f.distinct),
-                _ => false,
-            })
-    }
-}
-
-impl Analysis {
     /// The nodes whose values `k`'s value determines: `k` and, through the
     /// direct links, what they determine (at most [`WALK_BUDGET`] nodes; a
     /// closure cut short claims less, never more).
@@ -322,6 +288,23 @@ impl Analysis {
         let c = Rc::new(seen);
         self.closures.insert(k, c.clone());
         c
+    }
+
+    /// Whether every key a selector selects for one query holds one value
+    /// of each of `columns`: the selector is a conjunction with
+    /// `select(K, q, ==)` where `K` fixes every column.
+    pub fn uniform_keys(&mut self, graph: &Graph, sel: SelId, columns: &[NodeId]) -> bool {
+        graph
+            .conjuncts(sel)
+            .iter()
+            .any(|&c| match graph.selectors[c].op {
+                SelOp::Select {
+                    keys,
+                    op: CmpOp::Eq,
+                    ..
+                } => columns.iter().all(|&col| self.fixed_by(graph, keys, col)),
+                _ => false,
+            })
     }
 }
 
@@ -367,37 +350,14 @@ fn permutations(m: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// The lengths at which two local tables must be compared, and whether
-/// either reads the token.
+/// The lengths at which two local tables must be compared: every length
+/// where either reads it, else the longest (which holds every index).
 fn lengths(a: &Local, b: &Local, max_len: usize) -> Vec<usize> {
     if a.reads.length || b.reads.length {
         (1..=max_len).collect()
     } else {
         vec![max_len]
     }
-}
-
-/// Whether no two positions of one input hold equal values of a local node.
-pub fn distinct_local(l: &Local, max_len: usize) -> bool {
-    if !l.reads.index {
-        return false;
-    }
-    for n in lengths(l, l, max_len) {
-        let mut owner: HashMap<AtomKey, usize> = HashMap::new();
-        for k in 0..n {
-            for c in l.contexts_at(k) {
-                if l.reads.length && c.length != n {
-                    continue;
-                }
-                if let Some(v) = l.at(c) {
-                    if *owner.entry(v.key()).or_insert(k) != k {
-                        return false;
-                    }
-                }
-            }
-        }
-    }
-    true
 }
 
 /// Whether local `r`'s value determines local `c`'s at every length.

@@ -98,8 +98,6 @@ pub struct Analysis {
     fixed_pairs: HashMap<(NodeId, NodeId), bool>,
     /// What each key node determines, transitively (built on use).
     closures: HashMap<NodeId, Rc<std::collections::HashSet<NodeId>>>,
-    /// The inputs of each map node (`None` for other nodes).
-    graph_args: Vec<Option<Vec<NodeId>>>,
     /// Maps that fail on some tuples (not all).
     pub partial_failures: Vec<PartialFailure>,
 }
@@ -119,7 +117,6 @@ impl Analysis {
             fixes: Vec::with_capacity(graph.nodes.len()),
             fixed_pairs: HashMap::new(),
             closures: HashMap::new(),
-            graph_args: Vec::with_capacity(graph.nodes.len()),
             partial_failures: Vec::new(),
         };
         let budget = crate::memory::Budget::start();
@@ -127,10 +124,6 @@ impl Analysis {
             budget.check().map_err(CompileError::memory)?;
             let values = a.analyse_node(graph, id)?;
             a.nodes.push(values);
-            a.graph_args.push(match &graph.nodes[id].op {
-                Op::Map { args, .. } => Some(args.clone()),
-                _ => None,
-            });
             let fixes = a.compute_fixes(graph, id);
             a.fixes.push(fixes);
         }
@@ -148,21 +141,17 @@ impl Analysis {
             Some(Shape::Local(l)) => Side::Local(l),
             _ => Side::Other,
         };
-        let mut facts = selectors::analyse(graph, sel, self.max_len, &side);
-        if !facts.at_most_one && self.distinct_keys(graph, sel) {
-            // No two keys share the value the query asks for: a read.
-            facts.at_most_one = true;
-            for counts in &mut facts.counts {
-                let any = counts.iter().skip(1).any(|b| *b);
-                for c in counts.iter_mut().skip(1) {
-                    *c = false;
-                }
-                if any && counts.len() > 1 {
-                    counts[1] = true;
-                }
-            }
-        }
-        let facts = Rc::new(facts);
+        // Keys no two positions share (`indices`, a rank over an order with
+        // the index last) make an `==` conjunct a read.
+        let fixes = &self.fixes;
+        let distinct = |n: NodeId| fixes.get(n).is_some_and(|f| f.distinct);
+        let facts = Rc::new(selectors::analyse(
+            graph,
+            sel,
+            self.max_len,
+            &side,
+            &distinct,
+        ));
         self.selectors[sel] = Some(facts.clone());
         facts
     }

@@ -87,6 +87,7 @@ pub fn analyse<'a>(
     sel: SelId,
     max_len: usize,
     side: &dyn Fn(usize) -> Side<'a>,
+    distinct: &dyn Fn(usize) -> bool,
 ) -> SelFacts {
     let n_max = max_len;
     let leaves = graph.leaves(sel);
@@ -133,7 +134,7 @@ pub fn analyse<'a>(
             op,
         } = graph.selectors[c].op
         {
-            if op == CmpOp::Eq && distinct_by_position(&side(kn), n_max) {
+            if op == CmpOp::Eq && distinct(kn) {
                 at_most_one = true;
             }
             if !c_pos {
@@ -187,11 +188,9 @@ pub fn analyse<'a>(
     }
 }
 
-/// Whether no two positions of one input can hold equal values of `side`.
-fn distinct_by_position(side: &Side, n_max: usize) -> bool {
-    let Side::Local(l) = side else {
-        return false;
-    };
+/// Whether no two positions of one input can hold equal values of a local
+/// node (checked at every length where it reads the length).
+pub fn distinct_local(l: &Local, n_max: usize) -> bool {
     if !l.reads.index {
         return false;
     }
