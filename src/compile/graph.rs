@@ -12,7 +12,7 @@ use super::error::CompileError;
 use crate::eval::atom::Atom;
 use crate::eval::map::MapFn;
 use crate::eval::sop::{self, topological_order, Origin, SOp, SOpKind, SelectorKind, TokenConv};
-use crate::syntax::ast::CmpOp;
+use crate::syntax::ast::{BinaryOp, CmpOp};
 
 /// An s-op node's index in [`Graph::nodes`].
 pub type NodeId = usize;
@@ -125,7 +125,42 @@ impl Graph {
                             default: default.clone(),
                         },
                         SOpKind::SelectorWidth(selector) => {
-                            Op::Width(sel_ids.get(&selector.id()).copied().ok_or_else(missing)?)
+                            let sel = sel_ids.get(&selector.id()).copied().ok_or_else(missing)?;
+                            match split_width(&selectors, sel) {
+                                Some(parts) => {
+                                    // The width of selectors that never overlap is
+                                    // the sum of their widths: one head each, not
+                                    // one head over the product of their nodes.
+                                    let origin = s.origin().cloned();
+                                    let label = s.label();
+                                    let count = parts.len();
+                                    let mut widths = Vec::with_capacity(count);
+                                    for (i, part) in parts.into_iter().enumerate() {
+                                        widths.push(nodes.len());
+                                        nodes.push(Node {
+                                            op: Op::Width(part),
+                                            label: format!("{label} (part {} of {count})", i + 1),
+                                            origin: origin.clone(),
+                                        });
+                                    }
+                                    let add = |args| Op::Map {
+                                        func: MapFn::Binary(BinaryOp::Add),
+                                        args,
+                                    };
+                                    let mut acc = widths[0];
+                                    for (i, &w) in widths.iter().enumerate().take(count - 1).skip(1)
+                                    {
+                                        nodes.push(Node {
+                                            op: add(vec![acc, w]),
+                                            label: format!("{label} (parts 1 to {})", i + 1),
+                                            origin: origin.clone(),
+                                        });
+                                        acc = nodes.len() - 1;
+                                    }
+                                    add(vec![acc, widths[count - 1]])
+                                }
+                                None => Op::Width(sel),
+                            }
                         }
                     };
                     sop_ids.insert(s.id(), nodes.len());
@@ -258,5 +293,90 @@ impl Graph {
             }
         }
         values.pop().unwrap_or(false)
+    }
+}
+
+/// The disjuncts of `sel` when it is an `or` of selectors that can never
+/// select the same key for the same query and whose width is cheaper as a
+/// sum: the disjuncts compare more than one node on a side, which one head
+/// could only read through a table of their tuples.
+fn split_width(selectors: &[SelNode], sel: SelId) -> Option<Vec<SelId>> {
+    if !matches!(selectors[sel].op, SelOp::Or(..)) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut stack = vec![sel];
+    while let Some(s) = stack.pop() {
+        match selectors[s].op {
+            SelOp::Or(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => parts.push(s),
+        }
+    }
+    let selects: Vec<Vec<(NodeId, NodeId, CmpOp)>> = parts
+        .iter()
+        .map(|&p| conjunct_selects(selectors, p))
+        .collect();
+    let mut keys: Vec<NodeId> = Vec::new();
+    let mut queries: Vec<NodeId> = Vec::new();
+    for &(k, q, _) in selects.iter().flatten() {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+        if !queries.contains(&q) {
+            queries.push(q);
+        }
+    }
+    if keys.len() < 2 && queries.len() < 2 {
+        return None;
+    }
+    for i in 0..parts.len() {
+        for j in i + 1..parts.len() {
+            let apart = selects[i].iter().any(|&(k, q, x)| {
+                selects[j]
+                    .iter()
+                    .any(|&(k2, q2, y)| k == k2 && q == q2 && outcomes(x) & outcomes(y) == 0)
+            });
+            if !apart {
+                return None;
+            }
+        }
+    }
+    Some(parts)
+}
+
+/// The selects that `sel` is a conjunction of (others, such as an `or` or
+/// a `not` inside it, are left out: they only narrow it further).
+fn conjunct_selects(selectors: &[SelNode], sel: SelId) -> Vec<(NodeId, NodeId, CmpOp)> {
+    let mut out = Vec::new();
+    let mut stack = vec![sel];
+    while let Some(s) = stack.pop() {
+        match selectors[s].op {
+            SelOp::And(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            SelOp::Select { keys, queries, op } => out.push((keys, queries, op)),
+            SelOp::Or(..) | SelOp::Not(_) => {}
+        }
+    }
+    out
+}
+
+/// The orderings of a key against a query (bits: less, equal, greater)
+/// for which `op` holds.
+fn outcomes(op: CmpOp) -> u8 {
+    const LESS: u8 = 1;
+    const EQUAL: u8 = 2;
+    const GREATER: u8 = 4;
+    match op {
+        CmpOp::Eq => EQUAL,
+        CmpOp::Ne => LESS | GREATER,
+        CmpOp::Lt => LESS,
+        CmpOp::Le => LESS | EQUAL,
+        CmpOp::Gt => GREATER,
+        CmpOp::Ge => GREATER | EQUAL,
     }
 }

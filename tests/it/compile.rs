@@ -337,7 +337,8 @@ fn aggregates_over_one_selector_share_a_head() {
 #[test]
 fn or_and_not_over_different_pairs_compile_exactly() {
     // The original library's sort: a lexicographic selector over (token,
-    // index), read through the one-hot tuple of each side.
+    // index). Its two sides never overlap, so its width is the sum of two
+    // counts, each a head of its own, with no tuples to tabulate.
     let definitions = "smaller = select(tokens, tokens, <) or \
         (select(tokens, tokens, ==) and select(indices, indices, <));\n";
     let model = exhaustive_after(
@@ -346,7 +347,16 @@ fn or_and_not_over_different_pairs_compile_exactly() {
         "abc",
         6,
     );
-    assert_eq!(model.config.n_layers, 3, "the tuples, the count, the move");
+    assert_eq!(model.config.n_layers, 2, "the counts, the move");
+    assert_eq!(model.config.n_heads, 2, "two counts in one layer");
+    // Sides that can overlap are read through the one-hot tuple of each
+    // side: one head, one more layer.
+    let model = exhaustive(
+        "selector_width(select(tokens, tokens, <) or select(indices, indices, <))",
+        "abc",
+        6,
+    );
+    assert_eq!(model.config.n_layers, 2, "the tuples, the count");
     exhaustive(
         "selector_width(not (select(tokens, tokens, ==) or select(indices, indices, >=)))",
         "abc",
