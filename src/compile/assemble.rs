@@ -230,6 +230,37 @@ fn gate_at_bos(unit: &mut Unit, bos: &[f64]) {
     unit.w_in.push((BOS, -(at_bos + 1.0)));
 }
 
+/// The parameters of the padded model of `low` (with its heads shared as
+/// [`assemble`] shares them).
+pub fn parameters(low: &Lowered, vocab: usize, max_len: usize) -> u128 {
+    let mut heads = low.heads.clone();
+    for layer in &mut heads {
+        share_heads(layer);
+    }
+    size(&heads, &low.units, low.labels.len(), vocab, max_len)
+}
+
+fn size(
+    heads: &[Vec<Head>],
+    units: &[Vec<Unit>],
+    d_model: usize,
+    vocab: usize,
+    max_len: usize,
+) -> u128 {
+    let layers = heads.len().max(units.len()).max(1) as u128;
+    let n_heads = heads.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
+    let d_head = heads
+        .iter()
+        .flatten()
+        .map(|h| h.qk.max(h.ov))
+        .max()
+        .unwrap_or(1) as u128;
+    let d_mlp = units.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
+    let d = d_model as u128;
+    let per_layer = 4 * n_heads * d * d_head + 3 * n_heads * d_head + d + 2 * d * d_mlp + d_mlp + d;
+    layers * per_layer + d * ((vocab + max_len + 2) as u128 + 64)
+}
+
 /// Fails when the padded model would exceed [`MAX_PARAMETERS`], naming the
 /// node with the most MLP units.
 fn check_size(
@@ -239,19 +270,10 @@ fn check_size(
     vocab: usize,
     max_len: usize,
 ) -> Result<(), CompileError> {
-    let layers = low.heads.len() as u128;
-    let n_heads = low.heads.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
-    let d_head = low
-        .heads
-        .iter()
-        .flatten()
-        .map(|h| h.qk.max(h.ov))
-        .max()
-        .unwrap_or(1) as u128;
-    let d_mlp = low.units.iter().map(Vec::len).max().unwrap_or(0).max(1) as u128;
-    let d = d_model as u128;
-    let per_layer = 4 * n_heads * d * d_head + 3 * n_heads * d_head + d + 2 * d * d_mlp + d_mlp + d;
-    let total = layers * per_layer + d * ((vocab + max_len + 2) as u128 + 64);
+    let layers = low.heads.len();
+    let d = d_model;
+    let d_mlp = low.units.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let total = size(&low.heads, &low.units, d_model, vocab, max_len);
     if total <= MAX_PARAMETERS as u128 {
         return Ok(());
     }

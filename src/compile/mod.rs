@@ -77,7 +77,23 @@ pub fn compile_with(
     }
     let graph = graph::Graph::build(sop)?;
     let mut analysis = values::Analysis::run(&graph, vocab, max_len)?;
-    let lowered = lower::lower(&graph, &mut analysis, options.dtype)?;
+    // Products of a number by a gate save a table's rows but may cost a
+    // layer: where the program has one, the smaller model is kept.
+    let lowered = match lower::lower(&graph, &mut analysis, options.dtype, true) {
+        Ok(with) if with.used_products => {
+            match lower::lower(&graph, &mut analysis, options.dtype, false) {
+                Ok(without)
+                    if assemble::parameters(&without, vocab.len(), max_len)
+                        < assemble::parameters(&with, vocab.len(), max_len) =>
+                {
+                    without
+                }
+                _ => with,
+            }
+        }
+        Ok(with) => with,
+        Err(e) => lower::lower(&graph, &mut analysis, options.dtype, false).map_err(|_| e)?,
+    };
     let model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?;
     Ok(model.with_dtype(options.dtype))
 }

@@ -273,6 +273,77 @@ fn reads_at_a_computed_index_score_squared_differences() {
     assert!(model.config.d_head >= 8);
 }
 
+#[test]
+fn a_count_times_a_fraction_is_a_gated_product_and_its_round_a_curve() {
+    // The paper's Dyck-1 counts: `(indices + 1) * frac` is two gated units
+    // per index (one number), not a table of (index, fraction) pairs; its
+    // round is the curve through its points, one number again.
+    let definitions = "prefix = select(indices, indices, <=);\n\
+        raw_opens = (indices + 1) * aggregate(prefix, indicator(tokens == \"(\"));\n\
+        n_opens = round(raw_opens);\n\
+        n_closes = round((indices + 1) * aggregate(prefix, indicator(tokens == \")\")));\n\
+        balance = n_opens - n_closes;\n";
+    let model = exhaustive_after(
+        definitions,
+        "\"F\" if aggregate(prefix, indicator(balance < 0)) > 0 else \
+         (\"T\" if balance == 0 else \"P\")",
+        "()",
+        10,
+    );
+    let labels = &model.meta.residual_labels;
+    let dims = |name: &str| {
+        labels
+            .iter()
+            .filter(|l| *l == name || l.starts_with(&format!("{name}:")))
+            .count()
+    };
+    assert_eq!(
+        dims("raw_opens"),
+        1,
+        "the product is one number: {labels:?}"
+    );
+    assert_eq!(dims("n_opens"), 1, "its round is one number: {labels:?}");
+    // A curve with negative outputs, decoded as a number.
+    let ints: Vec<Atom> = (0..=2).map(Atom::Int).collect();
+    let model = exhaustive_over(
+        "m = aggregate(select(indices, indices, <=), tokens_int);\n",
+        "round(3 * m) - 4",
+        &ints,
+        5,
+    );
+    let labels = &model.meta.residual_labels;
+    let rounds: Vec<&String> = labels.iter().filter(|l| l.starts_with("round")).collect();
+    assert_eq!(rounds, ["round(3 * m)"], "one number: {labels:?}");
+}
+
+#[test]
+fn the_paper_s_dyck_languages_compile_at_sixty_four() {
+    // The library's Dyck-2 in under 2 million parameters; the paper's
+    // Dyck-1 (counts as `(indices + 1) * fraction`) in under a million.
+    let model = sampled("dyck2(tokens)", &vocab("(){}"), 64, 100);
+    assert!(
+        model.parameter_count() < 2_000_000,
+        "{} parameters",
+        model.parameter_count()
+    );
+    let definitions = "prefix = select(indices, indices, <=);\n\
+        balance = round((indices + 1) * aggregate(prefix, indicator(tokens == \"(\"))) - \
+        round((indices + 1) * aggregate(prefix, indicator(tokens == \")\")));\n";
+    let program = format!(
+        "{definitions}task = \"F\" if aggregate(prefix, indicator(balance < 0)) > 0 else \
+         (\"T\" if balance == 0 else \"P\");\n"
+    );
+    let parens = vocab("()");
+    let (sop, model) = compiled(&program, "task", &parens, 64);
+    let inputs = rasp::compile::verify::sample_inputs(&parens, 64, 100, 7);
+    checked(&model, &sop, inputs, "paper dyck1 at 64");
+    assert!(
+        model.parameter_count() < 1_000_000,
+        "{} parameters",
+        model.parameter_count()
+    );
+}
+
 /// Checks `task = expr` on `samples` inputs (the hard ones first) at
 /// `max_len`.
 fn sampled(expr: &str, vocab: &[Atom], max_len: usize, samples: usize) -> rasp::model::Model {

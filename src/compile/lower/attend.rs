@@ -382,7 +382,7 @@ fn shared_conflict(l: &Lowerer, sel: SelId) -> CompileError {
 
 /// The values of node `id` wherever node `base` holds each of its values,
 /// if `id` is a function of `base` on every position.
-fn view_on(l: &Lowerer, id: NodeId, base: NodeId) -> Option<Vec<Option<Atom>>> {
+pub fn view_on(l: &Lowerer, id: NodeId, base: NodeId) -> Option<Vec<Option<Atom>>> {
     let an = &*l.an;
     let base_values = &an.nodes[base].all;
     if id == base {

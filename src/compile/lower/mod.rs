@@ -100,6 +100,20 @@ pub enum Desc {
     },
     /// `selector_width` or `length`.
     Width,
+    /// `number · gate` where `number` is read as a number and `gate` has
+    /// few numeric values: two gated units per value of `gate`
+    /// ([`Lowerer::product_number`]), not a table of their pairs.
+    Product {
+        number: NodeId,
+        gate: NodeId,
+    },
+    /// A map of one number to numbers (`round(x)`, `x*x`): the
+    /// piecewise-linear function through its points, one unit per change of
+    /// slope ([`Lowerer::curve_number`]); `points` are `(x, f(x))`, sorted.
+    Curve {
+        input: NodeId,
+        points: Rc<Vec<(f64, f64)>>,
+    },
 }
 
 /// The model's output encoding.
@@ -125,6 +139,8 @@ pub struct Lowered {
     pub eps: f64,
     /// Units per node, to name the costliest.
     pub cost: Vec<(NodeId, usize)>,
+    /// Whether some map is a [`Desc::Product`].
+    pub used_products: bool,
 }
 
 /// The most rows one table may have.
@@ -134,6 +150,9 @@ pub const MAX_ROWS: usize = 1 << 18;
 const MAX_FUSED_READERS: u32 = 4;
 /// At most this many arguments are tried for fusion into one table.
 const MAX_FUSIONS: usize = 16;
+
+/// The most values the gate of a [`Desc::Product`] may have.
+const PRODUCT_GATES: usize = 1024;
 
 /// How deep the fallbacks (tabulating a map whose number cannot be read)
 /// may recurse.
@@ -167,10 +186,20 @@ pub struct Lowerer<'a> {
     depth: usize,
     index: Option<OneHot>,
     cost: Vec<(NodeId, usize)>,
+    /// Whether products of a number by a gate may replace tables.
+    gated_products: bool,
 }
 
-/// Lowers `graph`, whose values `an` holds, for a model of `dtype`.
-pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, CompileError> {
+/// Lowers `graph`, whose values `an` holds, for a model of `dtype`;
+/// `products`: whether a product of a number by a gate may be built as
+/// gated units rather than a table (smaller or larger, depending on what
+/// reads it: the compiler tries both).
+pub fn lower(
+    graph: &Graph,
+    an: &mut Analysis,
+    dtype: Dtype,
+    products: bool,
+) -> Result<Lowered, CompileError> {
     let count = graph.nodes.len();
     let mut l = Lowerer {
         graph,
@@ -196,6 +225,7 @@ pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, 
         depth: 0,
         index: None,
         cost: Vec::new(),
+        gated_products: products,
     };
     let budget = crate::memory::Budget::start();
     for id in 0..count {
@@ -204,6 +234,7 @@ pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, 
         l.desc.push(d);
     }
     let output = l.output()?;
+    let used_products = l.desc.iter().any(|d| matches!(d, Desc::Product { .. }));
     let eps = precision::solve(&l.reqs).map_err(|r| l.precision_error(r))?;
     let keys = l.n + 1;
     Ok(Lowered {
@@ -217,6 +248,7 @@ pub fn lower(graph: &Graph, an: &mut Analysis, dtype: Dtype) -> Result<Lowered, 
         sharpness: precision::sharpness(keys, eps),
         eps,
         cost: l.cost,
+        used_products,
     })
 }
 
@@ -346,6 +378,12 @@ impl Lowerer<'_> {
                 }
                 if let Some(a) = self.affine(id, func, args) {
                     return Ok(a);
+                }
+                if let Some(p) = self.product(id, func, args) {
+                    return Ok(p);
+                }
+                if let Some(c) = self.curve(id, args) {
+                    return Ok(c);
                 }
                 let args = args.clone();
                 Desc::Table {
@@ -483,6 +521,74 @@ impl Lowerer<'_> {
         })
     }
 
+    /// A product of a number by a node of few numeric values, where its
+    /// table of pairs would be larger than two units per gate value.
+    fn product(&self, id: NodeId, func: &MapFn, args: &[NodeId]) -> Option<Desc> {
+        let (MapFn::Binary(BinaryOp::Mul), [a, b], true) = (func, args, self.gated_products) else {
+            return None;
+        };
+        if a == b || !self.an.nodes[id].all.is_numeric() {
+            return None;
+        }
+        let (number, gate) = match (self.numberish(*a), self.numberish(*b)) {
+            (true, false) => (*a, *b),
+            (false, true) => (*b, *a),
+            _ => return None,
+        };
+        if matches!(self.desc[gate], Desc::Const(_) | Desc::Width) {
+            return None;
+        }
+        let gates = self.values(gate);
+        let numeric = gates
+            .values()
+            .iter()
+            .all(|v| matches!(v, Atom::Int(_) | Atom::Float(_) | Atom::Bool(_)));
+        if !numeric || gates.is_empty() || gates.len() > PRODUCT_GATES {
+            return None;
+        }
+        let units = 2 * gates.len() + 2 * self.values(id).len();
+        let rows = table::rows(self, id, &[number, gate]).map_or(usize::MAX, |r| r.rows.len());
+        (rows > units).then_some(Desc::Product { number, gate })
+    }
+
+    /// A map of one number whose values are more than two numbers (ints or
+    /// floats), as the curve through its points, where no two inputs equal
+    /// as numbers map apart.
+    fn curve(&self, id: NodeId, args: &[NodeId]) -> Option<Desc> {
+        let mut live = args
+            .iter()
+            .copied()
+            .filter(|a| !matches!(self.desc[*a], Desc::Const(_)));
+        let input = live.next()?;
+        if live.any(|a| a != input) || !self.numberish(input) {
+            return None;
+        }
+        let out = self.values(id);
+        if out.len() <= 2 || !out.values().iter().all(|v| plain_number(v).is_some()) {
+            return None;
+        }
+        let rows = table::rows(self, id, &[input])?;
+        let ins = self.values(input);
+        let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.rows.len());
+        for (key, o) in &rows.rows {
+            let x = number(ins.values().get(*key.first()? as usize)?);
+            let y = plain_number(out.values().get(*o as usize)?)?;
+            if !x.is_finite() || !y.is_finite() {
+                return None;
+            }
+            points.push((x, y));
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        points.dedup();
+        if points.windows(2).any(|w| w[0].0 == w[1].0) {
+            return None;
+        }
+        Some(Desc::Curve {
+            input,
+            points: Rc::new(points),
+        })
+    }
+
     /// A table description: the map's rows over its sources, fusing a map
     /// argument that only this map reads while the table stays small.
     fn table_of(&mut self, id: NodeId, args: &[NodeId]) -> Result<table::Rows, CompileError> {
@@ -560,10 +666,13 @@ impl Lowerer<'_> {
 
             // An affine argument's bases are read together (two counts as
             // one code, say), so its rows are not a duplicated table's.
-            let floor = if matches!(self.desc[a], Desc::Affine { .. }) {
-                4096
-            } else {
-                512
+            let floor = match &self.desc[a] {
+                Desc::Affine { terms, .. }
+                    if terms.iter().any(|t| matches!(self.desc[t.0], Desc::Width)) =>
+                {
+                    4096
+                }
+                _ => 512,
             };
             let limit = (4 * (best.rows.len() + inner_rows)).max(floor);
             if fused.rows.len() <= limit {
@@ -586,6 +695,7 @@ impl Lowerer<'_> {
         match &self.desc[id] {
             Desc::Aggregate { numeric } => *numeric,
             Desc::Affine { terms, .. } => terms.iter().any(|(b, _)| self.numberish(*b)),
+            Desc::Product { .. } | Desc::Curve { .. } => true,
             _ => false,
         }
     }
@@ -636,7 +746,10 @@ impl Lowerer<'_> {
                     .collect();
                 self.convert(id, &code, points, &values, "the counts")
             }
-            Desc::Aggregate { numeric: true } | Desc::Affine { .. } => {
+            Desc::Aggregate { numeric: true }
+            | Desc::Affine { .. }
+            | Desc::Product { .. }
+            | Desc::Curve { .. } => {
                 // An affine map of a count (`length - indices - 1`) is a
                 // table reading the count's code: one MLP after its head.
                 if let Desc::Affine { terms, .. } = &self.desc[id] {
@@ -1026,6 +1139,8 @@ impl Lowerer<'_> {
                 Number { form, err, avail }
             }
             Desc::Aggregate { numeric: true } => attend::aggregate_number(self, id)?,
+            Desc::Product { number, gate } => self.product_number(id, number, gate)?,
+            Desc::Curve { input, points } => self.curve_number(id, input, &points)?,
             Desc::Width if !self.has_onehot(id) => self.width_number(id)?,
             // A number read off many one-hot dimensions rounds badly:
             // embed it as a number instead.
@@ -1104,6 +1219,134 @@ impl Lowerer<'_> {
         let err = code.err.times(f.steepest).plus(Err::fixed(rounding));
         let at = next_sublayer(code.avail, true);
         let units = f.units(&code.form, dim);
+        self.add_units(id, at, units);
+        Ok(Number {
+            form: Form::dim(dim),
+            err,
+            avail: at,
+        })
+    }
+
+    /// `x·g` for a number `x` and a one-hot `g` of numeric values: per
+    /// dimension `d` of `g` (value `f`), the units `ReLU(±f·x + G·(d − 1))`
+    /// with `G` above every `|f·x|`, whose difference is `f·x` where `d` is
+    /// on and 0 where it is off. The error is `|f|` times `x`'s, plus `G`
+    /// times the gate's distance from 0 or 1.
+    fn product_number(
+        &mut self,
+        id: NodeId,
+        x: NodeId,
+        gate: NodeId,
+    ) -> Result<Number, CompileError> {
+        let nx = self.number_of(x)?;
+        // The gate's one-hot values, or those of a node built already (or
+        // `tokens`, `indices`) that the gate is a function of: `indices + 1`
+        // is gated by `indices`.
+        let mut base = gate;
+        if !self.has_onehot(gate) {
+            let mut candidates: Vec<NodeId> = (0..self.graph.nodes.len())
+                .filter(|&c| {
+                    c != gate
+                        && (self.has_onehot(c)
+                            || matches!(self.graph.nodes[c].op, Op::Tokens(_) | Op::Indices))
+                })
+                .collect();
+            candidates.sort_by_key(|&c| !self.has_onehot(c));
+            if let Some(&c) = candidates.iter().find(|&&c| {
+                attend::view_on(self, gate, c).is_some_and(|v| v.iter().all(Option::is_some))
+            }) {
+                base = c;
+            }
+        }
+        let hot = self.onehot_of(base)?;
+        let view = attend::view_on(self, gate, base)
+            .ok_or_else(|| CompileError::internal("a product's gate is not a view of its base"))?;
+        let (lo, hi) = number_range(&self.values(x));
+        let x_max = lo.abs().max(hi.abs()) + 1.0;
+        let mut factors: Vec<(usize, f64)> = Vec::new();
+        for (i, v) in view.iter().enumerate() {
+            let d = hot.dims[i];
+            let Some(v) = v else { continue };
+            if !factors.iter().any(|f| f.0 == d) {
+                factors.push((d, number(v)));
+            }
+        }
+        let f_max = factors.iter().fold(0.0f64, |m, f| m.max(f.1.abs()));
+        let big = 2.0 * f_max * x_max + 1.0;
+        let label = self.label(id).to_string();
+        let dim = self.alloc(label.clone(), 0.0, f_max * x_max);
+        let mut form = Form::default();
+        let mut units = Vec::with_capacity(2 * factors.len());
+        for &(d, f) in &factors {
+            if f == 0.0 {
+                continue;
+            }
+            if d == ONE {
+                form.add_scaled(&nx.form, f);
+                continue;
+            }
+            for sign in [1.0, -1.0] {
+                let mut w_in: Vec<(usize, f64)> = nx
+                    .form
+                    .terms
+                    .iter()
+                    .map(|&(t, c)| (t, sign * f * c))
+                    .collect();
+                w_in.push((d, big));
+                units.push(Unit {
+                    w_in,
+                    bias: sign * f * nx.form.constant - big,
+                    w_out: vec![(dim, sign)],
+                });
+            }
+        }
+        form.add_scaled(&Form::dim(dim), 1.0);
+        if hot.err.eps > 0.0 || hot.err.fixed > 0.0 {
+            self.require(
+                id,
+                hot.err,
+                0.25,
+                format!("the gates of the product `{label}`"),
+            );
+        }
+        let rounding = sum_rounding(self.dtype, 2.0 * big, nx.form.terms.len() + 2);
+        let err = nx
+            .err
+            .times(f_max)
+            .plus(hot.err.times(big))
+            .plus(Err::fixed(rounding));
+        let at = next_sublayer(nx.avail.max(hot.avail), true);
+        self.add_units(id, at, units);
+        Ok(Number {
+            form,
+            err,
+            avail: at,
+        })
+    }
+
+    /// A map of one number through its points: the input's error times the
+    /// steepest slope, plus the units' rounding.
+    fn curve_number(
+        &mut self,
+        id: NodeId,
+        input: NodeId,
+        points: &[(f64, f64)],
+    ) -> Result<Number, CompileError> {
+        let nx = self.number_of(input)?;
+        let gap = points
+            .windows(2)
+            .map(|p| p[1].0 - p[0].0)
+            .fold(f64::INFINITY, f64::min);
+        let margin = if gap.is_finite() { gap / 2.0 } else { 0.5 };
+        let f = blocks::Piecewise::through(points, margin);
+        let label = self.label(id).to_string();
+        let dim = self.alloc(label, 0.0, self.values(id).magnitude());
+        let x_mag = nx.form.magnitude(&self.magnitude);
+        let x_hi = points.last().map_or(1.0, |p| p.0);
+        let rounding = f.rounding(self.dtype, x_mag, x_hi, nx.form.terms.len());
+        let err = nx.err.times(f.steepest).plus(Err::fixed(rounding));
+        let at = next_sublayer(nx.avail, true);
+        let units = f.units(&nx.form, dim);
         self.add_units(id, at, units);
         Ok(Number {
             form: Form::dim(dim),

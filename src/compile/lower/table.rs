@@ -157,10 +157,20 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
         if rows.onehot_only {
             return None;
         }
-        (0..rows.sources.len()).rev().find(|&i| {
-            let s = rows.sources[i];
-            matches!(l.desc[s], super::Desc::Width) && !l.has_onehot(s)
-        })
+        (0..rows.sources.len())
+            .rev()
+            .find(|&i| {
+                let s = rows.sources[i];
+                matches!(l.desc[s], super::Desc::Width) && !l.has_onehot(s)
+            })
+            .or_else(|| {
+                // An affine map of one-hot nodes not one-hot itself yet
+                // (`n_opens - n_closes`): steps on its number.
+                (0..rows.sources.len()).rev().find(|&i| {
+                    let s = rows.sources[i];
+                    matches!(l.desc[s], super::Desc::Affine { .. }) && !l.has_onehot(s)
+                })
+            })
     });
     // Two counts of one attention layer, neither one-hot yet: read together
     // through `code₁ + λ·code₂` when some λ keeps the rows apart.
