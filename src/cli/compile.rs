@@ -226,7 +226,9 @@ impl Texts {
             }
         }
         let values = match &model.meta.output {
-            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values } => values,
+            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
+                values
+            }
         };
         Texts {
             char_ids,

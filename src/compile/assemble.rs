@@ -132,7 +132,11 @@ pub fn assemble(
         pos_embed[[row + 1, d - 1]] += x;
     }
     let (unembed, unembed_bias, output) = match &low.output {
-        OutputEnc::Numerical { form, values } => {
+        OutputEnc::Numerical {
+            form,
+            values,
+            bound,
+        } => {
             let mut u = Array2::zeros((d_out, 1));
             for &(d, c) in &form.terms {
                 if d != ONE {
@@ -145,6 +149,7 @@ pub fn assemble(
                 b,
                 OutputDecoding::Numerical {
                     values: values.clone(),
+                    bound: bound.map(|e| e.at(low.eps)),
                 },
             )
         }

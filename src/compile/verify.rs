@@ -55,6 +55,14 @@ pub fn same_output(want: &Atom, got: &Atom) -> bool {
     }
 }
 
+/// Whether a raw number is within its proven `bound` of the interpreter's.
+pub fn within(want: &Atom, got: &Atom, bound: Option<f64>) -> bool {
+    let (Some(bound), Atom::Int(_) | Atom::Float(_), Atom::Float(x)) = (bound, want, got) else {
+        return false;
+    };
+    (super::values::set::number(want) - x).abs() <= bound
+}
+
 /// Runs `inputs` through both and compares, with the interpreter on this
 /// thread. `progress` is told how many inputs have been checked after each
 /// block.
@@ -109,6 +117,8 @@ const CHUNK: usize = 256;
 struct Texts {
     vocab: Vec<Owned>,
     values: Vec<Owned>,
+    /// A raw numerical output's proven error bound.
+    bound: Option<f64>,
 }
 
 /// A chunk of inputs, as token ids, with the model's outputs on them.
@@ -140,9 +150,13 @@ fn check_blocks(
     let texts = Texts {
         vocab: model.meta.vocab.iter().map(Owned::of).collect(),
         values: match &model.meta.output {
-            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values } => {
+            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
                 values.iter().map(Owned::of).collect()
             }
+        },
+        bound: match &model.meta.output {
+            OutputDecoding::Numerical { bound, .. } => *bound,
+            OutputDecoding::Categorical { .. } => None,
         },
     };
     let mut inputs = inputs.peekable();
@@ -237,7 +251,7 @@ fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked 
                         .unwrap_or(Atom::Float(f64::NAN)),
                     Prediction::Number(x) => Atom::Float(x),
                 };
-                same_output(w, &g)
+                same_output(w, &g) || within(w, &g, texts.bound)
             });
         if agree {
             checked.matched += 1;

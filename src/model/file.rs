@@ -531,6 +531,9 @@ enum OutputJson {
     Numerical {
         #[serde(default)]
         values: Vec<Value>,
+        /// A raw number's proven error bound.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bound: Option<f64>,
     },
 }
 
@@ -545,8 +548,9 @@ fn meta_json(meta: &ModelMeta, dtype: Dtype) -> String {
             OutputDecoding::Categorical { values } => OutputJson::Categorical {
                 values: values.iter().map(atom_to_json).collect(),
             },
-            OutputDecoding::Numerical { values } => OutputJson::Numerical {
+            OutputDecoding::Numerical { values, bound } => OutputJson::Numerical {
                 values: values.iter().map(atom_to_json).collect(),
+                bound: *bound,
             },
         },
         residual_labels: meta.residual_labels.clone(),
@@ -591,8 +595,16 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
             OutputJson::Categorical { values } => OutputDecoding::Categorical {
                 values: atoms("output.values", &values)?,
             },
-            OutputJson::Numerical { values } => OutputDecoding::Numerical {
+            OutputJson::Numerical { values, bound } => OutputDecoding::Numerical {
                 values: atoms("output.values", &values)?,
+                bound: match bound {
+                    Some(b) if !(b.is_finite() && b >= 0.0) => {
+                        return Err(malformed(format!(
+                            "`output.bound` must be a finite number at least 0, not {b}"
+                        )))
+                    }
+                    b => b,
+                },
             },
         },
         residual_labels: json.residual_labels,

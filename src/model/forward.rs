@@ -176,7 +176,9 @@ impl Model {
     /// The value a [`Prediction`] stands for, as [`Model::decode`] gives it.
     pub fn prediction_value(&self, prediction: Prediction) -> Atom {
         let values = match &self.meta.output {
-            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values } => values,
+            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
+                values
+            }
         };
         match prediction {
             Prediction::Value(i) => values
@@ -565,7 +567,7 @@ impl<T: Real> Prepared<T> {
             .collect();
         let numerical = match &model.meta.output {
             OutputDecoding::Categorical { .. } => None,
-            OutputDecoding::Numerical { values } => Some(
+            OutputDecoding::Numerical { values, .. } => Some(
                 values
                     .iter()
                     .map(|a| match a {

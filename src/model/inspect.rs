@@ -97,11 +97,16 @@ pub fn summary(model: &Model) -> String {
 }
 
 fn output_text(output: &OutputDecoding) -> String {
-    let (kind, values) = match output {
-        OutputDecoding::Categorical { values } => ("categorical", values),
-        OutputDecoding::Numerical { values } => ("numerical", values),
-    };
-    format!("{kind}, {} values", values.len())
+    match output {
+        OutputDecoding::Categorical { values } => format!("categorical, {} values", values.len()),
+        OutputDecoding::Numerical {
+            values,
+            bound: Some(b),
+        } if values.is_empty() => {
+            format!("numerical, a raw number within {b:.1e} of the program's")
+        }
+        OutputDecoding::Numerical { values, .. } => format!("numerical, {} values", values.len()),
+    }
 }
 
 /// `[a, b, c]`, at most `max` items then `... (N in all)`.
@@ -158,7 +163,7 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
     let m = &model.meta;
     let (kind, values) = match &m.output {
         OutputDecoding::Categorical { values } => ("categorical", values),
-        OutputDecoding::Numerical { values } => ("numerical", values),
+        OutputDecoding::Numerical { values, .. } => ("numerical", values),
     };
     json!({
         "sop": m.sop,
@@ -183,7 +188,14 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "bos_token": m.bos_token,
         "vocab": m.vocab.iter().map(atom_to_json).collect::<Vec<_>>(),
-        "output": {"kind": kind, "values": values.iter().map(atom_to_json).collect::<Vec<_>>()},
+        "output": {
+            "kind": kind,
+            "values": values.iter().map(atom_to_json).collect::<Vec<_>>(),
+            "bound": match &m.output {
+                OutputDecoding::Numerical { bound: Some(b), .. } => json!(b),
+                _ => serde_json::Value::Null,
+            },
+        },
         "residual_labels": m.residual_labels,
         "source": m.source,
     })

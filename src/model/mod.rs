@@ -103,8 +103,13 @@ pub enum OutputDecoding {
     Categorical { values: Vec<Atom> },
     /// A single logit (`d_vocab_out = 1`) that is the number itself. With
     /// `values` (the numbers it can be, ascending), the output is the nearest
-    /// of them; without, the logit as a float.
-    Numerical { values: Vec<Atom> },
+    /// of them; without, the logit as a float, within `bound` of the
+    /// program's value where the compiler proved one (a mean of means has
+    /// too many values to list).
+    Numerical {
+        values: Vec<Atom>,
+        bound: Option<f64>,
+    },
 }
 
 /// A transformer: embeddings, layers, unembedding.
@@ -224,7 +229,7 @@ impl Model {
                             let best = argmax(row.iter().copied());
                             values.get(best).cloned().unwrap_or(Atom::Float(f64::NAN))
                         }
-                        OutputDecoding::Numerical { values } => {
+                        OutputDecoding::Numerical { values, .. } => {
                             let x = row.first().copied().unwrap_or(f64::NAN);
                             nearest(values, x).unwrap_or(Atom::Float(x))
                         }

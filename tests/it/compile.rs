@@ -344,13 +344,76 @@ fn the_paper_s_dyck_languages_compile_at_sixty_four() {
     );
 }
 
-/// Checks `task = expr` on `samples` inputs (the hard ones first) at
-/// `max_len`.
-fn sampled(expr: &str, vocab: &[Atom], max_len: usize, samples: usize) -> rasp::model::Model {
-    let (sop, model) = compiled(&format!("task = {expr};\n"), "task", vocab, max_len);
+#[test]
+fn a_mean_of_means_is_a_raw_number_within_its_proven_bound() {
+    // The running fraction's mean: too many values to list at 16, so the
+    // model carries it as a number and decodes it raw, within a bound the
+    // compiler proves and the file records; means, sums and constant
+    // multiples of it compile too.
+    let definitions = "prefix = select(indices, indices, <=);\n\
+        frac = aggregate(prefix, indicator(tokens == \"a\"));\n\
+        smooth = aggregate(prefix, frac);\n";
+    let abc = vocab("abc");
+    for expr in [
+        "smooth",
+        "2 * smooth - aggregate(select(indices, indices, ==), smooth) + frac",
+    ] {
+        let model = sampled_after(definitions, expr, &abc, 16, 200);
+        let rasp::model::OutputDecoding::Numerical { values, bound } = &model.meta.output else {
+            panic!("{expr}: a numerical output");
+        };
+        assert!(values.is_empty(), "{expr}: no values to snap to");
+        let bound = bound.unwrap_or(f64::NAN);
+        assert!(bound > 0.0 && bound < 1e-4, "{expr}: bound {bound}");
+        // The bound survives the weight file.
+        let bytes = model.to_bytes().expect("writes");
+        let loaded = rasp::model::Model::from_bytes(&bytes).expect("reads");
+        let rasp::model::OutputDecoding::Numerical { bound: again, .. } = loaded.meta.output else {
+            panic!("numerical");
+        };
+        assert_eq!(again, Some(bound));
+    }
+    // Within the bound is agreement; beyond it is not.
+    assert!(rasp::compile::verify::within(
+        &Atom::Float(0.5),
+        &Atom::Float(0.5 + 1e-6),
+        Some(2e-6)
+    ));
+    assert!(!rasp::compile::verify::within(
+        &Atom::Float(0.5),
+        &Atom::Float(0.5 + 3e-6),
+        Some(2e-6)
+    ));
+    assert!(!rasp::compile::verify::within(
+        &Atom::Float(0.5),
+        &Atom::Float(0.5),
+        None
+    ));
+}
+
+/// As [`sampled`], with definitions before `task = expr`.
+fn sampled_after(
+    definitions: &str,
+    expr: &str,
+    vocab: &[Atom],
+    max_len: usize,
+    samples: usize,
+) -> rasp::model::Model {
+    let (sop, model) = compiled(
+        &format!("{definitions}task = {expr};\n"),
+        "task",
+        vocab,
+        max_len,
+    );
     let inputs = rasp::compile::verify::sample_inputs(vocab, max_len, samples, 7);
     checked(&model, &sop, inputs, &format!("{expr} at {max_len}"));
     model
+}
+
+/// Checks `task = expr` on `samples` inputs (the hard ones first) at
+/// `max_len`.
+fn sampled(expr: &str, vocab: &[Atom], max_len: usize, samples: usize) -> rasp::model::Model {
+    sampled_after("", expr, vocab, max_len, samples)
 }
 
 #[test]

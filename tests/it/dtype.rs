@@ -174,7 +174,9 @@ fn means_near_a_million_need_f64() {
     let model = compile_with(&sop, "task", program, &vocab, 4, &options).expect("compiles");
     let loaded = Model::from_bytes(&model.to_bytes().expect("writes")).expect("loads");
     let table = |m: &Model| match &m.meta.output {
-        OutputDecoding::Numerical { values } => values.iter().map(Atom::repr).collect::<Vec<_>>(),
+        OutputDecoding::Numerical { values, .. } => {
+            values.iter().map(Atom::repr).collect::<Vec<_>>()
+        }
         OutputDecoding::Categorical { .. } => panic!("a numerical output"),
     };
     assert_eq!(table(&loaded), table(&model));

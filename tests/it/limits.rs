@@ -300,13 +300,23 @@ fn compiled_value_sets() {
         "rasp::compile::too_large",
         "the values `task` can take are too many to list",
     );
-    // The means of many different values over long inputs.
+    // The means of many different values over long inputs are carried as
+    // numbers, which a comparison cannot tell apart.
     assert_compile_limit(
-        "task = aggregate(select(indices, indices, <=), tokens_int, 0);",
+        "m = aggregate(select(indices, indices, <=), tokens_int, 0);\ntask = m > 50;",
         &ints(0..100),
         100,
-        "rasp::compile::too_large",
-        "the values `task` can take are too many to list",
+        "rasp::compile::unsupported",
+        "`m` takes too many values to list",
+    );
+    // Nor can a selector compare them.
+    assert_compile_limit(
+        "m = aggregate(select(indices, indices, <=), tokens_int, 0);\n\
+         task = aggregate(select(m, m, <), tokens_int, 0);",
+        &ints(0..100),
+        100,
+        "rasp::compile::unsupported",
+        "a selector cannot compare it",
     );
 }
 

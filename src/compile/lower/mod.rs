@@ -119,8 +119,16 @@ pub enum Desc {
 /// The model's output encoding.
 #[derive(Debug, Clone)]
 pub enum OutputEnc {
-    Categorical { dims: Vec<usize>, values: Vec<Atom> },
-    Numerical { form: Form, values: Vec<Atom> },
+    Categorical {
+        dims: Vec<usize>,
+        values: Vec<Atom>,
+    },
+    /// `bound`: for a raw number (no `values` to snap to), its error.
+    Numerical {
+        form: Form,
+        values: Vec<Atom>,
+        bound: Option<Err>,
+    },
 }
 
 /// The lowered program, ready to assemble.
@@ -153,6 +161,10 @@ const MAX_FUSIONS: usize = 16;
 
 /// The most values the gate of a [`Desc::Product`] may have.
 const PRODUCT_GATES: usize = 1024;
+
+/// A raw numerical output's error may be at most this times its magnitude
+/// (or 1).
+pub const RAW_TOLERANCE: f64 = 1e-4;
 
 /// How deep the fallbacks (tabulating a map whose number cannot be read)
 /// may recurse.
@@ -535,7 +547,7 @@ impl Lowerer<'_> {
             (false, true) => (*b, *a),
             _ => return None,
         };
-        if matches!(self.desc[gate], Desc::Const(_) | Desc::Width) {
+        if matches!(self.desc[gate], Desc::Const(_)) {
             return None;
         }
         let gates = self.values(gate);
@@ -724,6 +736,17 @@ impl Lowerer<'_> {
     }
 
     fn build_onehot(&mut self, id: NodeId) -> Result<OneHot, CompileError> {
+        if matches!(self.an.nodes[id].shape, Shape::Span) {
+            return Err(CompileError::at_node(
+                CompileErrorKind::Unsupported,
+                &self.graph.nodes[id],
+                format!(
+                    "`{}` takes too many values to list, and a reader needs each of them apart",
+                    self.label(id)
+                ),
+                Some("compute it from fewer values (a smaller `--max-len`)".into()),
+            ));
+        }
         let values = self.values(id);
         match self.desc[id].clone() {
             Desc::Const(c) => Ok(OneHot {
@@ -1379,6 +1402,26 @@ impl Lowerer<'_> {
                 values: vec![c.clone()],
             });
         }
+        if matches!(self.an.nodes[out].shape, Shape::Span) {
+            // Too many values to snap to: the raw number, its error bounded.
+            let num = self.number_of(out)?;
+            let label = self.label(out).to_string();
+            // Attention leakage (sharpness) may add as much as the float
+            // rounding, within RAW_TOLERANCE of the magnitude.
+            let most = RAW_TOLERANCE * values.magnitude().max(1.0);
+            let tolerance = (2.0 * num.err.fixed).max(most * 1e-6).min(most);
+            self.require(
+                out,
+                num.err,
+                tolerance,
+                format!("decoding `{label}` as a raw number"),
+            );
+            return Ok(OutputEnc::Numerical {
+                form: num.form,
+                values: Vec::new(),
+                bound: Some(num.err),
+            });
+        }
         let affine = matches!(self.desc[out], Desc::Affine { .. });
         if (self.numberish(out) || affine) && values.is_numeric() {
             let num = self.number_of(out)?;
@@ -1410,6 +1453,7 @@ impl Lowerer<'_> {
                 return Ok(OutputEnc::Numerical {
                     form: num.form,
                     values: reps,
+                    bound: None,
                 });
             }
         }

@@ -56,6 +56,10 @@ impl Analysis {
     /// The fixes of node `id`, from those of its inputs.
     pub(super) fn compute_fixes(&mut self, graph: &Graph, id: NodeId) -> Rc<Fixes> {
         let mut f = Fixes::default();
+        if matches!(self.nodes[id].shape, Shape::Span) {
+            // Its sets are not its values: nothing is known of it.
+            return Rc::new(f);
+        }
         if let Shape::Local(l) = &self.nodes[id].shape {
             f.distinct = distinct_local(l, self.max_len);
         }

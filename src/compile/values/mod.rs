@@ -28,7 +28,7 @@ pub use set::ValueSet;
 use tuples::{for_each_product, projection, Support, TupleSpace};
 
 use super::error::CompileError;
-use super::graph::{Graph, NodeId, Op, SelId};
+use super::graph::{Graph, NodeId, Op, SelId, SelOp};
 use crate::eval::atom::Atom;
 use crate::eval::map::MapError;
 use crate::eval::sop::TokenConv;
@@ -50,6 +50,12 @@ pub enum Shape {
     /// list: its values at each index are the ints its inputs' ranges allow
     /// (a superset), and readers take it as independent of other nodes.
     Interval,
+    /// A number whose values are too many to list (a mean of means, say):
+    /// its sets hold only the least and the greatest value it can take at
+    /// each index. Only means (as the values they average), sums,
+    /// differences and constant multiples read it, and an output of it is
+    /// decoded as a raw number within a proven bound.
+    Span,
     /// A map over a tuple space: `table[t]` for tuple `t` (`None` where the
     /// map fails).
     Derived {
@@ -209,13 +215,41 @@ impl Analysis {
             }
             Op::Map { func, args } => self.map_node(graph, id, func, args),
             Op::Aggregate { selector, .. } | Op::Width(selector) => {
-                let joint = self
-                    .joint(graph, *selector, &[id])
-                    .map_err(|size| CompileError::too_large_values(node, size))?;
+                for leaf in graph.leaves(*selector) {
+                    if let SelOp::Select { keys, queries, .. } = graph.selectors[leaf].op {
+                        for side in [keys, queries] {
+                            if matches!(self.nodes[side].shape, Shape::Span) {
+                                return Err(span_read(
+                                    graph,
+                                    id,
+                                    side,
+                                    "a selector cannot compare it",
+                                ));
+                            }
+                        }
+                    }
+                }
+                if let Op::Aggregate { values, .. } = &node.op {
+                    if matches!(self.nodes[*values].shape, Shape::Span) {
+                        return self.mean_span(graph, id).ok_or_else(|| {
+                            span_read(graph, id, *values, "a mean with a non-numeric default")
+                        });
+                    }
+                }
+                let joint = match self.joint(graph, *selector, &[id]) {
+                    Ok(j) => j,
+                    Err(size) => {
+                        return self
+                            .mean_span(graph, id)
+                            .ok_or_else(|| CompileError::too_large_values(node, size))
+                    }
+                };
                 let radius = self.member_radius(graph, id);
                 let total: usize = joint.iter().map(Vec::len).sum();
                 if total > MAX_VALUES * self.max_len {
-                    return Err(CompileError::too_large_values(node, total));
+                    return self
+                        .mean_span(graph, id)
+                        .ok_or_else(|| CompileError::too_large_values(node, total));
                 }
                 let per_index: Vec<Rc<ValueSet>> = joint
                     .iter()
@@ -228,11 +262,123 @@ impl Analysis {
                     .collect();
                 let values = self.with_sets(Shape::Attention, per_index);
                 if values.all.len() > MAX_VALUES {
-                    return Err(CompileError::too_large_values(node, values.all.len()));
+                    return self
+                        .mean_span(graph, id)
+                        .ok_or_else(|| CompileError::too_large_values(node, values.all.len()));
                 }
                 Ok(values)
             }
         }
+    }
+
+    /// A numeric mean whose values are too many to list, as a span: at
+    /// every index, between the least and the greatest of the values it
+    /// averages and its default. `None` for any other aggregate.
+    fn mean_span(&self, graph: &Graph, id: NodeId) -> Option<NodeValues> {
+        let Op::Aggregate {
+            values, default, ..
+        } = &graph.nodes[id].op
+        else {
+            return None;
+        };
+        let d = match default {
+            Atom::Int(i) => *i as f64,
+            Atom::Float(x) if x.is_finite() => *x,
+            _ => return None,
+        };
+        let (mut lo, mut hi) = (d, d);
+        for v in self.nodes[*values].all.values() {
+            let x = match v {
+                Atom::Int(i) => *i as f64,
+                Atom::Float(x) if x.is_finite() => *x,
+                Atom::Bool(b) => f64::from(u8::from(*b)),
+                _ => return None,
+            };
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        Some(self.span(vec![(lo, hi); self.max_len]))
+    }
+
+    /// A span node with these ranges per index.
+    fn span(&self, ranges: Vec<(f64, f64)>) -> NodeValues {
+        let mut sets: Vec<Rc<ValueSet>> = Vec::with_capacity(ranges.len());
+        let mut last: Option<(f64, f64)> = None;
+        for r in ranges {
+            match (last, sets.last()) {
+                (Some(l), Some(set)) if l == r => sets.push(set.clone()),
+                _ => sets.push(Rc::new(ValueSet::from_atoms([
+                    Atom::Float(r.0),
+                    Atom::Float(r.1),
+                ]))),
+            }
+            last = Some(r);
+        }
+        self.with_sets(Shape::Span, sets)
+    }
+
+    /// An affine map of spans (and listed numbers and constants): a span by
+    /// interval arithmetic, index by index.
+    fn span_map(&self, func: &crate::eval::map::MapFn, args: &[NodeId]) -> Option<NodeValues> {
+        use crate::eval::map::MapFn;
+        use crate::syntax::ast::{BinaryOp, UnaryOp};
+        let range = |a: NodeId, i: usize| -> Option<(f64, f64)> {
+            let set = &self.nodes[a].per_index[i];
+            let mut lo = f64::INFINITY;
+            let mut hi = f64::NEG_INFINITY;
+            for v in set.values() {
+                let x = match v {
+                    Atom::Int(i) => *i as f64,
+                    Atom::Float(x) if x.is_finite() => *x,
+                    Atom::Bool(b) => f64::from(u8::from(*b)),
+                    _ => return None,
+                };
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+            (lo <= hi).then_some((lo, hi))
+        };
+        let constant = |a: NodeId| match &self.nodes[a].shape {
+            Shape::Const(Atom::Int(i)) => Some(*i as f64),
+            Shape::Const(Atom::Float(x)) if x.is_finite() => Some(*x),
+            _ => None,
+        };
+        let mut ranges = Vec::with_capacity(self.max_len);
+        for i in 0..self.max_len {
+            let r: Vec<(f64, f64)> = args.iter().map(|&a| range(a, i)).collect::<Option<_>>()?;
+            let scaled = |k: f64, r: (f64, f64)| {
+                let (x, y) = (k * r.0, k * r.1);
+                (x.min(y), x.max(y))
+            };
+            let out = match (func, &r[..], args) {
+                (MapFn::Binary(BinaryOp::Add), [a, b], _) => (a.0 + b.0, a.1 + b.1),
+                (MapFn::Binary(BinaryOp::Sub), [a, b], _) => (a.0 - b.1, a.1 - b.0),
+                (MapFn::Unary(UnaryOp::Neg), [a], _) => (-a.1, -a.0),
+                (MapFn::Unary(UnaryOp::Pos), [a], _) => *a,
+                (MapFn::Binary(BinaryOp::Mul), [a, b], [x, y]) => {
+                    match (constant(*x), constant(*y)) {
+                        (Some(k), None) => scaled(k, *b),
+                        (None, Some(k)) => scaled(k, *a),
+                        // A product of two numbers (gated units).
+                        _ => [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1]
+                            .iter()
+                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &c| {
+                                (lo.min(c), hi.max(c))
+                            }),
+                    }
+                }
+                (MapFn::Binary(BinaryOp::Div), [a, _], [_, y]) => match constant(*y) {
+                    Some(k) if k != 0.0 => scaled(1.0 / k, *a),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            if !(out.0.is_finite() && out.1.is_finite()) {
+                return None;
+            }
+            ranges.push(out);
+        }
+        Some(self.span(ranges))
     }
 
     fn constant(&self, c: Atom) -> NodeValues {
@@ -326,6 +472,14 @@ impl Analysis {
         args: &[NodeId],
     ) -> Result<NodeValues, CompileError> {
         let node = &graph.nodes[id];
+        if let Some(&a) = args
+            .iter()
+            .find(|a| matches!(self.nodes[**a].shape, Shape::Span))
+        {
+            return self
+                .span_map(func, args)
+                .ok_or_else(|| span_read(graph, id, a, "this map cannot read it"));
+        }
         // Constants fold.
         let consts: Option<Vec<Atom>> = args
             .iter()
@@ -439,7 +593,22 @@ impl Analysis {
             space: space.clone(),
             table: Rc::new(table),
         };
-        self.finish_values(graph, id, shape, per_index, failure)
+        let fail = failure.clone();
+        match self.finish_values(graph, id, shape, per_index, failure) {
+            // A product of numbers with too many values to list (its inputs
+            // taken as independent, say): carried as a number.
+            Err(e)
+                if e.kind == super::error::CompileErrorKind::TooLarge
+                    && fail.is_none()
+                    && matches!(
+                        func,
+                        crate::eval::map::MapFn::Binary(crate::syntax::ast::BinaryOp::Mul)
+                    ) =>
+            {
+                self.span_map(func, args).ok_or(e)
+            }
+            other => other,
+        }
     }
 
     /// For an affine map of ints (`+`, `-`, negation, a product with an int
@@ -507,7 +676,7 @@ impl Analysis {
                 ..Support::default()
             },
             Shape::Derived { space, .. } => space.support.clone(),
-            Shape::Interval => Support {
+            Shape::Interval | Shape::Span => Support {
                 frees: vec![node],
                 ..Support::default()
             },
@@ -1037,3 +1206,22 @@ pub fn convert_token(conv: TokenConv, token: &Atom) -> Option<Atom> {
 
 #[cfg(test)]
 mod tests;
+
+/// The error of a node reading span `span` where it cannot.
+fn span_read(graph: &Graph, id: NodeId, span: NodeId, why: &str) -> CompileError {
+    CompileError::at_node(
+        super::error::CompileErrorKind::Unsupported,
+        &graph.nodes[id],
+        format!(
+            "`{}` takes too many values to list (a mean of means, or of many values), so the \
+             model carries it as a number; {why}",
+            graph.nodes[span].label
+        ),
+        Some(
+            "such a number can be averaged, added, subtracted, scaled by a constant or be the \
+             output; to compare or tabulate it, compute it from fewer values (a smaller \
+             `--max-len`, or `round(...)` before the mean)"
+                .into(),
+        ),
+    )
+}

@@ -1,7 +1,7 @@
 //! Value sets of programs written as users write them, against what the
 //! interpreter can produce.
 
-use super::Analysis;
+use super::{Analysis, Shape};
 use crate::compile::graph::Graph;
 use crate::eval::atom::Atom;
 use crate::eval::value::Value;
@@ -148,12 +148,28 @@ fn a_map_that_fails_somewhere_is_noted() {
 }
 
 #[test]
-fn too_many_means_are_a_limit() {
+fn too_many_means_are_a_span_and_too_many_categories_a_limit() {
     let vocab: Vec<Atom> = (0..100).map(Atom::Int).collect();
-    let (_, a) = analyse(
-        "task = aggregate(select(indices, indices, <=), tokens_int, 0);",
+    let (g, a) = analyse(
+        "task = 2 * aggregate(select(indices, indices, <=), tokens_int, 0) - 1;",
         &vocab,
         100,
+    );
+    let a = a.expect("a span");
+    assert!(matches!(a.nodes[g.output].shape, Shape::Span));
+    assert_eq!(
+        shown(&a, &g, None),
+        ["-1.0", "197.0"],
+        "its least and greatest"
+    );
+    // A read of many string tokens has no number to carry.
+    let words: Vec<Atom> = (0..30_000)
+        .map(|i| Atom::Str(format!("w{i}").into()))
+        .collect();
+    let (_, a) = analyse(
+        "task = aggregate(select(indices, indices, ==), tokens, \"x\");",
+        &words,
+        2,
     );
     assert_eq!(a.err().as_deref(), Some("rasp::compile::too_large"));
 }
