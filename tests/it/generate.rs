@@ -5,7 +5,9 @@
 //! A program is a chain of assignments `v0 = ...; v1 = ...; ...`, each built
 //! from earlier variables, so programs stack several attention layers. Every
 //! expression has a type: an s-op of ints, bools or strings (categorical), or
-//! a numerical mean. Maps, comparisons, selects with every comparison and
+//! a numerical mean (with arithmetic on two means, products by a node of few
+//! values, maps of one mean, means of means and reads of the previous
+//! position). Maps, comparisons, selects with every comparison and
 //! their `and`/`or`/`not`, aggregates (categorical over strings and bools,
 //! numerical over ints, always with a default of the values' type) and
 //! `selector_width` are drawn only where the types fit, so most programs run
@@ -207,11 +209,41 @@ impl Builder<'_> {
                     format!("aggregate({s}, {v}, \"z\")")
                 }
             },
-            Kind::Mean => match self.pick(4) {
+            Kind::Mean => match self.pick(10) {
                 0 => {
                     let a = self.operand(Kind::Mean);
                     let c = self.small_int() + 1;
                     format!("({a} {} {c})", self.one_of(&["+", "-", "*"]))
+                }
+                1 => {
+                    // Arithmetic on two numbers.
+                    let (a, b) = (self.operand(Kind::Mean), self.operand(Kind::Mean));
+                    format!("({a} {} {b})", self.one_of(&["+", "-"]))
+                }
+                2 => {
+                    // A number times a node of few values (a gated product),
+                    // as the paper counts: `(indices + 1) * frac`.
+                    let a = self.operand(Kind::Mean);
+                    let gate = self.one_of(&["(indices + 1)", "tokens_int", "(length - indices)"]);
+                    format!("({gate} * {a})")
+                }
+                3 => {
+                    // A map of one number to numbers (a curve).
+                    let a = self.operand(Kind::Mean);
+                    match self.pick(2) {
+                        0 => format!("({a} * {a})"),
+                        _ => format!("round({a} * {})", self.small_int() + 2),
+                    }
+                }
+                4 => {
+                    // A mean of means.
+                    let (s, v) = (self.selector(1), self.operand(Kind::Mean));
+                    format!("aggregate({s}, {v}, {})", self.small_int())
+                }
+                5 => {
+                    // A read of the previous position.
+                    let v = self.operand(Kind::Int);
+                    format!("aggregate(select(indices, indices - 1, ==), {v}, 0)")
                 }
                 _ => {
                     // A numerical aggregate of ints, with a default.
@@ -395,6 +427,9 @@ fn the_generator_covers_every_form() {
         "True)",
         " % ",
         " if ",
+        "(indices + 1) * ",
+        "indices - 1, ==)",
+        "round(",
     ] {
         assert!(all.contains(form), "no generated program uses `{form}`");
     }

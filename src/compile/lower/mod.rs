@@ -16,7 +16,10 @@
 //!   to count below `4β`).
 //!
 //! Affine maps of numbers (`a − b`, `2·x + 1`, `length − indices − 1`) cost
-//! nothing: a form over their sources' forms. Other maps are tables over the
+//! nothing: a form over their sources' forms. A number times a node of few
+//! numeric values (`(indices + 1) * frac`) is two gated units per value; a
+//! map of one number to numbers (`round(x)`) is the curve through its
+//! points, one unit per change of slope. Other maps are tables over the
 //! values their sources take together (as the value analysis found them),
 //! one unit per row over exact one-hot inputs, or clean steps on one number
 //! (or on two counts' codes together) gated by the others; a table read by

@@ -444,6 +444,39 @@ fn gated(
             gates.push(l.onehot_of(s)?);
         }
     }
+    // Gate tuples whose one-hot dimensions coincide (an int and a float of
+    // one number share a dimension) are one gate: their points merge, and
+    // must still be apart where their outputs differ.
+    let gate_dims_of = |gate: &[u32]| -> Vec<usize> {
+        gate.iter()
+            .zip(&gates)
+            .map(|(&v, h)| h.dims[v as usize])
+            .filter(|&d| d != super::blocks::ONE)
+            .collect()
+    };
+    let mut merged: HashMap<Vec<usize>, Vec<(f64, u32)>> = HashMap::new();
+    let mut merged_order: Vec<Vec<usize>> = Vec::new();
+    for gate in &gate_order {
+        let dims = gate_dims_of(gate);
+        let list = merged.entry(dims.clone()).or_insert_with(|| {
+            merged_order.push(dims);
+            Vec::new()
+        });
+        list.extend(by_gate[gate].iter().copied());
+    }
+    if merged_order.len() < gate_order.len() {
+        for list in merged.values_mut() {
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            list.dedup();
+        }
+        let apart = merged.values().all(|list| {
+            list.windows(2)
+                .all(|w| w[0].1 == w[1].1 || w[1].0 - w[0].0 >= gap)
+        });
+        if !apart {
+            return Ok(None);
+        }
+    }
     let mut num = super::Number {
         form: super::blocks::Form::default(),
         err: Err::ZERO,
@@ -466,7 +499,7 @@ fn gated(
     }
     let x_mag = num.form.magnitude(&l.magnitude);
     let mut scale: f64 = 0.0;
-    for list in by_gate.values() {
+    for list in merged.values() {
         for w in list.windows(2) {
             if w[0].1 != w[1].1 {
                 let gap = w[1].0 - w[0].0;
@@ -498,8 +531,8 @@ fn gated(
         });
     let mut units = Vec::new();
     let mut variation: f64 = 0.0;
-    for gate in &gate_order {
-        let list = &by_gate[gate];
+    for gate_dims in &merged_order {
+        let list = &merged[gate_dims];
         let points: Vec<Point> = list
             .iter()
             .map(|&(x, o)| Point {
@@ -514,15 +547,9 @@ fn gated(
             p.map_or(f64::NAN, |p| number(&values.values()[p]))
         };
         variation = variation.max(lookup_variation(&points, number_at));
-        let gate_dims: Vec<usize> = gate
-            .iter()
-            .zip(&gates)
-            .map(|(&v, h)| h.dims[v as usize])
-            .filter(|&d| d != super::blocks::ONE)
-            .collect();
         debug_assert!(lookup_scale(&points, x_mag) <= scale * (1.0 + 1e-12));
         debug_assert!(lookup_gap(&points) >= gap);
-        units.extend(lookup(&num.form, &points, &gate_dims, range));
+        units.extend(lookup(&num.form, &points, gate_dims, range));
     }
     if gap.is_finite() {
         l.require(

@@ -30,8 +30,9 @@ use tuples::{for_each_product, projection, Support, TupleSpace};
 use super::error::CompileError;
 use super::graph::{Graph, NodeId, Op, SelId, SelOp};
 use crate::eval::atom::Atom;
-use crate::eval::map::MapError;
+use crate::eval::map::{MapError, MapFn};
 use crate::eval::sop::TokenConv;
+use crate::syntax::ast::{BinaryOp, UnaryOp};
 
 /// The joint values of a group: per query index, the member vectors.
 type Joint = Rc<Vec<Vec<Vec<Atom>>>>;
@@ -563,6 +564,17 @@ impl Analysis {
             .map(|&a| self.reader(a, &space))
             .collect::<Result<_, _>>()
             .map_err(|()| CompileError::internal("a map input is not in its tuple space"))?;
+        // Inputs whose listed floats stand for every float within a radius
+        // (means summed in another order): the map must give the same value
+        // over that radius, or (arithmetic) a value within its own radius.
+        let radii: Vec<f64> = args.iter().map(|&a| self.nodes[a].all.radius).collect();
+        let fuzzy = radii.iter().any(|r| *r > 0.0);
+        let arithmetic = matches!(
+            func,
+            MapFn::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div)
+                | MapFn::Unary(UnaryOp::Neg | UnaryOp::Pos)
+        );
+        let mut out_radius: f64 = 0.0;
         for tuple in &space.tuples {
             let values: Option<Vec<Atom>> = readers.iter().map(|r| r.read(self, tuple)).collect();
             let Some(values) = values else {
@@ -570,6 +582,33 @@ impl Analysis {
                 continue;
             };
             let refs: Vec<&Atom> = values.iter().collect();
+            if fuzzy {
+                if let Ok(base) = func.apply(&refs) {
+                    match radius_spread(func, &values, &radii, &base) {
+                        Some(spread) if arithmetic || spread == 0.0 => {
+                            out_radius = out_radius.max(spread);
+                        }
+                        _ => {
+                            return Err(CompileError::at_node(
+                                super::error::CompileErrorKind::Precision,
+                                node,
+                                format!(
+                                    "the interpreter's float rounding decides this map on ({}): \
+                                     its inputs are means whose last bits depend on the order \
+                                     they are summed in, and the map gives different values \
+                                     within that rounding",
+                                    refs.iter().map(|a| a.repr()).collect::<Vec<_>>().join(", ")
+                                ),
+                                Some(
+                                    "round the means first (`round(100 * x) / 100`), or \
+                                     compare them with a margin"
+                                        .into(),
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
             match func.apply(&refs) {
                 Ok(v) => table.push(Some(v)),
                 Err(e) => {
@@ -594,7 +633,23 @@ impl Analysis {
             table: Rc::new(table),
         };
         let fail = failure.clone();
-        match self.finish_values(graph, id, shape, per_index, failure) {
+        let finished = self
+            .finish_values(graph, id, shape, per_index, failure)
+            .map(|mut v| {
+                if out_radius > 0.0 {
+                    // The listed values stand for every float within the
+                    // spread of their inputs' radii.
+                    let radius = out_radius * (1.0 + 1e-9);
+                    v.per_index = v
+                        .per_index
+                        .iter()
+                        .map(|set| Rc::new(ValueSet::with_radius(set.values().to_vec(), radius)))
+                        .collect();
+                    v.all = Rc::new(ValueSet::with_radius(v.all.values().to_vec(), radius));
+                }
+                v
+            });
+        match finished {
             // A product of numbers with too many values to list (its inputs
             // taken as independent, say): carried as a number.
             Err(e)
@@ -1224,4 +1279,47 @@ fn span_read(graph: &Graph, id: NodeId, span: NodeId, why: &str) -> CompileError
                 .into(),
         ),
     )
+}
+
+/// How far `func` moves from `base` when each float input moves within its
+/// radius (checked at the ends and the middle of every input's range, every
+/// combination for up to three such inputs); `None` where a value stops being
+/// a number or becomes another non-number.
+fn radius_spread(func: &MapFn, values: &[Atom], radii: &[f64], base: &Atom) -> Option<f64> {
+    let fuzzy: Vec<usize> = (0..values.len())
+        .filter(|&i| radii[i] > 0.0 && matches!(values[i], Atom::Float(_)))
+        .collect();
+    if fuzzy.is_empty() {
+        return Some(0.0);
+    }
+    if fuzzy.len() > 3 {
+        return None;
+    }
+    let mut spread: f64 = 0.0;
+    let corners = 3usize.pow(fuzzy.len() as u32);
+    for c in 0..corners {
+        let mut moved = values.to_vec();
+        let mut k = c;
+        for &i in &fuzzy {
+            let step = (k % 3) as f64 - 1.0;
+            k /= 3;
+            if let Atom::Float(x) = values[i] {
+                moved[i] = Atom::Float(x + step * radii[i]);
+            }
+        }
+        let refs: Vec<&Atom> = moved.iter().collect();
+        let got = func.apply(&refs).ok()?;
+        match (base, &got) {
+            (Atom::Int(_) | Atom::Float(_), Atom::Int(_) | Atom::Float(_)) => {
+                let d = (set::number(&got) - set::number(base)).abs();
+                if d > 0.0 && base.type_name() != got.type_name() {
+                    return None;
+                }
+                spread = spread.max(d);
+            }
+            _ if got.type_name() == base.type_name() && got.py_eq(base) => {}
+            _ => return None,
+        }
+    }
+    Some(spread)
 }
