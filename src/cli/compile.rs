@@ -15,7 +15,7 @@ use super::{stderr_color, EXIT_FAILURE, EXIT_USAGE};
 use crate::compile::verify::{
     all_inputs, count_all, hard_input_count, sample_inputs, verify_parallel, Report,
 };
-use crate::compile::{compile_with, CompileError, CompileOptions};
+use crate::compile::{compile_noting, CompileError, CompileOptions};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
 use crate::eval::run::PreparedSOp;
@@ -122,7 +122,7 @@ fn compile_target(target: &Target) -> Result<(Model, Loaded), ExitCode> {
     let options = CompileOptions {
         dtype: target.dtype.into(),
     };
-    let model = compile_with(
+    let (model, warnings) = compile_noting(
         &loaded.sop,
         &loaded.name,
         &loaded.text,
@@ -134,6 +134,9 @@ fn compile_target(target: &Target) -> Result<(Model, Loaded), ExitCode> {
         report(&e);
         ExitCode::from(EXIT_FAILURE)
     })?;
+    for w in &warnings {
+        report(w);
+    }
     Ok((model, loaded))
 }
 

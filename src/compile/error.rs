@@ -231,3 +231,65 @@ impl Diagnostic for CompileError {
         )))
     }
 }
+
+/// What the compiler notes about a model it did build: a map that fails on
+/// some of the values its inputs can take together (where the program has no
+/// output, the model's is unspecified).
+#[derive(Debug, Clone)]
+pub struct CompileWarning {
+    pub message: String,
+    at: Option<Origin>,
+    label: String,
+}
+
+impl CompileWarning {
+    /// A map that fails on some inputs; `example` names one failing case.
+    pub fn partial_failure(node: &Node, example: &str) -> CompileWarning {
+        CompileWarning {
+            message: format!(
+                "`{}` fails on some values its inputs can take together ({example}): where \
+                 an input reaches them the program has no output, and the model's is \
+                 unspecified",
+                node.label
+            ),
+            at: node.origin.clone(),
+            label: format!("`{}`", node.label),
+        }
+    }
+}
+
+impl fmt::Display for CompileWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for CompileWarning {}
+
+impl Diagnostic for CompileWarning {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("rasp::compile::partial"))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Warning)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(
+            "`rasp verify` counts such inputs as undefined; guard the map (`x if d != 0 else 0`) \
+             to give them an output",
+        ))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.at.as_ref().map(|o| &*o.source as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let origin = self.at.as_ref()?;
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(self.label.clone()), origin.span),
+        )))
+    }
+}

@@ -17,7 +17,7 @@ pub mod lower;
 pub mod values;
 pub mod verify;
 
-pub use error::CompileError;
+pub use error::{CompileError, CompileWarning};
 
 use crate::eval::atom::Atom;
 use crate::eval::sop::SOp;
@@ -63,6 +63,19 @@ pub fn compile_with(
     max_len: usize,
     options: &CompileOptions,
 ) -> Result<Model, CompileError> {
+    compile_noting(sop, name, source, vocab, max_len, options).map(|(model, _)| model)
+}
+
+/// [`compile_with`], with what the compiler notes about the model (maps
+/// that fail on some inputs).
+pub fn compile_noting(
+    sop: &SOp,
+    name: &str,
+    source: &str,
+    vocab: &[Atom],
+    max_len: usize,
+    options: &CompileOptions,
+) -> Result<(Model, Vec<CompileWarning>), CompileError> {
     if vocab.is_empty() {
         return Err(CompileError::settings("the vocabulary is empty"));
     }
@@ -94,6 +107,11 @@ pub fn compile_with(
         Ok(with) => with,
         Err(e) => lower::lower(&graph, &mut analysis, options.dtype, false).map_err(|_| e)?,
     };
+    let warnings = analysis
+        .partial_failures
+        .iter()
+        .map(|p| CompileWarning::partial_failure(&graph.nodes[p.node], &p.example))
+        .collect();
     let model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?;
-    Ok(model.with_dtype(options.dtype))
+    Ok((model.with_dtype(options.dtype), warnings))
 }
