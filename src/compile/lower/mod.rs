@@ -39,6 +39,7 @@ mod convert;
 mod describe;
 mod numbers;
 pub mod precision;
+pub mod square;
 pub mod table;
 
 use std::collections::HashMap;
@@ -199,8 +200,8 @@ pub struct Lowerer<'a> {
     pub reqs: Vec<Requirement>,
     pub products: HashMap<Vec<NodeId>, Product>,
     /// Per key node of a squared-difference select: its centred number and
-    /// square, embedded by position ([`attend::NumEq`]).
-    pub squares: HashMap<NodeId, attend::SquareKey>,
+    /// square, embedded by position ([`square::NumEq`]).
+    pub squares: HashMap<NodeId, square::SquareKey>,
     depth: usize,
     index: Option<OneHot>,
     cost: Vec<(NodeId, usize)>,
