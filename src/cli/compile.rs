@@ -151,11 +151,17 @@ pub fn run_compile(args: &CompileArgs) -> ExitCode {
         return ExitCode::from(EXIT_FAILURE);
     }
     if args.json {
-        println!("{}", super::json::compile_json(&model, &args.output));
+        super::out::write(&format!(
+            "{}\n",
+            super::json::compile_json(&model, &args.output)
+        ));
         return ExitCode::SUCCESS;
     }
-    print!("{}", summary(&model));
-    println!("  written to {}", args.output.display());
+    super::out::write(&format!(
+        "{}  written to {}\n",
+        summary(&model),
+        args.output.display()
+    ));
     ExitCode::SUCCESS
 }
 
@@ -469,22 +475,22 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
     if args.json {
         let seconds = started.elapsed().as_secs_f64();
         let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
-        println!("{json}");
+        super::out::write(&format!("{json}\n"));
         if let Some(e) = &always_undefined {
             super::run::report(e);
         }
         return ExitCode::from(if failed { EXIT_FAILURE } else { 0 });
     }
-    print!("{}", summary(&model));
-    println!(
-        "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)",
+    super::out::write(&summary(&model));
+    super::out::write(&format!(
+        "checked {mode} of length 1..={}: {} inputs, {} agree, {} undefined (the interpreter fails), {} disagree ({:.1} s)\n",
         args.target.max_len,
         report.total,
         report.matched,
         report.undefined,
         report.mismatch_count,
         started.elapsed().as_secs_f64()
-    );
+    ));
     for (input, want, got) in &report.mismatches {
         let show = |v: &[Atom]| {
             format!(
@@ -492,12 +498,12 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
                 v.iter().map(Atom::short).collect::<Vec<_>>().join(", ")
             )
         };
-        println!(
-            "  input {}: interpreter {}, model {}",
+        super::out::write(&format!(
+            "  input {}: interpreter {}, model {}\n",
             show(input),
             show(want),
             show(got)
-        );
+        ));
     }
     if let Some(e) = &always_undefined {
         super::run::report(e);

@@ -1,6 +1,5 @@
 //! `rasp draw FILE [--sop NAME] --input INPUT [-o FILE] [--format svg|dot]`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,9 +74,7 @@ pub fn run_draw(args: &DrawArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| default_path(&loaded.name, format));
     if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(format.render(&drawn).as_bytes());
-        let _ = out.flush();
+        super::out::write(&format.render(&drawn));
         return ExitCode::SUCCESS;
     }
     if let Err(e) = crate::draw::write(&drawn, &path, format) {
@@ -85,14 +82,14 @@ pub fn run_draw(args: &DrawArgs) -> ExitCode {
         return ExitCode::from(EXIT_FAILURE);
     }
     let heads: usize = drawn.layers.iter().map(|l| l.heads.len()).sum();
-    println!(
-        "drawn to {}: {} on [{}], {} layer{}, {heads} head{}",
+    super::out::write(&format!(
+        "drawn to {}: {} on [{}], {} layer{}, {heads} head{}\n",
         path.display(),
         drawn.name,
         drawn.input.join(", "),
         drawn.layers.len() - 1,
         if drawn.layers.len() == 2 { "" } else { "s" },
         if heads == 1 { "" } else { "s" }
-    );
+    ));
     ExitCode::SUCCESS
 }

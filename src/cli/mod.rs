@@ -7,6 +7,7 @@
 mod compile;
 mod draw;
 mod json;
+mod out;
 mod plot;
 mod progress;
 mod repl;
@@ -97,7 +98,7 @@ fn completions(args: &CompletionsArgs) -> ExitCode {
     let mut command = <Cli as clap::CommandFactory>::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "rasp", &mut script);
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
+    out::write_bytes(&script);
     ExitCode::SUCCESS
 }
 
@@ -118,9 +119,9 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let analysis = crate::analyze::analyze(&loaded.sop, &loaded.name);
     if args.json {
-        println!("{}", analysis.to_json());
+        out::write(&format!("{}\n", analysis.to_json()));
     } else {
-        print!("{}", analysis.table());
+        out::write(&analysis.table());
     }
     ExitCode::SUCCESS
 }
@@ -135,7 +136,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Compile(args)) => compile::run_compile(&args),
@@ -145,7 +146,8 @@ pub fn main() -> ExitCode {
         Some(Command::Inspect(args)) => plot::run_inspect(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Repl) | None => repl::repl(),
-    }
+    };
+    out::finish(code)
 }
 
 /// Output piped into a reader that stops early (`rasp ... | head`) ends the

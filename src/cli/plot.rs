@@ -1,7 +1,6 @@
 //! `rasp exec MODEL --plot DIR`, `rasp inspect MODEL [--json]` and
 //! `rasp completions SHELL`: the commands that show a model or the CLI itself.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -55,7 +54,6 @@ pub fn run_inspect(args: &InspectArgs) -> ExitCode {
     } else {
         inspect_text(&model)
     };
-    // A closed pipe (`rasp inspect m | head`) is not an error.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::out::write(&text);
     ExitCode::SUCCESS
 }

@@ -52,8 +52,6 @@ fn terminal_color() -> bool {
 fn piped_loop(mut session: Session) -> ExitCode {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -67,12 +65,14 @@ fn piped_loop(mut session: Session) -> ExitCode {
         }
         let text = String::from_utf8_lossy(&line);
         let output = session.feed(text.trim_end_matches(['\n', '\r']));
-        let _ = out.write_all(output.text.as_bytes());
+        if !super::out::write(&output.text) {
+            return ExitCode::from(EXIT_FAILURE);
+        }
         if output.status == Status::Exit {
             return ExitCode::SUCCESS;
         }
     }
-    let _ = out.write_all(session.finish().text.as_bytes());
+    super::out::write(&session.finish().text);
     ExitCode::SUCCESS
 }
 
@@ -159,7 +159,7 @@ fn interactive_loop(mut session: Session) -> ExitCode {
         // A missing history file is normal on the first run.
         let _ = editor.load_history(path);
     }
-    print!("{}", session.banner());
+    super::out::write(&session.banner());
     loop {
         if let Some(helper) = editor.helper_mut() {
             helper.completer = session.completer();
@@ -178,7 +178,9 @@ fn interactive_loop(mut session: Session) -> ExitCode {
                     }
                 }
                 let output = session.feed(&line);
-                print!("{}", output.text);
+                if !super::out::write(&output.text) {
+                    return ExitCode::from(EXIT_FAILURE);
+                }
                 let _ = std::io::stdout().flush();
                 if output.status == Status::Exit {
                     break;
@@ -186,10 +188,10 @@ fn interactive_loop(mut session: Session) -> ExitCode {
             }
             Err(ReadlineError::Interrupted) => {
                 session.cancel();
-                println!("^C (input abandoned)");
+                super::out::write("^C (input abandoned)\n");
             }
             Err(ReadlineError::Eof) => {
-                print!("{}", session.finish().text);
+                super::out::write(&session.finish().text);
                 break;
             }
             Err(e) => {

@@ -1,6 +1,6 @@
 //! `rasp run FILE [--input INPUT]... [--sop NAME] [--json] [--verbose]`.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::process::ExitCode;
 
 use indicatif::ProgressBar;
@@ -112,15 +112,12 @@ pub fn load_program_with(
         });
         ExitCode::from(EXIT_FAILURE)
     })?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let mut show = |value: &Value| {
         if verbose {
-            let _ = writeln!(out, "{}", value_text(value));
+            super::out::write(&format!("{}\n", value_text(value)));
         }
     };
     let picked = pick_sop(file, &text, sop_name, draws, &mut show);
-    let _ = out.flush();
     match picked {
         Ok((name, sop)) => Ok(Loaded { sop, text, name }),
         Err(Picked::Reported) => Err(ExitCode::from(EXIT_FAILURE)),
@@ -297,6 +294,9 @@ pub fn for_each_block(
         for texts in inputs.chunks(BLOCK) {
             ok &= block(texts, &bar);
             bar.inc(texts.len() as u64);
+            if super::out::failed() {
+                break;
+            }
         }
     } else {
         let stdin = std::io::stdin();
@@ -325,6 +325,9 @@ pub fn for_each_block(
             }
             ok &= block(&texts, &bar);
             bar.inc(texts.len() as u64);
+            if super::out::failed() {
+                break;
+            }
             if bar.position() >= PROGRESS_MIN && bar.is_hidden() {
                 show_progress(&bar);
             }
@@ -336,21 +339,22 @@ pub fn for_each_block(
 
 /// Prints a block's lines in order; false if any input failed.
 pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let mut ok = true;
     bar.suspend(|| {
+        let mut pending = String::new();
         for line in lines {
             if let Some(text) = &line.stdout {
-                let _ = writeln!(out, "{text}");
+                pending.push_str(text);
+                pending.push('\n');
             }
             if let Some(diagnostic) = &line.stderr {
                 ok = false;
-                let _ = out.flush();
+                ok &= super::out::write(&pending);
+                pending.clear();
                 eprint!("{diagnostic}");
             }
         }
-        let _ = out.flush();
+        ok &= super::out::write(&pending);
     });
     ok
 }

@@ -508,3 +508,99 @@ fn compile_warns_of_a_map_that_fails_on_some_inputs() {
     assert_eq!(stderr(&out), "");
     let _ = std::fs::remove_file(&model);
 }
+
+#[test]
+fn a_full_disk_is_a_diagnostic_and_a_failure_for_every_command() {
+    // Standard output that cannot be written (`> /dev/full`): no panic, no
+    // exit 0 with the output lost, but one diagnostic and exit 1.
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        return;
+    }
+    let program = write_program("full_disk.rasp", "task = reverse(tokens);\n");
+    let program = program.to_str().expect("path");
+    let model = std::env::temp_dir().join(format!("rasp-full-{}.safetensors", std::process::id()));
+    let model = model.to_str().expect("path");
+    let built = crate::rasp(
+        &[
+            "compile",
+            program,
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "4",
+            "-o",
+            model,
+        ],
+        None,
+    );
+    assert!(built.status.success(), "{}", stderr(&built));
+    let commands: Vec<(Vec<&str>, Option<&str>)> = vec![
+        (vec!["analyze", program], None),
+        (vec!["analyze", program, "--json"], None),
+        (vec!["run", program, "--input", "abc"], None),
+        (vec!["run", program], Some("abc\nba\n")),
+        (
+            vec![
+                "compile",
+                program,
+                "--vocab",
+                "a,b",
+                "--max-len",
+                "4",
+                "-o",
+                model,
+            ],
+            None,
+        ),
+        (
+            vec![
+                "compile",
+                program,
+                "--vocab",
+                "a,b",
+                "--max-len",
+                "4",
+                "-o",
+                model,
+                "--json",
+            ],
+            None,
+        ),
+        (
+            vec!["verify", program, "--vocab", "a,b", "--max-len", "4"],
+            None,
+        ),
+        (vec!["exec", model, "--input", "ab"], None),
+        (vec!["inspect", model], None),
+        (vec!["draw", program, "--input", "ab", "-o", "-"], None),
+        (vec!["completions", "bash"], None),
+        (vec![], Some("tokens;\n")),
+    ];
+    for (args, input) in commands {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rasp"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::fs::File::create(full).expect("/dev/full opens"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("rasp starts");
+        if let Some(text) = input {
+            use std::io::Write;
+            let _ = child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes());
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().expect("rasp finishes");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("rasp::cli::write"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_file(model);
+}
