@@ -184,7 +184,7 @@ pub fn run_exec(args: &ExecArgs) -> ExitCode {
     let texts = Texts::new(&model);
     let color = stderr_color();
     let mut ran: Vec<(String, Vec<Atom>)> = Vec::new();
-    let mut ok = for_each_block(&args.inputs, "inputs", &mut |block, bar| {
+    let mut ok = for_each_block(&args.inputs, "inputs", args.json, &mut |block, bar| {
         if args.plot.is_some() {
             for text in block {
                 // Inputs that fail are reported once, by the run itself.

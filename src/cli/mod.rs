@@ -106,6 +106,8 @@ fn completions(args: &CompletionsArgs) -> ExitCode {
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
+pub use run::MAX_LINE_BYTES;
+
 /// Whether diagnostics on standard error get colours.
 pub fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()

@@ -49,6 +49,15 @@ pub enum CliError {
         help("`--samples K` is how many inputs `rasp verify` checks when there are more than a million of length 1 to max_len (the hard ones first, then random ones); 0 would check nothing")
     )]
     NoSamples,
+    /// A line of standard input that is not an input.
+    #[error("line {line} of standard input is not an input: {reason}")]
+    #[diagnostic(
+        code(rasp::cli::input_line),
+        help(
+            "each line of standard input is one input, as text in UTF-8; the other lines are run"
+        )
+    )]
+    BadInputLine { line: usize, reason: String },
     /// `rasp verify` found the interpreter failing on every input.
     #[error("the program fails on every input checked ({inputs} inputs), so the model was compared on none")]
     #[diagnostic(
@@ -261,7 +270,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             })
             .collect()
     };
-    let ok = for_each_block(&args.inputs, "inputs", &mut |texts, bar| {
+    let ok = for_each_block(&args.inputs, "inputs", args.json, &mut |texts, bar| {
         print_block(&run_block(texts), bar)
     });
     if ok {
@@ -285,6 +294,7 @@ pub struct LineOutput {
 pub fn for_each_block(
     inputs: &[String],
     what: &str,
+    json: bool,
     block: &mut dyn FnMut(&[String], &ProgressBar) -> bool,
 ) -> bool {
     let known = (!inputs.is_empty()).then_some(inputs.len() as u64);
@@ -300,17 +310,47 @@ pub fn for_each_block(
         }
     } else {
         let stdin = std::io::stdin();
-        let mut lines = stdin.lock().lines();
+        let mut reader = stdin.lock();
         let mut texts = Vec::with_capacity(BLOCK);
-        loop {
+        let mut number = 0usize;
+        let mut done = false;
+        while !done {
             texts.clear();
             let mut bytes = 0;
-            for line in lines.by_ref() {
-                let Ok(line) = line else {
-                    ok = false;
-                    break;
+            // A line that is not an input (not UTF-8, too long, unreadable)
+            // ends the block; its error follows the block's outputs.
+            let mut bad: Option<(usize, String, String)> = None;
+            loop {
+                number += 1;
+                let line = match read_capped(&mut reader, MAX_LINE_BYTES) {
+                    Ok(Line::End) => {
+                        done = true;
+                        break;
+                    }
+                    Ok(Line::TooLong(n)) => {
+                        bad = Some((
+                            number,
+                            String::new(),
+                            format!("it is {n} bytes long, over the limit of {MAX_LINE_BYTES}"),
+                        ));
+                        break;
+                    }
+                    Ok(Line::Text(bytes)) => bytes,
+                    Err(e) => {
+                        bad = Some((number, String::new(), format!("it cannot be read: {e}")));
+                        done = true;
+                        break;
+                    }
                 };
-                let line = line.trim_end_matches('\r');
+                let line = match String::from_utf8(line) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                        bad = Some((number, shown, "it is not valid UTF-8".into()));
+                        break;
+                    }
+                };
+                let line = line.trim_end_matches(['\n', '\r']);
                 if line.is_empty() {
                     continue;
                 }
@@ -319,6 +359,27 @@ pub fn for_each_block(
                 if texts.len() == BLOCK || bytes > 1 << 24 {
                     break;
                 }
+            }
+            if let Some((line, shown, reason)) = bad {
+                if !texts.is_empty() {
+                    block(&texts, &bar);
+                    bar.inc(texts.len() as u64);
+                }
+                let e = CliError::BadInputLine { line, reason };
+                let out = LineOutput {
+                    stdout: json.then(|| {
+                        serde_json::json!({"input": shown.trim_end_matches(['\n', '\r']), "error": e.to_string()})
+                            .to_string()
+                    }),
+                    stderr: Some(render(&e, stderr_color())),
+                };
+                print_block(&[out], &bar);
+                ok = false;
+                bar.inc(1);
+                if super::out::failed() {
+                    break;
+                }
+                continue;
             }
             if texts.is_empty() {
                 break;
@@ -414,4 +475,59 @@ pub fn atom_json(a: &Atom) -> serde_json::Value {
             .unwrap_or_else(|| serde_json::Value::String(a.to_py_str())),
         Atom::Str(s) => serde_json::Value::String(s.to_string()),
     }
+}
+
+/// The longest line of standard input read as one input.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// One line of input, read with a bound.
+enum Line {
+    /// The bytes of the line, its newline included if it had one.
+    Text(Vec<u8>),
+    /// A line of at least this many bytes, skipped to its end.
+    TooLong(usize),
+    End,
+}
+
+/// Reads one line of at most `cap` bytes; a longer one is skipped to its
+/// end without being held.
+fn read_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Result<Line> {
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    let mut over = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let (chunk, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let n = chunk.len();
+        total += n;
+        if !over {
+            if line.len() + n > cap {
+                over = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        reader.consume(n);
+        if end {
+            break;
+        }
+    }
+    Ok(if over {
+        Line::TooLong(total)
+    } else if total == 0 {
+        Line::End
+    } else {
+        Line::Text(line)
+    })
 }

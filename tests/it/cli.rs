@@ -604,3 +604,59 @@ fn a_full_disk_is_a_diagnostic_and_a_failure_for_every_command() {
     }
     let _ = std::fs::remove_file(model);
 }
+
+/// `rasp args` with raw bytes on standard input.
+fn rasp_bytes(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rasp"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rasp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let bytes = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&bytes);
+    });
+    let out = child.wait_with_output().expect("rasp finishes");
+    let _ = writer.join();
+    out
+}
+
+#[test]
+fn a_line_that_is_not_an_input_gets_its_error_in_its_place() {
+    // Invalid UTF-8 and an over-long line are errors at their line; the
+    // lines around them still run, and with --json every line has its line.
+    let reverse = crate::files_in("examples", "reverse", ".rasp");
+    let program = reverse[0].to_str().expect("path");
+    let out = rasp_bytes(&["run", program, "--json"], b"ab\n\xff\xfex\nba\n");
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf-8")
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains(r#""output":["b","a"]"#), "{}", lines[0]);
+    assert!(
+        lines[1].contains("line 2 of standard input is not an input: it is not valid UTF-8"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains(r#""output":["a","b"]"#), "{}", lines[2]);
+    assert!(stderr(&out).contains("rasp::cli::input_line"));
+    let mut long = b"ab\n".to_vec();
+    long.extend(std::iter::repeat_n(b'a', rasp::cli::MAX_LINE_BYTES + 1));
+    long.extend_from_slice(b"\nba\n");
+    let out = rasp_bytes(&["run", program], &long);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "[b, a]\n[a, b]\n");
+    assert!(
+        stderr(&out)
+            .contains("line 2 of standard input is not an input: it is 67108866 bytes long"),
+        "{}",
+        stderr(&out)
+    );
+}
