@@ -101,7 +101,7 @@ pub struct VerifyArgs {
     pub target: Target,
     /// Inputs to try when there are more than a million: the hard ones of
     /// length max_len first (constant, alternating, all but one token
-    /// equal), then random ones. At least 1.
+    /// equal), then random ones. At least 1, at most 100,000,000.
     #[arg(long, default_value_t = 10_000)]
     pub samples: usize,
     /// The seed of the random inputs.
@@ -423,10 +423,20 @@ fn exec_block(
         .collect()
 }
 
+/// The most inputs `rasp verify --samples` checks (minutes, not days).
+const MAX_SAMPLES: usize = 100_000_000;
+
 /// Runs `rasp verify`.
 pub fn run_verify(args: &VerifyArgs) -> ExitCode {
     if args.samples == 0 {
         report(&CliError::NoSamples);
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if args.samples > MAX_SAMPLES {
+        report(&CliError::TooManySamples {
+            samples: args.samples,
+            limit: MAX_SAMPLES,
+        });
         return ExitCode::from(EXIT_USAGE);
     }
     let (model, loaded) = match compile_target(&args.target) {

@@ -49,6 +49,13 @@ pub enum CliError {
         help("`--samples K` is how many inputs `rasp verify` checks when there are more than a million of length 1 to max_len (the hard ones first, then random ones); 0 would check nothing")
     )]
     NoSamples,
+    /// `rasp verify --samples` past the limit.
+    #[error("`--samples` must be at most {limit}, not {samples}")]
+    #[diagnostic(
+        code(rasp::cli::too_many_samples),
+        help("a billion inputs take hours; sample fewer, or verify every input of a smaller `--max-len`")
+    )]
+    TooManySamples { samples: usize, limit: usize },
     /// A line of standard input that is not an input.
     #[error("line {line} of standard input is not an input: {reason}")]
     #[diagnostic(

@@ -338,6 +338,24 @@ fn verify_refuses_zero_samples_as_usage() {
     assert!(err.contains("rasp::cli::no_samples"), "{err}");
     assert!(err.contains("`--samples` must be at least 1"), "{err}");
     assert!(err.contains("help:"), "{err}");
+    // And at most a hundred million: 2^64 - 1 would run for ever.
+    let out = rasp(
+        &[
+            "verify",
+            "examples/sort.rasp",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--samples",
+            "18446744073709551615",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("rasp::cli::too_many_samples"), "{err}");
+    assert!(err.contains("at most 100000000"), "{err}");
 }
 
 #[test]
