@@ -234,33 +234,35 @@ impl Diagnostic for CompileError {
 
 /// What the compiler notes about a model it did build: a map that fails on
 /// some of the values its inputs can take together (where the program has no
-/// output, the model's is unspecified).
+/// output, the model's is unspecified). Placed and labelled as a
+/// [`CompileError`], with a warning's severity and its own code.
 #[derive(Debug, Clone)]
-pub struct CompileWarning {
-    pub message: String,
-    at: Option<Origin>,
-    label: String,
-}
+pub struct CompileWarning(CompileError);
 
 impl CompileWarning {
     /// A map that fails on some inputs; `example` names one failing case.
     pub fn partial_failure(node: &Node, example: &str) -> CompileWarning {
-        CompileWarning {
-            message: format!(
+        CompileWarning(CompileError::at_node(
+            CompileErrorKind::MapFails,
+            node,
+            format!(
                 "`{}` fails on some values its inputs can take together ({example}): where \
                  an input reaches them the program has no output, and the model's is \
                  unspecified",
                 node.label
             ),
-            at: node.origin.clone(),
-            label: format!("`{}`", node.label),
-        }
+            Some(
+                "`rasp verify` counts such inputs as undefined; guard the map \
+                 (`x if d != 0 else 0`) to give them an output"
+                    .into(),
+            ),
+        ))
     }
 }
 
 impl fmt::Display for CompileWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message)
+        self.0.fmt(f)
     }
 }
 
@@ -276,20 +278,14 @@ impl Diagnostic for CompileWarning {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(
-            "`rasp verify` counts such inputs as undefined; guard the map (`x if d != 0 else 0`) \
-             to give them an output",
-        ))
+        self.0.help()
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.at.as_ref().map(|o| &*o.source as &dyn SourceCode)
+        self.0.source_code()
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let origin = self.at.as_ref()?;
-        Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.label.clone()), origin.span),
-        )))
+        self.0.labels()
     }
 }

@@ -486,42 +486,33 @@ fn compile_warns_of_a_map_that_fails_on_some_inputs() {
     // `6 / tokens_int` fails where the token is 0: the model is built (the
     // other tokens have outputs), and the compiler says which map fails on
     // which values, as a warning with its span.
-    let program = write_program("partial_failure.rasp", "task = 6 / tokens_int;\n");
     let model =
         std::env::temp_dir().join(format!("rasp-partial-{}.safetensors", std::process::id()));
-    let out = crate::rasp(
-        &[
-            "compile",
-            program.to_str().expect("path"),
-            "--vocab",
-            "[0, 1, 2]",
-            "--max-len",
-            "3",
-            "-o",
-            model.to_str().expect("path"),
-        ],
-        None,
-    );
+    let compile = |name: &str, text: &str| {
+        let program = write_program(name, text);
+        crate::rasp(
+            &[
+                "compile",
+                program.to_str().expect("path"),
+                "--vocab",
+                "[0, 1, 2]",
+                "--max-len",
+                "3",
+                "-o",
+                model.to_str().expect("path"),
+            ],
+            None,
+        )
+    };
+    let out = compile("partial_failure.rasp", "task = 6 / tokens_int;\n");
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("rasp::compile::partial"), "{err}");
     assert!(err.contains("on (6, 0): division by zero"), "{err}");
     assert!(err.contains("6 / tokens_int"), "the span is shown: {err}");
+    assert!(err.contains("help:"), "{err}");
     // A program that fails nowhere compiles without a word on stderr.
-    let clean = write_program("no_failure.rasp", "task = 6 / (tokens_int + 1);\n");
-    let out = crate::rasp(
-        &[
-            "compile",
-            clean.to_str().expect("path"),
-            "--vocab",
-            "[0, 1, 2]",
-            "--max-len",
-            "3",
-            "-o",
-            model.to_str().expect("path"),
-        ],
-        None,
-    );
+    let out = compile("no_failure.rasp", "task = 6 / (tokens_int + 1);\n");
     assert!(out.status.success());
     assert_eq!(stderr(&out), "");
     let _ = std::fs::remove_file(&model);

@@ -142,23 +142,7 @@ impl Lowerer<'_> {
         if gap <= 0.0 {
             return Err(self.too_close(id, "its counts"));
         }
-        let margin = if gap.is_finite() { gap / 2.0 } else { 0.5 };
-        let f = blocks::Piecewise::through(&points, margin);
-        let label = self.label(id).to_string();
-        // MLP units are off at BOS (assembly gates them): 0 there.
-        let dim = self.alloc(label, 0.0, values.magnitude());
-        let x_mag = code.form.magnitude(&self.magnitude);
-        let x_hi = points.last().map_or(1.0, |p| p.0);
-        let rounding = f.rounding(self.dtype, x_mag, x_hi, code.form.terms.len());
-        let err = code.err.times(f.steepest).plus(Err::fixed(rounding));
-        let at = next_sublayer(code.avail, true);
-        let units = f.units(&code.form, dim);
-        self.add_units(id, at, units);
-        Ok(Number {
-            form: Form::dim(dim),
-            err,
-            avail: at,
-        })
+        Ok(self.through_points(id, &code, &points))
     }
 
     /// `x·g` for a number `x` and a one-hot `g` of numeric values: per
@@ -267,6 +251,14 @@ impl Lowerer<'_> {
         points: &[(f64, f64)],
     ) -> Result<Number, CompileError> {
         let nx = self.number_of(input)?;
+        Ok(self.through_points(id, &nx, points))
+    }
+
+    /// Node `id` as the piecewise-linear function of the number `x` through
+    /// `points` (sorted by `x`, no two at one `x`), in one dimension of the
+    /// next MLP: `x`'s error times the steepest slope, plus the units'
+    /// rounding. (MLP units are off at BOS: 0 there.)
+    fn through_points(&mut self, id: NodeId, x: &Number, points: &[(f64, f64)]) -> Number {
         let gap = points
             .windows(2)
             .map(|p| p[1].0 - p[0].0)
@@ -275,18 +267,18 @@ impl Lowerer<'_> {
         let f = blocks::Piecewise::through(points, margin);
         let label = self.label(id).to_string();
         let dim = self.alloc(label, 0.0, self.values(id).magnitude());
-        let x_mag = nx.form.magnitude(&self.magnitude);
+        let x_mag = x.form.magnitude(&self.magnitude);
         let x_hi = points.last().map_or(1.0, |p| p.0);
-        let rounding = f.rounding(self.dtype, x_mag, x_hi, nx.form.terms.len());
-        let err = nx.err.times(f.steepest).plus(Err::fixed(rounding));
-        let at = next_sublayer(nx.avail, true);
-        let units = f.units(&nx.form, dim);
+        let rounding = f.rounding(self.dtype, x_mag, x_hi, x.form.terms.len());
+        let err = x.err.times(f.steepest).plus(Err::fixed(rounding));
+        let at = next_sublayer(x.avail, true);
+        let units = f.units(&x.form, dim);
         self.add_units(id, at, units);
-        Ok(Number {
+        Number {
             form: Form::dim(dim),
             err,
             avail: at,
-        })
+        }
     }
 
     /// The code `β/(w+β)` of a width, built on first use.

@@ -21,18 +21,8 @@ impl Analysis {
             Atom::Float(x) if x.is_finite() => *x,
             _ => return None,
         };
-        let (mut lo, mut hi) = (d, d);
-        for v in self.nodes[*values].all.values() {
-            let x = match v {
-                Atom::Int(i) => *i as f64,
-                Atom::Float(x) if x.is_finite() => *x,
-                Atom::Bool(b) => f64::from(u8::from(*b)),
-                _ => return None,
-            };
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-        Some(self.span(vec![(lo, hi); self.max_len]))
+        let (lo, hi) = finite_range(&self.nodes[*values].all)?;
+        Some(self.span(vec![(lo.min(d), hi.max(d)); self.max_len]))
     }
 
     /// A span node with these ranges per index.
@@ -61,22 +51,7 @@ impl Analysis {
     ) -> Option<NodeValues> {
         use crate::eval::map::MapFn;
         use crate::syntax::ast::{BinaryOp, UnaryOp};
-        let range = |a: NodeId, i: usize| -> Option<(f64, f64)> {
-            let set = &self.nodes[a].per_index[i];
-            let mut lo = f64::INFINITY;
-            let mut hi = f64::NEG_INFINITY;
-            for v in set.values() {
-                let x = match v {
-                    Atom::Int(i) => *i as f64,
-                    Atom::Float(x) if x.is_finite() => *x,
-                    Atom::Bool(b) => f64::from(u8::from(*b)),
-                    _ => return None,
-                };
-                lo = lo.min(x);
-                hi = hi.max(x);
-            }
-            (lo <= hi).then_some((lo, hi))
-        };
+        let range = |a: NodeId, i: usize| finite_range(&self.nodes[a].per_index[i]);
         let constant = |a: NodeId| match &self.nodes[a].shape {
             Shape::Const(Atom::Int(i)) => Some(*i as f64),
             Shape::Const(Atom::Float(x)) if x.is_finite() => Some(*x),
@@ -237,9 +212,10 @@ impl Analysis {
                 continue;
             };
             let refs: Vec<&Atom> = values.iter().collect();
+            let applied = func.apply(&refs);
             if fuzzy {
-                if let Ok(base) = func.apply(&refs) {
-                    match radius_spread(func, &values, &radii, &base) {
+                if let Ok(base) = &applied {
+                    match radius_spread(func, &values, &radii, base) {
                         Some(spread) if arithmetic || spread == 0.0 => {
                             out_radius = out_radius.max(spread);
                         }
@@ -264,7 +240,7 @@ impl Analysis {
                     }
                 }
             }
-            match func.apply(&refs) {
+            match applied {
                 Ok(v) => table.push(Some(v)),
                 Err(e) => {
                     if failure.is_none() {
@@ -445,4 +421,22 @@ pub(super) fn radius_spread(
         }
     }
     Some(spread)
+}
+
+/// The least and greatest of a set of finite numbers (bools as 0 and 1);
+/// `None` if it is empty or holds anything else.
+fn finite_range(set: &ValueSet) -> Option<(f64, f64)> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for v in set.values() {
+        let x = match v {
+            Atom::Int(i) => *i as f64,
+            Atom::Float(x) if x.is_finite() => *x,
+            Atom::Bool(b) => f64::from(u8::from(*b)),
+            _ => return None,
+        };
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    (lo <= hi).then_some((lo, hi))
 }
