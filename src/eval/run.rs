@@ -8,19 +8,19 @@
 //!
 //! Selectors are not evaluated as n×n matrices when they need not be: a
 //! selector built from comparisons of exactly comparable columns stays a
-//! [`NormalForm`], and `aggregate` and `selector_width` read it through a
-//! [`RangePlan`] in O(n log n) (`kernels.rs`). Any other selector is
-//! materialised as a bit matrix ([`Selection`]), whose size is limited by
-//! bytes. [`Kernels::Bitset`] materialises every selector, the
+//! [`Form`], and `aggregate` and `selector_width` read it through a
+//! [`SelectPlan`] in O(n log n) or O(n log² n) (`kernels/`). Any other
+//! selector is materialised as a bit matrix ([`Selection`]), whose size is
+//! limited by bytes. [`Kernels::Bitset`] materialises every selector, the
 //! straightforward evaluation the fast one is tested against.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::atom::Atom;
 use super::error::{ErrorKind, EvalError, EvalResult};
-use super::kernels::{exact_keys, string_ranks, Compare, Mean, NormalForm, RangePlan};
+use super::kernels::{exact_keys, string_ranks, Form, Keys, Mean, SelectPlan, Term};
 use super::matrix::Selection;
 use super::sop::{
     topological_order, Node, NodeId, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
@@ -73,8 +73,8 @@ pub fn eval_selector(selector: &Selector, input: &[Atom]) -> EvalResult<Selectio
 enum SelValue {
     /// Comparisons, never materialised; the plan is built on first use.
     Form {
-        form: NormalForm,
-        plan: OnceCell<Option<Rc<RangePlan>>>,
+        form: Form,
+        plan: OnceCell<Option<Rc<SelectPlan>>>,
     },
     /// A bit matrix.
     Bits(Rc<Selection>),
@@ -190,6 +190,9 @@ struct Run<'a> {
     kernels: Kernels,
     /// The memory this evaluation may hold (see [`crate::memory`]).
     budget: crate::memory::Budget,
+    /// Key columns of live forms by the hash of their values
+    /// ([`Run::intern`]); held weakly, so a column goes with its last form.
+    interned: RefCell<HashMap<u64, Vec<std::rc::Weak<Vec<f64>>>>>,
 }
 
 impl<'a> Run<'a> {
@@ -204,6 +207,7 @@ impl<'a> Run<'a> {
             selections: HashMap::new(),
             kernels,
             budget: crate::memory::Budget::start(),
+            interned: RefCell::new(HashMap::new()),
         })
     }
 
@@ -304,13 +308,55 @@ impl<'a> Run<'a> {
     }
 
     /// A selector's plan, if it has one.
-    fn plan(&self, value: &SelValue) -> Option<Rc<RangePlan>> {
+    fn plan(&self, value: &SelValue) -> Option<Rc<SelectPlan>> {
         match value {
             SelValue::Bits(_) => None,
             SelValue::Form { form, plan } => plan
-                .get_or_init(|| RangePlan::build(form, self.n).map(Rc::new))
+                .get_or_init(|| SelectPlan::build(form, self.n).map(Rc::new))
                 .clone(),
         }
+    }
+
+    /// `select(keys, queries, op)` as a form, when both columns compare
+    /// exactly as `f64` (numbers, or strings by rank).
+    fn compare_form(&self, keys: &Rc<Sequence>, queries: &Rc<Sequence>, op: CmpOp) -> Option<Form> {
+        let (k, q) = if Rc::ptr_eq(keys, queries) {
+            let k = self.intern(match exact_keys(keys) {
+                Some(k) => k,
+                None => string_ranks(keys, keys)?.0,
+            });
+            (k.clone(), k)
+        } else {
+            let (k, q) = match (exact_keys(keys), exact_keys(queries)) {
+                (Some(k), Some(q)) => (k, q),
+                _ => string_ranks(keys, queries)?,
+            };
+            (self.intern(k), self.intern(q))
+        };
+        Some(Form::compare(k, q, op))
+    }
+
+    /// The one shared copy of a key column with these values, so that forms
+    /// can tell columns apart by pointer.
+    fn intern(&self, values: Vec<f64>) -> Keys {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for v in &values {
+            v.to_bits().hash(&mut hasher);
+        }
+        let mut interned = self.interned.borrow_mut();
+        let same = interned.entry(hasher.finish()).or_default();
+        same.retain(|c| c.strong_count() > 0);
+        if let Some(found) = same
+            .iter()
+            .filter_map(|c| c.upgrade())
+            .find(|c| **c == values)
+        {
+            return found;
+        }
+        let keys = Rc::new(values);
+        same.push(Rc::downgrade(&keys));
+        keys
     }
 
     fn fail(&self, sop: &SOp, kind: impl Into<ErrorKind>, position: Option<usize>) -> EvalError {
@@ -390,7 +436,10 @@ impl<'a> Run<'a> {
             SOpKind::SelectorWidth(selector) => {
                 let value = self.sel(selector);
                 if let Some(plan) = self.plan(&value) {
-                    (0..n).map(|q| Atom::Int(plan.width(q) as i64)).collect()
+                    plan.widths()
+                        .into_iter()
+                        .map(|w| Atom::Int(w as i64))
+                        .collect()
                 } else {
                     let sel = self.read_bits(selector, &value)?;
                     (0..n).map(|q| Atom::Int(sel.width(q) as i64)).collect()
@@ -447,19 +496,19 @@ impl<'a> Run<'a> {
         ))
     }
 
-    /// A selector node's value: a normal form where one exists (and has a
-    /// plan), else a bit matrix.
+    /// A selector node's value: a form where one exists (read through a
+    /// plan if it has one, else materialised by its reader), else a bit
+    /// matrix.
     fn selection(&self, sel: &Selector) -> EvalResult<SelValue> {
         let n = self.n;
         let fast = self.kernels == Kernels::Fast;
-        let form = |form: Option<NormalForm>| {
-            form.filter(|f| fast && f.has_plan())
-                .map(|form| SelValue::Form {
-                    form,
-                    plan: OnceCell::new(),
-                })
+        let form = |form: Option<Form>| {
+            form.filter(|_| fast).map(|form| SelValue::Form {
+                form,
+                plan: OnceCell::new(),
+            })
         };
-        let operand = |s: &Selector| -> (Rc<SelValue>, Option<NormalForm>) {
+        let operand = |s: &Selector| -> (Rc<SelValue>, Option<Form>) {
             let value = self.sel(s);
             let f = match &*value {
                 SelValue::Form { form, .. } => Some(form.clone()),
@@ -471,7 +520,7 @@ impl<'a> Run<'a> {
             SelectorKind::Select { keys, queries, op } => {
                 let keys = self.column(keys);
                 let queries = self.column(queries);
-                if let Some(value) = form(compare_form(&keys, &queries, *op)) {
+                if let Some(value) = form(self.compare_form(&keys, &queries, *op)) {
                     return Ok(value);
                 }
                 self.reserve_bits(sel, 1)?;
@@ -510,7 +559,7 @@ impl<'a> Run<'a> {
             }
             SelectorKind::Not(a) => {
                 let (va, fa) = operand(a);
-                if let Some(value) = form(fa.map(|f| f.not())) {
+                if let Some(value) = form(fa.and_then(|f| f.not())) {
                     return Ok(value);
                 }
                 let temporaries = usize::from(matches!(*va, SelValue::Form { .. }));
@@ -522,49 +571,34 @@ impl<'a> Run<'a> {
     }
 }
 
-/// `select(keys, queries, op)` as a normal form, when both columns compare
-/// exactly as `f64` (numbers, or strings by rank).
-fn compare_form(keys: &Rc<Sequence>, queries: &Rc<Sequence>, op: CmpOp) -> Option<NormalForm> {
-    let (k, q) = if Rc::ptr_eq(keys, queries) {
-        let k = Rc::new(match exact_keys(keys) {
-            Some(k) => k,
-            None => string_ranks(keys, keys)?.0,
-        });
-        (k.clone(), k)
-    } else {
-        match (exact_keys(keys), exact_keys(queries)) {
-            (Some(k), Some(q)) => (Rc::new(k), Rc::new(q)),
-            _ => {
-                let (k, q) = string_ranks(keys, queries)?;
-                (Rc::new(k), Rc::new(q))
+/// A form as a bit matrix, one row at a time: each term's literals
+/// intersected, the (disjoint) terms united.
+fn form_selection(form: &Form, n: usize) -> Selection {
+    let words = n.div_ceil(64);
+    let mut term_row = vec![0u64; words];
+    let mut scratch = vec![0u64; words];
+    Selection::from_rows(n, |q, row| {
+        for term in &form.terms {
+            term_bits(term, q, n, &mut term_row, &mut scratch);
+            for (r, t) in row.iter_mut().zip(&term_row) {
+                *r |= t;
             }
         }
-    };
-    Some(NormalForm::compare(Compare {
-        keys: k,
-        queries: q,
-        op,
-    }))
+    })
 }
 
-/// A normal form as a bit matrix, one row at a time.
-fn form_selection(form: &NormalForm, n: usize) -> Selection {
-    let mut scratch = vec![0u64; n.div_ceil(64)];
-    let sel = Selection::from_rows(n, |q, row| {
-        for (i, c) in form.conjuncts.iter().enumerate() {
-            let target: &mut [u64] = if i == 0 { row } else { &mut scratch };
-            compare_row(&c.keys, c.queries[q], c.op, target);
-            if i > 0 {
-                for (r, s) in row.iter_mut().zip(&scratch) {
-                    *r &= s;
-                }
-            }
+/// The keys one term selects for query `q`, into `row`.
+fn term_bits(term: &Term, q: usize, n: usize, row: &mut [u64], scratch: &mut [u64]) {
+    // No literals: every key.
+    for (w, word) in row.iter_mut().enumerate() {
+        let bits = (n - w * 64).min(64);
+        *word = if bits == 64 { !0 } else { (1u64 << bits) - 1 };
+    }
+    for lit in &term.literals {
+        compare_row(&lit.keys, lit.queries[q], lit.op(), scratch);
+        for (r, s) in row.iter_mut().zip(scratch.iter()) {
+            *r &= s;
         }
-    });
-    if form.negated {
-        sel.not()
-    } else {
-        sel
     }
 }
 

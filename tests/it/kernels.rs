@@ -113,6 +113,58 @@ proptest! {
     }
 }
 
+/// Selectors as people write them: few columns, so comparisons share key
+/// columns (a stable sort's tie-break, two orders at once, `!=` inside a
+/// conjunction, `not` of a disjunction).
+fn shaped_selector() -> impl Strategy<Value = String> {
+    let col = prop::sample::select(vec!["tokens", "indices", "indices % 3", "length - indices"]);
+    (col.clone(), col.clone(), col, op(), op(), op(), 0..5usize).prop_map(
+        |(a, b, c, o1, o2, o3, shape)| match shape {
+            0 => format!(
+                "select({a}, {a}, {o1}) or (select({a}, {a}, ==) and select({b}, {b}, {o2}))"
+            ),
+            1 => format!("select({a}, {a}, {o1}) and select({b}, {b}, {o2})"),
+            2 => format!(
+                "(select({a}, {b}, {o1}) and select({b}, {a}, {o2})) or select({c}, {c}, {o3})"
+            ),
+            3 => format!("not (select({a}, {a}, {o1}) or select({b}, {c}, {o2}))"),
+            _ => format!(
+                "select({a}, {a}, {o1}) and (select({b}, {b}, {o2}) or not select({c}, {a}, {o3}))"
+            ),
+        },
+    )
+}
+
+/// A reader of a shaped selector.
+fn shaped_program() -> impl Strategy<Value = String> {
+    let values = prop::sample::select(vec![
+        "indices",
+        "tokens",
+        "indices / 4",
+        "indices > 2",
+        "2.5",
+        "length",
+    ]);
+    (shaped_selector(), values, any::<bool>()).prop_map(|(sel, v, width)| {
+        if width {
+            format!("y = selector_width({sel});")
+        } else {
+            format!("y = aggregate({sel}, {v}, 0);")
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(400), .. ProptestConfig::default() })]
+
+    #[test]
+    fn shaped_selectors_equal_bit_matrices(text in shaped_program(), input in input()) {
+        let fast = outcome(&text, &input, Kernels::Fast);
+        let bits = outcome(&text, &input, Kernels::Bitset);
+        prop_assert_eq!(fast, bits, "{}", text);
+    }
+}
+
 /// The library's tasks on fixed inputs, longer than one word of bits.
 #[test]
 fn library_tasks_agree_on_long_inputs() {

@@ -222,10 +222,11 @@ fn input_length() {
 
 #[test]
 fn selection_bytes() {
-    // An `or` of two orderings has no O(n log n) kernel: it becomes an n×n
-    // bit matrix, refused before allocating when it would pass the limit.
+    // Orders by three key columns at once have no plan: the selector becomes
+    // an n×n bit matrix, refused before allocating when it would pass the
+    // limit.
     let s = sop(
-        "w = selector_width(select(tokens, tokens, <) or select(indices, indices, >));",
+        "w = selector_width(select(tokens, tokens, <) and select(indices, indices, >) and select(indices % 5, indices % 5, <=));",
         "w",
     );
     let n = 200_000;
@@ -233,6 +234,34 @@ fn selection_bytes() {
     let long: Vec<Atom> = (0..n).map(|i| Atom::Int(i as i64 % 7)).collect();
     let limit = format!("more than the limit of {} MiB", MAX_SELECTION_BYTES >> 20);
     assert_sop_limit(&s, &long, &long[..300], &limit);
+}
+
+#[test]
+fn selectors_people_write_need_no_bit_matrix() {
+    // On 200,000 positions a bit matrix passes the limit, so these run only
+    // through plans: the stable sort with an index tie-break, an `or` of two
+    // orders, and a width of two orders.
+    let n = 200_000;
+    assert!(n * n / 8 > MAX_SELECTION_BYTES, "the input is long enough");
+    let long: Vec<Atom> = (0..n)
+        .map(|i| Atom::Int((i as i64 * 7919) % 1000))
+        .collect();
+    let programs = [
+        "smaller = select(tokens, tokens, <);\nsame_earlier = select(tokens, tokens, ==) and select(indices, indices, <);\ntarget = selector_width(smaller or same_earlier);\ny = aggregate(select(target, indices, ==), tokens);",
+        "y = selector_width(select(tokens, tokens, <) or select(indices, indices, >));",
+        "y = selector_width(select(indices, indices, <) and select(tokens, tokens, >));",
+    ];
+    // `tokens` are strings: the sort is in string order.
+    let mut sorted: Vec<String> = long.iter().map(|a| a.to_str().repr()).collect();
+    sorted.sort_unstable();
+    for (i, program) in programs.iter().enumerate() {
+        let out = eval_sop(&sop(program, "y"), &long).expect("runs through a plan");
+        assert_eq!(out.values.len(), n);
+        if i == 0 {
+            let got: Vec<String> = out.values.iter().map(Atom::repr).collect();
+            assert!(got == sorted, "the stable sort sorts");
+        }
+    }
 }
 
 #[test]
