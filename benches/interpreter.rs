@@ -1,6 +1,7 @@
 //! Interpreter benchmarks: the library's sort, histogram and Dyck-2 on random
-//! tokens, from a thousand to a million, and the fast selector kernels
-//! against materialised bit matrices.
+//! tokens, from a thousand to a million; selectors as people write them (a
+//! stable sort with an index tie-break, two orders at once); and the fast
+//! selector kernels against materialised bit matrices.
 //!
 //! Run with `cargo bench --bench interpreter`; results go in `BENCHMARKS.md`.
 //! `cargo bench --bench interpreter -- '/1000$'` runs only the 1,000-token
@@ -66,6 +67,46 @@ fn library_tasks(c: &mut Criterion) {
     }
 }
 
+/// Selectors as people write them, against the library's sort on the same
+/// input: (name, program), on random letters.
+const SHAPES: [(&str, &str); 5] = [
+    ("library_sort", "sort(tokens, tokens)"),
+    (
+        "stable_sort",
+        "aggregate(select(selector_width(select(tokens, tokens, <) or (select(tokens, tokens, ==) and select(indices, indices, <))), indices, ==), tokens)",
+    ),
+    (
+        "key_index_sort",
+        "aggregate(select(selector_width(select(indices % 7, indices % 7, <) or (select(indices % 7, indices % 7, ==) and select(indices, indices, <))), indices, ==), tokens)",
+    ),
+    (
+        "most_frequent_by_key",
+        "aggregate(select(selector_width(select(histogram(tokens), histogram(tokens), >) or (select(histogram(tokens), histogram(tokens), ==) and select(indices, indices, <))), indices, ==), tokens)",
+    ),
+    (
+        "two_orders",
+        "selector_width(select(indices, indices, <) and select(tokens, tokens, >))",
+    ),
+];
+
+fn selector_shapes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("shapes");
+    group.sample_size(10);
+    for n in [100_000, 1_000_000] {
+        if n == 1_000_000 {
+            group.measurement_time(Duration::from_secs(30));
+        }
+        let input = random_tokens(n, b"abcdefghijklmnopqrstuvwxyz", 42);
+        for (name, text) in SHAPES {
+            let sop = program(text);
+            group.bench_with_input(BenchmarkId::new(name, n), &input, |b, input| {
+                b.iter(|| eval_sop_with(&sop, input, Kernels::Fast).expect("evaluates"))
+            });
+        }
+    }
+    group.finish();
+}
+
 /// The same tasks with every selector materialised as an n×n bit matrix
 /// (the evaluation the fast kernels replace), for the ratio.
 fn bit_matrices(c: &mut Criterion) {
@@ -81,5 +122,5 @@ fn bit_matrices(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, library_tasks, bit_matrices);
+criterion_group!(benches, library_tasks, selector_shapes, bit_matrices);
 criterion_main!(benches);
