@@ -305,8 +305,8 @@ pub fn schedule(root: &SOp) -> Schedule {
 fn map_identity(func: &crate::eval::map::MapFn) -> usize {
     use crate::eval::map::MapFn;
     match func {
-        MapFn::Lookup(t) => std::rc::Rc::as_ptr(t) as *const u8 as usize,
-        MapFn::InList(l) => std::rc::Rc::as_ptr(l) as *const u8 as usize,
+        MapFn::Lookup(t) => std::sync::Arc::as_ptr(t) as *const u8 as usize,
+        MapFn::InList(l) => std::sync::Arc::as_ptr(l) as *const u8 as usize,
         _ => 0,
     }
 }

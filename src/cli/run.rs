@@ -11,8 +11,7 @@ use super::progress::{progress_bar, show_progress, PROGRESS_MIN};
 use super::{stderr_color, RunArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
-use crate::eval::batch::Shared;
-use crate::eval::print::{sequence_text, value_text};
+use crate::eval::print::value_text;
 use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;
@@ -226,13 +225,6 @@ fn pick_sop(
     }
 }
 
-/// Runs a loaded program again, silently, for another thread.
-pub fn rebuild_sop(file: &std::path::Path, text: &str, sop_name: Option<&str>) -> Option<SOp> {
-    pick_sop(file, text, sop_name, Draws::Ignore, &mut |_| {})
-        .ok()
-        .map(|(_, sop)| sop)
-}
-
 /// Inputs per block of a batch: read, run in parallel, then printed in order.
 pub const BLOCK: usize = 4096;
 
@@ -250,13 +242,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let text = loaded.text.as_str();
-    let build = || rebuild_sop(&args.file, text, args.sop.as_deref());
-    let shared = Shared::new(&build);
+    // One prepared graph, read by every worker.
+    let prepared = PreparedSOp::new(&loaded.sop);
     let color = stderr_color();
     let run_block = |texts: &[String]| -> Vec<LineOutput> {
         if texts.len() < PARALLEL_MIN {
-            let prepared = PreparedSOp::new(&loaded.sop);
             return texts
                 .iter()
                 .map(|t| run_input(&prepared, t, args.json, color))
@@ -264,17 +254,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         texts
             .par_iter()
-            .map(|t| {
-                shared.with(|sop| match sop {
-                    Some(sop) => run_input(sop, t, args.json, color),
-                    None => LineOutput {
-                        stdout: None,
-                        stderr: Some(
-                            "error: the program did not run again on a worker thread\n".into(),
-                        ),
-                    },
-                })
-            })
+            .map(|t| run_input(&prepared, t, args.json, color))
             .collect()
     };
     let ok = for_each_block(&args.inputs, "inputs", args.json, &mut |texts, bar| {
@@ -432,38 +412,49 @@ pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
 fn run_input(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> LineOutput {
     let input = match Interpreter::parse_input(text) {
         Ok(i) => i,
-        Err(e) => {
-            return LineOutput {
-                stdout: json.then(|| {
-                    serde_json::json!({"input": text, "error": e.to_string()}).to_string()
-                }),
-                stderr: Some(render(&e, color)),
-            }
-        }
+        Err(e) => return failure_line(serde_json::Value::String(text.into()), &e, json, color),
     };
     match sop.eval(&input) {
-        Ok(seq) => LineOutput {
-            stdout: Some(if json {
-                serde_json::json!({
-                    "input": atoms_json(&input),
-                    "output": atoms_json(&seq.values),
-                })
-                .to_string()
-            } else {
-                sequence_text(&seq)
-            }),
-            stderr: None,
-        },
-        Err(e) => {
-            let e = e.on_input(text);
-            LineOutput {
-                stdout: json.then(|| {
-                    serde_json::json!({"input": atoms_json(&input), "error": e.to_string()})
-                        .to_string()
-                }),
-                stderr: Some(render(&e, color)),
-            }
-        }
+        Ok(seq) => output_line(&input, &seq.values, json),
+        Err(e) => failure_line(
+            atoms_json(&input),
+            &crate::Error::from(e.on_input(text)),
+            json,
+            color,
+        ),
+    }
+}
+
+/// What an input that fails prints: its diagnostic, and with `--json` an
+/// error line whose `input` is `input`. `rasp run` and `rasp exec` share it.
+pub fn failure_line(
+    input: serde_json::Value,
+    error: &dyn Diagnostic,
+    json: bool,
+    color: bool,
+) -> LineOutput {
+    LineOutput {
+        stdout: json
+            .then(|| serde_json::json!({"input": input, "error": error.to_string()}).to_string()),
+        stderr: Some(render(error, color)),
+    }
+}
+
+/// What an input's outputs print: `[a, b]`, or with `--json` a line with
+/// the input and output atoms. `rasp run` and `rasp exec` share it.
+pub fn output_line(input: &[Atom], outputs: &[Atom], json: bool) -> LineOutput {
+    LineOutput {
+        stdout: Some(if json {
+            serde_json::json!({
+                "input": atoms_json(input),
+                "output": atoms_json(outputs),
+            })
+            .to_string()
+        } else {
+            let items: Vec<String> = outputs.iter().map(Atom::short).collect();
+            format!("[{}]", items.join(", "))
+        }),
+        stderr: None,
     }
 }
 

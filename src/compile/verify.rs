@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use rayon::prelude::*;
 
 use crate::eval::atom::Atom;
-use crate::eval::batch::Shared;
 use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::model::forward::{Prediction, Runner};
@@ -81,28 +80,19 @@ pub fn verify(
     })
 }
 
-/// [`verify`] with every block spread over all cores: `build` makes each
-/// worker thread's own copy of the s-op (see [`crate::eval::batch`]).
+/// [`verify`] with every block spread over all cores, every worker reading
+/// the same prepared graph.
 pub fn verify_parallel(
     model: &Model,
-    build: &(dyn Fn() -> Option<SOp> + Sync),
+    sop: &SOp,
     inputs: impl Iterator<Item = Vec<Atom>>,
     progress: impl FnMut(usize),
 ) -> Report {
-    let shared = Shared::new(build);
+    let prepared = PreparedSOp::new(sop);
     check_blocks(model, inputs, progress, &|chunks, texts| {
         chunks
             .par_iter()
-            .map(|chunk| {
-                shared.with(|sop| match sop {
-                    Some(sop) => check_chunk(sop, texts, chunk),
-                    // The program ran on the calling thread, so it runs here.
-                    None => Checked {
-                        undefined: chunk.ids.len(),
-                        ..Checked::default()
-                    },
-                })
-            })
+            .map(|chunk| check_chunk(&prepared, texts, chunk))
             .collect()
     })
 }
@@ -113,10 +103,10 @@ const BLOCK: usize = 16_384;
 /// Inputs per chunk of a block (one forward pass, one thread).
 const CHUNK: usize = 256;
 
-/// What a worker thread needs besides the s-op: atoms without `Rc`s.
+/// What a worker thread needs besides the s-op.
 struct Texts {
-    vocab: Vec<Owned>,
-    values: Vec<Owned>,
+    vocab: Vec<Atom>,
+    values: Vec<Atom>,
     /// A raw numerical output's proven error bound.
     bound: Option<f64>,
 }
@@ -136,7 +126,7 @@ struct Checked {
     undefined: usize,
     mismatch_count: usize,
     /// The first few: input number, interpreter output, model output.
-    mismatches: Vec<(usize, Vec<Owned>, Vec<Prediction>)>,
+    mismatches: Vec<(usize, Vec<Atom>, Vec<Prediction>)>,
 }
 
 fn check_blocks(
@@ -148,10 +138,10 @@ fn check_blocks(
     let mut report = Report::default();
     let runner = Runner::new(model).ok();
     let texts = Texts {
-        vocab: model.meta.vocab.iter().map(Owned::of).collect(),
+        vocab: model.meta.vocab.clone(),
         values: match &model.meta.output {
             OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
-                values.iter().map(Owned::of).collect()
+                values.clone()
             }
         },
         bound: match &model.meta.output {
@@ -213,11 +203,10 @@ fn check_blocks(
                         .map(|ids| {
                             ids[1..]
                                 .iter()
-                                .map(|&id| texts.vocab[id as usize - 1].atom())
+                                .map(|&id| texts.vocab[id as usize - 1].clone())
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let want = want.iter().map(Owned::atom).collect();
                     let got = got.into_iter().map(|p| model.prediction_value(p)).collect();
                     report.mismatches.push((input, want, got));
                 }
@@ -230,8 +219,7 @@ fn check_blocks(
 
 /// Runs the interpreter on a chunk's inputs and compares.
 fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked {
-    let vocab: Vec<Atom> = texts.vocab.iter().map(Owned::atom).collect();
-    let values: Vec<Atom> = texts.values.iter().map(Owned::atom).collect();
+    let (vocab, values) = (&texts.vocab, &texts.values);
     let mut checked = Checked::default();
     for (offset, (ids, got)) in chunk.ids.iter().zip(&chunk.predictions).enumerate() {
         let input: Vec<Atom> = ids[1..]
@@ -258,43 +246,13 @@ fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked 
         } else {
             checked.mismatch_count += 1;
             if checked.mismatches.len() < KEPT_MISMATCHES {
-                let want = want.values.iter().map(Owned::of).collect();
                 checked
                     .mismatches
-                    .push((chunk.first + offset, want, got.clone()));
+                    .push((chunk.first + offset, want.values, got.clone()));
             }
         }
     }
     checked
-}
-
-/// An atom that can cross threads.
-#[derive(Clone, Debug)]
-enum Owned {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-impl Owned {
-    fn of(atom: &Atom) -> Owned {
-        match atom {
-            Atom::Bool(b) => Owned::Bool(*b),
-            Atom::Int(i) => Owned::Int(*i),
-            Atom::Float(x) => Owned::Float(*x),
-            Atom::Str(s) => Owned::Str(s.to_string()),
-        }
-    }
-
-    fn atom(&self) -> Atom {
-        match self {
-            Owned::Bool(b) => Atom::Bool(*b),
-            Owned::Int(i) => Atom::Int(*i),
-            Owned::Float(x) => Atom::Float(*x),
-            Owned::Str(s) => Atom::Str(s.as_str().into()),
-        }
-    }
 }
 
 /// How many inputs of length `1..=max_len` there are over `vocab_len`

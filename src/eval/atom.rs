@@ -17,7 +17,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::pyfmt;
 pub use super::pyfmt::format_float_repr;
@@ -36,7 +36,7 @@ pub enum Atom {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Rc<str>),
+    Str(Arc<str>),
 }
 
 /// What went wrong in an atom operation; the evaluator wraps it with a source span.
@@ -121,7 +121,7 @@ impl Num {
 impl Atom {
     /// A string atom.
     pub fn str(s: &str) -> Atom {
-        Atom::Str(Rc::from(s))
+        Atom::Str(Arc::from(s))
     }
 
     /// `"bool"`, `"int"`, `"float"` or `"string"`.
@@ -157,7 +157,7 @@ impl Atom {
         match (op, a, b) {
             (BinaryOp::Add, Atom::Str(x), Atom::Str(y)) => {
                 check_length(x.chars().count().checked_add(y.chars().count()))?;
-                Ok(Atom::Str(Rc::from(format!("{x}{y}"))))
+                Ok(Atom::Str(Arc::from(format!("{x}{y}"))))
             }
             (BinaryOp::Mul, Atom::Str(s), Atom::Int(_) | Atom::Bool(_)) => repeat(s, b),
             (BinaryOp::Mul, Atom::Int(_) | Atom::Bool(_), Atom::Str(s)) => repeat(s, a),
@@ -324,7 +324,7 @@ impl Atom {
     pub fn to_str(&self) -> Atom {
         match self {
             Atom::Str(_) => self.clone(),
-            _ => Atom::Str(Rc::from(self.to_py_str())),
+            _ => Atom::Str(Arc::from(self.to_py_str())),
         }
     }
 
@@ -352,7 +352,7 @@ pub enum AtomKey {
     Int(i64),
     /// The bits of a float that is not an integer within 64 bits.
     Float(u64),
-    Str(Rc<str>),
+    Str(Arc<str>),
 }
 
 impl Ord for AtomKey {
@@ -397,7 +397,7 @@ fn repeat(s: &str, count: &Atom) -> Result<Atom, AtomError> {
         return Ok(Atom::str(""));
     }
     check_length(chars.checked_mul(count))?;
-    Ok(Atom::Str(Rc::from(s.repeat(count))))
+    Ok(Atom::Str(Arc::from(s.repeat(count))))
 }
 
 fn arithmetic(op: BinaryOp, x: Num, y: Num) -> Result<Atom, AtomError> {

@@ -33,7 +33,7 @@ pub struct Ctx {
     pub source: Source,
     pub dir: Option<PathBuf>,
     /// Inside a library function: the user's call that led there.
-    pub call_site: Option<Rc<Origin>>,
+    pub call_site: Option<std::sync::Arc<Origin>>,
 }
 
 impl Ctx {
@@ -280,7 +280,7 @@ impl Machine {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Atom(Atom::Int(*i))),
             ExprKind::Float(x) => Ok(Value::Atom(Atom::Float(*x))),
-            ExprKind::Str(s) => Ok(Value::Atom(Atom::Str(s.clone()))),
+            ExprKind::Str(s) => Ok(Value::Atom(Atom::Str(std::sync::Arc::from(&**s)))),
             ExprKind::Name(name) => ctx.env.get(name).ok_or_else(|| {
                 EvalError::new(
                     ErrorKind::UndefinedName {
@@ -666,7 +666,9 @@ impl Machine {
         self.step(&at)?;
         self.depth += 1;
         let call_site = if is_library_source(&func.source) {
-            at.call_site.clone().or_else(|| Some(Rc::new(at.clone())))
+            at.call_site
+                .clone()
+                .or_else(|| Some(std::sync::Arc::new(at.clone())))
         } else {
             None
         };
@@ -681,7 +683,7 @@ impl Machine {
         &mut self,
         func: &Function,
         args: Vec<Value>,
-        call_site: Option<Rc<Origin>>,
+        call_site: Option<std::sync::Arc<Origin>>,
     ) -> EvalResult<Value> {
         let def = &func.def;
         let ctx = Ctx {

@@ -4,10 +4,11 @@
 //! A map is a pure function of atoms, so later stages can apply it to any
 //! tuple of possible input values (the compiler tabulates maps this way).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
-use super::atom::{Atom, AtomError};
+use super::atom::{Atom, AtomError, AtomKey};
 use super::value::{Dict, Items, Value};
 use crate::syntax::ast::{BinaryOp, UnaryOp};
 
@@ -31,17 +32,47 @@ pub enum MapFn {
     /// (cond, then, otherwise).
     Choose,
     /// One input: looks it up in a fixed dict, list or string.
-    Lookup(Rc<Table>),
+    Lookup(Arc<Table>),
     /// One input: membership in a fixed list of atoms.
-    InList(Rc<Vec<Atom>>),
+    InList(Arc<Vec<Atom>>),
 }
 
-/// A fixed container indexed element-wise by an s-op.
+/// A fixed container indexed element-wise by an s-op, copied out of the
+/// program's values when the map is made (so the graph holds atoms only and
+/// can cross threads). An entry that is not an atom keeps its description,
+/// for the error a lookup of it gives.
 pub enum Table {
-    Dict(Rc<Dict>),
-    List(Rc<Items>),
+    Dict(HashMap<AtomKey, Entry>),
+    List(Vec<Entry>),
     /// A string, split into one-character strings.
     Str(Vec<Atom>),
+}
+
+/// One entry of a [`Table`]: an atom, or the description of a value that
+/// is not one.
+pub type Entry = Result<Atom, String>;
+
+impl Table {
+    fn entry(value: &Value) -> Entry {
+        match value {
+            Value::Atom(atom) => Ok(atom.clone()),
+            other => Err(other.describe()),
+        }
+    }
+
+    /// A list's entries.
+    pub fn list(items: &Items) -> Table {
+        Table::List(items.iter().map(Table::entry).collect())
+    }
+
+    /// A dict's entries, under Python's key equality.
+    pub fn dict(dict: &Dict) -> Table {
+        Table::Dict(
+            dict.iter()
+                .map(|(k, v)| (k.key(), Table::entry(v)))
+                .collect(),
+        )
+    }
 }
 
 /// Why a map failed at one position.
@@ -140,22 +171,18 @@ impl Table {
     pub fn lookup(&self, key: &Atom) -> Result<Atom, MapError> {
         let found = match self {
             Table::Dict(dict) => dict
-                .get(key)
-                .cloned()
+                .get(&key.key())
                 .ok_or_else(|| MapError::MissingKey(key.repr()))?,
             Table::List(list) => {
                 let index = resolve_index(key, list.len(), self.what())?;
-                list[index].clone()
+                &list[index]
             }
             Table::Str(chars) => {
                 let index = resolve_index(key, chars.len(), self.what())?;
-                Value::Atom(chars[index].clone())
+                return Ok(chars[index].clone());
             }
         };
-        match found {
-            Value::Atom(atom) => Ok(atom),
-            other => Err(MapError::NotAnAtom(other.describe())),
-        }
+        found.clone().map_err(MapError::NotAnAtom)
     }
 }
 

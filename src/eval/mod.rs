@@ -8,7 +8,6 @@
 //! input.
 
 pub mod atom;
-pub mod batch;
 pub mod env;
 pub mod error;
 pub mod interp;

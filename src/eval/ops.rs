@@ -6,6 +6,7 @@
 //! [`MapFn`], or for `atom in s` and `s[i]` a small attention pattern).
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::atom::Atom;
 use super::error::{ErrorKind, EvalError, EvalResult};
@@ -248,7 +249,7 @@ pub fn contains(elem: Value, container: Value, at: &Origin) -> EvalResult<Value>
                     }
                 }
             }
-            Ok(Value::SOp(map(MapFn::InList(Rc::new(atoms)), vec![s], at)))
+            Ok(Value::SOp(map(MapFn::InList(Arc::new(atoms)), vec![s], at)))
         }
         (Value::SOp(_), other) => Err(type_error(
             format!(
@@ -312,12 +313,12 @@ pub fn index(
     let fail = |kind: ErrorKind| EvalError::new(kind, Some(at.clone()));
     match (target, idx) {
         (Value::List(list), Value::SOp(s)) => Ok(Value::SOp(map(
-            MapFn::Lookup(Rc::new(Table::List(list))),
+            MapFn::Lookup(Arc::new(Table::list(&list))),
             vec![s],
             at,
         ))),
         (Value::Dict(dict), Value::SOp(s)) => Ok(Value::SOp(map(
-            MapFn::Lookup(Rc::new(Table::Dict(dict))),
+            MapFn::Lookup(Arc::new(Table::dict(&dict))),
             vec![s],
             at,
         ))),
@@ -327,7 +328,7 @@ pub fn index(
                 .map(|c| Atom::Str(c.to_string().into()))
                 .collect();
             Ok(Value::SOp(map(
-                MapFn::Lookup(Rc::new(Table::Str(chars))),
+                MapFn::Lookup(Arc::new(Table::Str(chars))),
                 vec![s],
                 at,
             )))

@@ -735,3 +735,8 @@ fn describe_mix(values: &[Atom]) -> String {
     let more = if values.len() > 8 { ", ..." } else { "" };
     format!("{}: [{}{}]", types.join(" and "), shown.join(", "), more)
 }
+
+const _: () = {
+    const fn thread_safe<T: Send + Sync>() {}
+    thread_safe::<PreparedSOp>();
+};

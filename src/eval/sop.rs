@@ -1,8 +1,8 @@
 //! The s-op DAG: lazy sequence operators and selectors.
 //!
 //! Evaluating a RASP program never computes a sequence by itself: it builds
-//! this graph. Each node is immutable, reference-counted and numbered in
-//! creation order, so a node's inputs always have smaller ids than the node.
+//! this graph. Each node is immutable, atomically reference-counted (so one
+//! graph serves every thread of a batch) and numbered in creation order, so a node's inputs always have smaller ids than the node.
 //! The graph has exactly the primitives of the paper:
 //!
 //! | node | meaning |
@@ -20,10 +20,9 @@
 //! functions) is built from these, so a later stage that walks the graph (the
 //! evaluator in `run.rs`, the compiler) needs to know only this table.
 
-use std::cell::OnceCell;
 use std::fmt;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::atom::Atom;
 use super::map::MapFn;
@@ -37,7 +36,7 @@ pub struct Origin {
     pub span: Span,
     /// For code run inside a library function: the user's call that led
     /// there (diagnostics point at it).
-    pub call_site: Option<Rc<Origin>>,
+    pub call_site: Option<Arc<Origin>>,
 }
 
 impl Origin {
@@ -89,13 +88,13 @@ impl TokenConv {
 /// A sequence operator: a lazy function from an input sequence to a sequence
 /// of the same length.
 #[derive(Clone)]
-pub struct SOp(Rc<SOpNode>);
+pub struct SOp(Arc<SOpNode>);
 
 pub struct SOpNode {
     id: NodeId,
     kind: SOpKind,
     origin: Option<Origin>,
-    name: OnceCell<Rc<str>>,
+    name: OnceLock<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -118,13 +117,13 @@ pub enum SOpKind {
 
 /// A lazy n×n attention pattern: query position `q` selects key position `k`.
 #[derive(Clone)]
-pub struct Selector(Rc<SelectorNode>);
+pub struct Selector(Arc<SelectorNode>);
 
 pub struct SelectorNode {
     id: NodeId,
     kind: SelectorKind,
     origin: Option<Origin>,
-    name: OnceCell<Rc<str>>,
+    name: OnceLock<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -142,11 +141,11 @@ pub enum SelectorKind {
 
 impl SOp {
     pub fn new(kind: SOpKind, origin: Option<Origin>) -> SOp {
-        SOp(Rc::new(SOpNode {
+        SOp(Arc::new(SOpNode {
             id: next_id(),
             kind,
             origin,
-            name: OnceCell::new(),
+            name: OnceLock::new(),
         }))
     }
 
@@ -169,8 +168,10 @@ impl SOp {
 
     /// Names the node unless it already has a name (first binding wins, so
     /// `y = x;` never renames `x`).
-    pub fn name_if_unnamed(&self, name: &Rc<str>) {
-        let _ = self.0.name.set(name.clone());
+    pub fn name_if_unnamed(&self, name: &str) {
+        if self.0.name.get().is_none() {
+            let _ = self.0.name.set(Arc::from(name));
+        }
     }
 
     /// The s-ops and selectors this node reads.
@@ -213,11 +214,11 @@ impl SOp {
 
 impl Selector {
     pub fn new(kind: SelectorKind, origin: Option<Origin>) -> Selector {
-        Selector(Rc::new(SelectorNode {
+        Selector(Arc::new(SelectorNode {
             id: next_id(),
             kind,
             origin,
-            name: OnceCell::new(),
+            name: OnceLock::new(),
         }))
     }
 
@@ -237,8 +238,10 @@ impl Selector {
         self.0.name.get().map(|n| &**n)
     }
 
-    pub fn name_if_unnamed(&self, name: &Rc<str>) {
-        let _ = self.0.name.set(name.clone());
+    pub fn name_if_unnamed(&self, name: &str) {
+        if self.0.name.get().is_none() {
+            let _ = self.0.name.set(Arc::from(name));
+        }
     }
 
     pub fn label(&self) -> String {
@@ -296,16 +299,16 @@ impl Drop for SelectorNode {
 
 /// A childless node put in place of a child being moved out during drop.
 fn placeholder_sop() -> SOp {
-    SOp(Rc::new(SOpNode {
+    SOp(Arc::new(SOpNode {
         id: 0,
         kind: SOpKind::Indices,
         origin: None,
-        name: OnceCell::new(),
+        name: OnceLock::new(),
     }))
 }
 
 fn placeholder_selector() -> Selector {
-    Selector(Rc::new(SelectorNode {
+    Selector(Arc::new(SelectorNode {
         id: 0,
         kind: SelectorKind::Select {
             keys: placeholder_sop(),
@@ -313,7 +316,7 @@ fn placeholder_selector() -> Selector {
             op: CmpOp::Eq,
         },
         origin: None,
-        name: OnceCell::new(),
+        name: OnceLock::new(),
     }))
 }
 
@@ -352,11 +355,11 @@ fn take_selector_children(kind: &mut SelectorKind, sops: &mut Vec<SOp>, sels: &m
 fn drain(mut sops: Vec<SOp>, mut sels: Vec<Selector>) {
     loop {
         if let Some(sop) = sops.pop() {
-            if let Ok(mut node) = Rc::try_unwrap(sop.0) {
+            if let Ok(mut node) = Arc::try_unwrap(sop.0) {
                 take_children(&mut node.kind, &mut sops, &mut sels);
             }
         } else if let Some(sel) = sels.pop() {
-            if let Ok(mut node) = Rc::try_unwrap(sel.0) {
+            if let Ok(mut node) = Arc::try_unwrap(sel.0) {
                 take_selector_children(&mut node.kind, &mut sops, &mut sels);
             }
         } else {
@@ -421,3 +424,10 @@ impl Node {
         )
     }
 }
+
+/// The graph crosses threads: one copy serves every worker of a batch.
+const _: () = {
+    const fn thread_safe<T: Send + Sync>() {}
+    thread_safe::<SOp>();
+    thread_safe::<Selector>();
+};

@@ -42,7 +42,7 @@ pub use form::{Form, Keys, Literal, Term};
 pub use plan::SelectPlan;
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::atom::Atom;
 use super::error::ErrorKind;
@@ -71,13 +71,13 @@ pub fn string_ranks(keys: &Sequence, queries: &Sequence) -> Option<(Vec<f64>, Ve
     if keys.ty != SeqType::Str || queries.ty != SeqType::Str {
         return None;
     }
-    let text = |a: &Atom| -> Option<Rc<str>> {
+    let text = |a: &Atom| -> Option<Arc<str>> {
         match a {
             Atom::Str(s) => Some(s.clone()),
             _ => None,
         }
     };
-    let mut distinct: Vec<Rc<str>> = keys.values.iter().map(text).collect::<Option<_>>()?;
+    let mut distinct: Vec<Arc<str>> = keys.values.iter().map(text).collect::<Option<_>>()?;
     distinct.sort_unstable();
     distinct.dedup();
     let ranks: HashMap<&str, f64> = distinct
