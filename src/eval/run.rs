@@ -14,8 +14,8 @@
 //! limited by bytes. [`Kernels::Bitset`] materialises every selector, the
 //! straightforward evaluation the fast one is tested against.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::atom::Atom;
@@ -192,7 +192,7 @@ struct Run<'a> {
     budget: crate::memory::Budget,
     /// Key columns of live forms by the hash of their values
     /// ([`Run::intern`]); held weakly, so a column goes with its last form.
-    interned: RefCell<HashMap<u64, Vec<std::rc::Weak<Vec<f64>>>>>,
+    interned: RefCell<Vec<(u64, std::rc::Weak<Vec<f64>>)>>,
 }
 
 impl<'a> Run<'a> {
@@ -207,7 +207,7 @@ impl<'a> Run<'a> {
             selections: HashMap::new(),
             kernels,
             budget: crate::memory::Budget::start(),
-            interned: RefCell::new(HashMap::new()),
+            interned: RefCell::new(Vec::new()),
         })
     }
 
@@ -339,23 +339,24 @@ impl<'a> Run<'a> {
     /// The one shared copy of a key column with these values, so that forms
     /// can tell columns apart by pointer.
     fn intern(&self, values: Vec<f64>) -> Keys {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = foldhash::fast::FixedState::default().build_hasher();
         for v in &values {
-            v.to_bits().hash(&mut hasher);
+            hasher.write_u64(v.to_bits());
         }
+        let hash = hasher.finish();
         let mut interned = self.interned.borrow_mut();
-        let same = interned.entry(hasher.finish()).or_default();
-        same.retain(|c| c.strong_count() > 0);
-        if let Some(found) = same
+        interned.retain(|(_, c)| c.strong_count() > 0);
+        let found = interned
             .iter()
-            .filter_map(|c| c.upgrade())
-            .find(|c| **c == values)
-        {
+            .filter(|(h, _)| *h == hash)
+            .filter_map(|(_, c)| c.upgrade())
+            .find(|c| **c == values);
+        if let Some(found) = found {
             return found;
         }
         let keys = Rc::new(values);
-        same.push(Rc::downgrade(&keys));
+        interned.push((hash, Rc::downgrade(&keys)));
         keys
     }
 

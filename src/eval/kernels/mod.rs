@@ -41,7 +41,6 @@ mod plan;
 pub use form::{Form, Keys, Literal, Term};
 pub use plan::SelectPlan;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::atom::Atom;
@@ -80,16 +79,11 @@ pub fn string_ranks(keys: &Sequence, queries: &Sequence) -> Option<(Vec<f64>, Ve
     let mut distinct: Vec<Arc<str>> = keys.values.iter().map(text).collect::<Option<_>>()?;
     distinct.sort_unstable();
     distinct.dedup();
-    let ranks: HashMap<&str, f64> = distinct
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (&**s, i as f64))
-        .collect();
     let rank = |a: &Atom| -> Option<f64> {
         let s = text(a)?;
-        Some(match ranks.get(&*s) {
-            Some(&r) => r,
-            None => distinct.partition_point(|d| **d < *s) as f64 - 0.5,
+        Some(match distinct.binary_search_by(|d| (**d).cmp(&*s)) {
+            Ok(r) => r as f64,
+            Err(r) => r as f64 - 0.5,
         })
     };
     let key_ranks = keys.values.iter().map(rank).collect::<Option<_>>()?;

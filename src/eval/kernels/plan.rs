@@ -1,7 +1,8 @@
 //! Plans: a [`Form`] laid out over the keys of one input, and every reader
 //! of a selector (`selector_width`, `aggregate`) as sums over it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use std::rc::Rc;
 
 use super::form::{Form, Keys, Literal, Term, EQUAL, GREATER, LESS, MAX_ORDER_COLUMNS};
