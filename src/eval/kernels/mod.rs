@@ -41,8 +41,6 @@ mod plan;
 pub use form::{Form, Keys, Literal, Term};
 pub use plan::SelectPlan;
 
-use std::sync::Arc;
-
 use super::atom::Atom;
 use super::error::ErrorKind;
 use super::value::{SeqType, Sequence};
@@ -70,20 +68,28 @@ pub fn string_ranks(keys: &Sequence, queries: &Sequence) -> Option<(Vec<f64>, Ve
     if keys.ty != SeqType::Str || queries.ty != SeqType::Str {
         return None;
     }
-    let text = |a: &Atom| -> Option<Arc<str>> {
+    // Distinct keys first (hashing), then only those sorted.
+    let mut seen: foldhash::HashMap<&str, f64> = foldhash::HashMap::default();
+    for a in &keys.values {
         match a {
-            Atom::Str(s) => Some(s.clone()),
-            _ => None,
+            Atom::Str(s) => {
+                seen.entry(&**s).or_insert(0.0);
+            }
+            _ => return None,
         }
-    };
-    let mut distinct: Vec<Arc<str>> = keys.values.iter().map(text).collect::<Option<_>>()?;
+    }
+    let mut distinct: Vec<&str> = seen.keys().copied().collect();
     distinct.sort_unstable();
-    distinct.dedup();
+    for (i, s) in distinct.iter().enumerate() {
+        seen.insert(s, i as f64);
+    }
     let rank = |a: &Atom| -> Option<f64> {
-        let s = text(a)?;
-        Some(match distinct.binary_search_by(|d| (**d).cmp(&*s)) {
-            Ok(r) => r as f64,
-            Err(r) => r as f64 - 0.5,
+        let Atom::Str(s) = a else {
+            return None;
+        };
+        Some(match seen.get(&**s) {
+            Some(&r) => r,
+            None => distinct.partition_point(|d| *d < &**s) as f64 - 0.5,
         })
     };
     let key_ranks = keys.values.iter().map(rank).collect::<Option<_>>()?;

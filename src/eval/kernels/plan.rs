@@ -11,6 +11,9 @@ use crate::eval::atom::{Atom, AtomKey};
 use crate::eval::error::ErrorKind;
 use crate::eval::value::Sequence;
 
+/// A term that is one interval per query: its layout and the intervals.
+type Interval<'a> = (&'a [u32], &'a [(u32, u32)]);
+
 /// One term of a form, laid out.
 #[derive(Debug)]
 enum TermPlan {
@@ -413,6 +416,14 @@ impl SelectPlan {
         vals: &Sequence,
         default: &Atom,
     ) -> Result<Vec<Atom>, (ErrorKind, usize)> {
+        if self
+            .terms
+            .iter()
+            .all(|t| matches!(t, TermPlan::Line { .. }))
+            && !(vals.ty.is_numeric() && vals.values.iter().any(|v| matches!(v, Atom::Float(_))))
+        {
+            return self.aggregate_lines(vals, default);
+        }
         let values = &vals.values;
         let n = self.n;
         let mut out = Vec::with_capacity(n);
@@ -504,6 +515,129 @@ impl SelectPlan {
                     }
                 });
             }
+        }
+        Ok(out)
+    }
+
+    /// [`SelectPlan::aggregate`] of ints or non-numbers when every term is
+    /// one interval of its layout: no sums over rectangles, so no per-key
+    /// weight tables. Ints are prefix sums in each layout; non-numbers are
+    /// uniform when each nonempty interval lies inside one run of equal
+    /// classes in its layout and the runs' classes agree.
+    fn aggregate_lines(
+        &self,
+        vals: &Sequence,
+        default: &Atom,
+    ) -> Result<Vec<Atom>, (ErrorKind, usize)> {
+        let values = &vals.values;
+        let lines: Vec<Interval> = self
+            .terms
+            .iter()
+            .filter_map(|t| match t {
+                TermPlan::Line { order, ranges } => Some((order.as_slice(), ranges.as_slice())),
+                TermPlan::Plane { .. } => None,
+            })
+            .collect();
+        let width =
+            |q: usize| -> usize { lines.iter().map(|(_, r)| (r[q].1 - r[q].0) as usize).sum() };
+        let single = |q: usize| -> Atom {
+            lines.iter().find(|(_, r)| r[q].0 < r[q].1).map_or_else(
+                || default.clone(),
+                |(o, r)| values[o[r[q].0 as usize] as usize].clone(),
+            )
+        };
+        let mut out = Vec::with_capacity(self.n);
+        if vals.ty.is_numeric() {
+            let prefixes: Vec<Vec<i128>> = lines
+                .iter()
+                .map(|(order, _)| {
+                    let mut prefix = Vec::with_capacity(order.len() + 1);
+                    let mut total = 0i128;
+                    prefix.push(0);
+                    for &k in order.iter() {
+                        total += match &values[k as usize] {
+                            Atom::Int(i) => i128::from(*i),
+                            Atom::Bool(b) => i128::from(*b),
+                            _ => 0,
+                        };
+                        prefix.push(total);
+                    }
+                    prefix
+                })
+                .collect();
+            for q in 0..self.n {
+                out.push(match width(q) {
+                    0 => default.clone(),
+                    1 => single(q),
+                    w => {
+                        let sum: i128 = lines
+                            .iter()
+                            .zip(&prefixes)
+                            .map(|((_, r), p)| p[r[q].1 as usize] - p[r[q].0 as usize])
+                            .sum();
+                        Atom::Float(sum as f64 / w as f64)
+                    }
+                });
+            }
+            return Ok(out);
+        }
+        let mut classes: HashMap<(&'static str, AtomKey), u32> = HashMap::new();
+        let class: Vec<u32> = values
+            .iter()
+            .map(|v| {
+                let next = classes.len() as u32;
+                *classes.entry((v.type_name(), v.key())).or_insert(next)
+            })
+            .collect();
+        // For each layout position, where its run of equal classes ends.
+        let run_ends: Vec<Vec<u32>> = lines
+            .iter()
+            .map(|(order, _)| {
+                let mut end = vec![0u32; order.len()];
+                for i in (0..order.len()).rev() {
+                    end[i] = if i + 1 < order.len()
+                        && class[order[i] as usize] == class[order[i + 1] as usize]
+                    {
+                        end[i + 1]
+                    } else {
+                        i as u32 + 1
+                    };
+                }
+                end
+            })
+            .collect();
+        for q in 0..self.n {
+            out.push(match width(q) {
+                0 => default.clone(),
+                1 => single(q),
+                _ => {
+                    let mut common: Option<u32> = None;
+                    let mut uniform = true;
+                    for ((order, r), ends) in lines.iter().zip(&run_ends) {
+                        let (a, b) = r[q];
+                        if a == b {
+                            continue;
+                        }
+                        let c = class[order[a as usize] as usize];
+                        uniform &= ends[a as usize] >= b && common.is_none_or(|x| x == c);
+                        common = Some(c);
+                    }
+                    if uniform {
+                        single(q)
+                    } else {
+                        let shown: Vec<String> = self
+                            .positions(q)
+                            .iter()
+                            .take(6)
+                            .map(|&p| values[p as usize].short())
+                            .collect();
+                        return Err((
+                            ErrorKind::AverageNonNumbers(format!("[{}]", shown.join(", "))),
+                            q,
+                        ));
+                    }
+                }
+            });
         }
         Ok(out)
     }
