@@ -442,17 +442,34 @@ pub fn failure_line(
 
 /// What an input's outputs print: `[a, b]`, or with `--json` a line with
 /// the input and output atoms. `rasp run` and `rasp exec` share it.
-pub fn output_line(input: &[Atom], outputs: &[Atom], json: bool) -> LineOutput {
+pub fn output_line<A: std::borrow::Borrow<Atom>>(
+    input: &[Atom],
+    outputs: &[A],
+    json: bool,
+) -> LineOutput {
     LineOutput {
         stdout: Some(if json {
             serde_json::json!({
                 "input": atoms_json(input),
-                "output": atoms_json(outputs),
+                "output": serde_json::Value::Array(
+                    outputs.iter().map(|a| atom_json(a.borrow())).collect()
+                ),
             })
             .to_string()
         } else {
-            let items: Vec<String> = outputs.iter().map(Atom::short).collect();
-            format!("[{}]", items.join(", "))
+            let mut line = String::with_capacity(2 + 3 * outputs.len());
+            line.push('[');
+            for (i, a) in outputs.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(", ");
+                }
+                match a.borrow() {
+                    Atom::Str(s) => line.push_str(s),
+                    other => line.push_str(&other.short()),
+                }
+            }
+            line.push(']');
+            line
         }),
         stderr: None,
     }

@@ -244,6 +244,16 @@ impl Atom {
         matches!(Atom::compare(CmpOp::Eq, self, other), Ok(true))
     }
 
+    /// Whether the two are the same dict key (`self.key() == other.key()`),
+    /// without copying either.
+    pub fn same_key(&self, other: &Atom) -> bool {
+        match (self, other) {
+            (Atom::Str(a), Atom::Str(b)) => a == b,
+            (Atom::Str(_), _) | (_, Atom::Str(_)) => false,
+            _ => self.key() == other.key(),
+        }
+    }
+
     /// The key this atom has as a Python dict key: `1`, `1.0` and `True` are one
     /// key (as are `0`, `-0.0` and `False`); `0.5` and `"1"` are others.
     pub fn key(&self) -> AtomKey {

@@ -264,9 +264,10 @@ impl Interpreter {
     /// is a string, split into characters.
     pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
         if !text.trim_start().starts_with('[') {
+            let mut buf = [0u8; 4];
             return Ok(text
                 .chars()
-                .map(|c| Atom::Str(c.to_string().into()))
+                .map(|c| Atom::Str(std::sync::Arc::from(&*c.encode_utf8(&mut buf))))
                 .collect());
         }
         let src = source("<input>", text.to_string());

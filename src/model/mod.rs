@@ -193,12 +193,10 @@ impl Model {
                 max_len: self.meta.max_len,
             });
         }
-        let keys: Vec<_> = self.meta.vocab.iter().map(Atom::key).collect();
         let mut ids = Vec::with_capacity(input.len() + 1);
         ids.push(0);
         for (position, token) in input.iter().enumerate() {
-            let key = token.key();
-            let index = keys.iter().position(|k| *k == key);
+            let index = self.meta.vocab.iter().position(|v| v.same_key(token));
             match index.and_then(|i| u32::try_from(i + 1).ok()) {
                 Some(id) => ids.push(id),
                 None => {
