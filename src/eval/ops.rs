@@ -346,37 +346,16 @@ pub fn index(
             .cloned()
             .ok_or_else(|| fail(ErrorKind::MissingKey(key.repr()))),
         (Value::SOp(s), Value::Atom(Atom::Int(i))) => {
-            // An aggregate: every query selects the key at position i (or
-            // length + i when negative); past the end, nothing: the default.
-            let query = if i >= 0 {
-                constant(Atom::Int(i), at)
-            } else {
-                map(
-                    MapFn::Binary(BinaryOp::Add),
-                    vec![length.clone(), constant(Atom::Int(i), at)],
-                    at,
-                )
-            };
-            let selector = Selector::new(
-                SelectorKind::Select {
-                    keys: indices.clone(),
-                    queries: query,
-                    op: CmpOp::Eq,
-                },
-                Some(at.clone()),
-            );
-            Ok(Value::SOp(SOp::new(
-                SOpKind::Aggregate {
-                    selector,
-                    values: s,
-                    default: Atom::Int(0),
-                },
-                Some(at.clone()),
-            )))
+            Ok(Value::SOp(position(s, i, length, indices, at)))
+        }
+        // A bool is the int it equals in Python: `tokens[True]` is
+        // `tokens[1]`, as in the reference.
+        (Value::SOp(s), Value::Atom(Atom::Bool(b))) => {
+            Ok(Value::SOp(position(s, i64::from(b), length, indices, at)))
         }
         (Value::SOp(_), other) => Err(type_error(
             format!(
-                "an s-op can be indexed only by an int, not {}",
+                "an s-op can be indexed only by an int or a bool, not {}",
                 other.describe()
             ),
             at,
@@ -386,4 +365,34 @@ pub fn index(
             at,
         )),
     }
+}
+
+/// `s[i]`: an aggregate where every query selects the key at position `i`
+/// (or `length + i` when negative); past the end, nothing: the default 0.
+fn position(s: SOp, i: i64, length: &SOp, indices: &SOp, at: &Origin) -> SOp {
+    let query = if i >= 0 {
+        constant(Atom::Int(i), at)
+    } else {
+        map(
+            MapFn::Binary(BinaryOp::Add),
+            vec![length.clone(), constant(Atom::Int(i), at)],
+            at,
+        )
+    };
+    let selector = Selector::new(
+        SelectorKind::Select {
+            keys: indices.clone(),
+            queries: query,
+            op: CmpOp::Eq,
+        },
+        Some(at.clone()),
+    );
+    SOp::new(
+        SOpKind::Aggregate {
+            selector,
+            values: s,
+            default: Atom::Int(0),
+        },
+        Some(at.clone()),
+    )
 }
