@@ -228,7 +228,9 @@ impl Machine {
         Ok(())
     }
 
-    /// Binds several names: one name takes the value; several unpack a list.
+    /// Binds several names: one name takes the value; several unpack a
+    /// list, a string (its characters) or a dict (its keys), as Python
+    /// and the reference do.
     fn bind_all(
         &mut self,
         targets: &[Ident],
@@ -240,8 +242,13 @@ impl Machine {
             self.bind(only, value.clone(), ctx)?;
             return Ok(vec![(only.name.clone(), value)]);
         }
-        let items = match value {
-            Value::List(list) => list,
+        let items: Vec<Value> = match value {
+            Value::List(list) => list.to_vec(),
+            Value::Atom(Atom::Str(text)) => text
+                .chars()
+                .map(|c| Value::Atom(Atom::Str(c.to_string().into())))
+                .collect(),
+            Value::Dict(dict) => dict.keys().map(|k| Value::Atom(k.clone())).collect(),
             other => {
                 return Err(ops::type_error(
                     format!(
@@ -263,9 +270,9 @@ impl Machine {
             ));
         }
         let mut bound = Vec::with_capacity(targets.len());
-        for (target, item) in targets.iter().zip(items.iter()) {
+        for (target, item) in targets.iter().zip(items) {
             self.bind(target, item.clone(), ctx)?;
-            bound.push((target.name.clone(), item.clone()));
+            bound.push((target.name.clone(), item));
         }
         Ok(bound)
     }
