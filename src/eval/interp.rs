@@ -467,14 +467,14 @@ impl Machine {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let x = self.eval(lhs, ctx)?;
                 let y = self.eval(rhs, ctx)?;
-                if let (Value::List(a), Value::List(b)) = (&x, &y) {
-                    // Concatenation doubles a list in one step: bound it
-                    // before it allocates.
-                    let count = a.len().saturating_add(b.len());
+                // Concatenation doubles a list in one step, repetition
+                // multiplies it: bound the result before it allocates.
+                if let Some(count) = ops::list_size(*op, &x, &y) {
                     if count > self.limits.max_list_len {
                         return Err(EvalError::new(
                             ErrorKind::Limit(format!(
-                                "`+` would make a list of {count} items, more than the limit of {}",
+                                "`{}` would make a list of {count} items, more than the limit of {}",
+                                op.symbol(),
                                 self.limits.max_list_len
                             )),
                             Some(at),

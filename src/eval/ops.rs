@@ -137,6 +137,18 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
             out.extend(b.iter().cloned());
             Ok(Value::list(out))
         }
+        // Python's repetition: `[1, 2] * 2`, `2 * [1]`; a count of 0 or
+        // less gives `[]`, a bool counts as 0 or 1.
+        (Value::List(list), Value::Atom(n)) | (Value::Atom(n), Value::List(list))
+            if op == BinaryOp::Mul && repeat_count(n).is_some() =>
+        {
+            let times = repeat_count(n).unwrap_or(0);
+            let mut out = Vec::with_capacity(list.len().saturating_mul(times));
+            for _ in 0..times {
+                out.extend(list.iter().cloned());
+            }
+            Ok(Value::list(out))
+        }
         _ if op == BinaryOp::Cmp(CmpOp::Eq) => Ok(Value::Atom(Atom::Bool(equal(&x, &y)))),
         _ if op == BinaryOp::Cmp(CmpOp::Ne) => Ok(Value::Atom(Atom::Bool(!equal(&x, &y)))),
         _ => Err(type_error(
@@ -298,6 +310,30 @@ pub fn contains(elem: Value, container: Value, at: &Origin) -> EvalResult<Value>
             ),
             at,
         )),
+    }
+}
+
+/// How many times `* n` repeats a list: an int (0 when negative) or a
+/// bool; `None` for anything that is not a count.
+fn repeat_count(n: &Atom) -> Option<usize> {
+    match n {
+        Atom::Int(i) => Some(usize::try_from(*i).unwrap_or(0)),
+        Atom::Bool(b) => Some(usize::from(*b)),
+        _ => None,
+    }
+}
+
+/// The number of items `x op y` would put in a new list, when it makes one
+/// (`+` of two lists, `*` of a list and a count), so that the caller can
+/// bound it before anything is allocated.
+pub fn list_size(op: BinaryOp, x: &Value, y: &Value) -> Option<usize> {
+    match (op, x, y) {
+        (BinaryOp::Add, Value::List(a), Value::List(b)) => Some(a.len().saturating_add(b.len())),
+        (BinaryOp::Mul, Value::List(list), Value::Atom(n))
+        | (BinaryOp::Mul, Value::Atom(n), Value::List(list)) => {
+            repeat_count(n).map(|times| list.len().saturating_mul(times))
+        }
+        _ => None,
     }
 }
 
