@@ -127,6 +127,14 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
         ];
         return Ok(Value::SOp(map(MapFn::Binary(op), args, at)));
     }
+    if let (
+        BinaryOp::Cmp(cmp @ (CmpOp::Lt | CmpOp::Gt | CmpOp::Le | CmpOp::Ge)),
+        Value::List(a),
+        Value::List(b),
+    ) = (op, &x, &y)
+    {
+        return order_lists(cmp, a, b, at).map(|b| Value::Atom(Atom::Bool(b)));
+    }
     match (&x, &y) {
         (Value::Atom(a), Value::Atom(b)) => Atom::binary(op, a, b)
             .map(Value::Atom)
@@ -186,6 +194,44 @@ fn equal_inner(x: &Value, y: &Value) -> bool {
         (Value::Selector(a), Value::Selector(b)) => a.id() == b.id(),
         _ => false,
     }
+}
+
+/// `a op b` for two lists and an ordering comparison (`<`, `>`, `<=`,
+/// `>=`), as Python orders them: by the first items that differ (compared
+/// with `op`; lists nest), else by length. Items that do not order (a
+/// string and a number, dicts, s-ops, a list and an atom) are an error, as
+/// in Python and the reference.
+fn order_lists(cmp: CmpOp, a: &[Value], b: &[Value], at: &Origin) -> EvalResult<bool> {
+    // Lists may nest as deep as a loop makes them: grow the stack on demand.
+    stacker::maybe_grow(super::interp::RED_ZONE, super::interp::STACK_GROWTH, || {
+        let Some(i) = a.iter().zip(b.iter()).position(|(p, q)| !equal(p, q)) else {
+            let by_length = a.len().cmp(&b.len());
+            return Ok(match cmp {
+                CmpOp::Lt => by_length.is_lt(),
+                CmpOp::Gt => by_length.is_gt(),
+                CmpOp::Le => by_length.is_le(),
+                CmpOp::Ge => by_length.is_ge(),
+                CmpOp::Eq => by_length.is_eq(),
+                CmpOp::Ne => by_length.is_ne(),
+            });
+        };
+        let ordered = match (&a[i], &b[i]) {
+            (Value::List(p), Value::List(q)) => return order_lists(cmp, p, q, at),
+            (Value::Atom(p), Value::Atom(q)) => Atom::compare(cmp, p, q).ok(),
+            _ => None,
+        };
+        ordered.ok_or_else(|| {
+            type_error(
+                format!(
+                    "cannot apply `{}` to {} and {}, the first items where two lists differ",
+                    cmp.symbol(),
+                    a[i].describe(),
+                    b[i].describe()
+                ),
+                at,
+            )
+        })
+    })
 }
 
 /// `then if cond else otherwise` with an s-op condition: element-wise, both
