@@ -292,7 +292,8 @@ impl Machine {
                 EvalError::new(
                     ErrorKind::UndefinedName {
                         name: name.to_string(),
-                        suggestion: suggest(name, &ctx.env.all_names()),
+                        suggestion: keyword_use(name)
+                            .or_else(|| suggest(name, &ctx.env.all_names())),
                     },
                     Some(at),
                 )
@@ -837,6 +838,16 @@ pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
             "an s-op or selector is applied to a string or a list, not {}",
             other.describe()
         ))),
+    }
+}
+
+/// For `select` and `aggregate` used as names (they are keywords only
+/// before `(`), the keyword's form.
+fn keyword_use(name: &str) -> Option<String> {
+    match name {
+        "select" => Some("select(keys, queries, ==)".into()),
+        "aggregate" => Some("aggregate(selector, values)".into()),
+        _ => None,
     }
 }
 
