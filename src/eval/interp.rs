@@ -228,7 +228,9 @@ impl Machine {
         Ok(())
     }
 
-    /// Binds several names: one name takes the value; several unpack a list.
+    /// Binds several names: one name takes the value; several unpack a
+    /// list, a string (its characters) or a dict (its keys), as Python
+    /// and the reference do.
     fn bind_all(
         &mut self,
         targets: &[Ident],
@@ -240,8 +242,13 @@ impl Machine {
             self.bind(only, value.clone(), ctx)?;
             return Ok(vec![(only.name.clone(), value)]);
         }
-        let items = match value {
-            Value::List(list) => list,
+        let items: Vec<Value> = match value {
+            Value::List(list) => list.to_vec(),
+            Value::Atom(Atom::Str(text)) => text
+                .chars()
+                .map(|c| Value::Atom(Atom::Str(c.to_string().into())))
+                .collect(),
+            Value::Dict(dict) => dict.keys().map(|k| Value::Atom(k.clone())).collect(),
             other => {
                 return Err(ops::type_error(
                     format!(
@@ -263,9 +270,9 @@ impl Machine {
             ));
         }
         let mut bound = Vec::with_capacity(targets.len());
-        for (target, item) in targets.iter().zip(items.iter()) {
+        for (target, item) in targets.iter().zip(items) {
             self.bind(target, item.clone(), ctx)?;
-            bound.push((target.name.clone(), item.clone()));
+            bound.push((target.name.clone(), item));
         }
         Ok(bound)
     }
@@ -285,7 +292,8 @@ impl Machine {
                 EvalError::new(
                     ErrorKind::UndefinedName {
                         name: name.to_string(),
-                        suggestion: suggest(name, &ctx.env.all_names()),
+                        suggestion: keyword_use(name)
+                            .or_else(|| suggest(name, &ctx.env.all_names())),
                     },
                     Some(at),
                 )
@@ -460,14 +468,14 @@ impl Machine {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let x = self.eval(lhs, ctx)?;
                 let y = self.eval(rhs, ctx)?;
-                if let (Value::List(a), Value::List(b)) = (&x, &y) {
-                    // Concatenation doubles a list in one step: bound it
-                    // before it allocates.
-                    let count = a.len().saturating_add(b.len());
+                // Concatenation doubles a list in one step, repetition
+                // multiplies it: bound the result before it allocates.
+                if let Some(count) = ops::list_size(*op, &x, &y) {
                     if count > self.limits.max_list_len {
                         return Err(EvalError::new(
                             ErrorKind::Limit(format!(
-                                "`+` would make a list of {count} items, more than the limit of {}",
+                                "`{}` would make a list of {count} items, more than the limit of {}",
+                                op.symbol(),
                                 self.limits.max_list_len
                             )),
                             Some(at),
@@ -832,6 +840,16 @@ pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
             "an s-op or selector is applied to a string or a list, not {}",
             other.describe()
         ))),
+    }
+}
+
+/// For `select` and `aggregate` used as names (they are keywords only
+/// before `(`), the keyword's form.
+fn keyword_use(name: &str) -> Option<String> {
+    match name {
+        "select" => Some("select(keys, queries, ==)".into()),
+        "aggregate" => Some("aggregate(selector, values)".into()),
+        _ => None,
     }
 }
 

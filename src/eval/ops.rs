@@ -128,6 +128,14 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
         ];
         return Ok(Value::SOp(map(MapFn::Binary(op), args, at)));
     }
+    if let (
+        BinaryOp::Cmp(cmp @ (CmpOp::Lt | CmpOp::Gt | CmpOp::Le | CmpOp::Ge)),
+        Value::List(a),
+        Value::List(b),
+    ) = (op, &x, &y)
+    {
+        return order_lists(cmp, a, b, at).map(|b| Value::Atom(Atom::Bool(b)));
+    }
     match (&x, &y) {
         (Value::Atom(a), Value::Atom(b)) => Atom::binary(op, a, b)
             .map(Value::Atom)
@@ -136,6 +144,18 @@ pub fn binary(op: BinaryOp, x: Value, y: Value, at: &Origin) -> EvalResult<Value
             let mut out = Vec::with_capacity(a.len() + b.len());
             out.extend(a.iter().cloned());
             out.extend(b.iter().cloned());
+            Ok(Value::list(out))
+        }
+        // Python's repetition: `[1, 2] * 2`, `2 * [1]`; a count of 0 or
+        // less gives `[]`, a bool counts as 0 or 1.
+        (Value::List(list), Value::Atom(n)) | (Value::Atom(n), Value::List(list))
+            if op == BinaryOp::Mul && repeat_count(n).is_some() =>
+        {
+            let times = repeat_count(n).unwrap_or(0);
+            let mut out = Vec::with_capacity(list.len().saturating_mul(times));
+            for _ in 0..times {
+                out.extend(list.iter().cloned());
+            }
             Ok(Value::list(out))
         }
         _ if op == BinaryOp::Cmp(CmpOp::Eq) => Ok(Value::Atom(Atom::Bool(equal(&x, &y)))),
@@ -175,6 +195,44 @@ fn equal_inner(x: &Value, y: &Value) -> bool {
         (Value::Selector(a), Value::Selector(b)) => a.id() == b.id(),
         _ => false,
     }
+}
+
+/// `a op b` for two lists and an ordering comparison (`<`, `>`, `<=`,
+/// `>=`), as Python orders them: by the first items that differ (compared
+/// with `op`; lists nest), else by length. Items that do not order (a
+/// string and a number, dicts, s-ops, a list and an atom) are an error, as
+/// in Python and the reference.
+fn order_lists(cmp: CmpOp, a: &[Value], b: &[Value], at: &Origin) -> EvalResult<bool> {
+    // Lists may nest as deep as a loop makes them: grow the stack on demand.
+    stacker::maybe_grow(super::interp::RED_ZONE, super::interp::STACK_GROWTH, || {
+        let Some(i) = a.iter().zip(b.iter()).position(|(p, q)| !equal(p, q)) else {
+            let by_length = a.len().cmp(&b.len());
+            return Ok(match cmp {
+                CmpOp::Lt => by_length.is_lt(),
+                CmpOp::Gt => by_length.is_gt(),
+                CmpOp::Le => by_length.is_le(),
+                CmpOp::Ge => by_length.is_ge(),
+                CmpOp::Eq => by_length.is_eq(),
+                CmpOp::Ne => by_length.is_ne(),
+            });
+        };
+        let ordered = match (&a[i], &b[i]) {
+            (Value::List(p), Value::List(q)) => return order_lists(cmp, p, q, at),
+            (Value::Atom(p), Value::Atom(q)) => Atom::compare(cmp, p, q).ok(),
+            _ => None,
+        };
+        ordered.ok_or_else(|| {
+            type_error(
+                format!(
+                    "cannot apply `{}` to {} and {}, the first items where two lists differ",
+                    cmp.symbol(),
+                    a[i].describe(),
+                    b[i].describe()
+                ),
+                at,
+            )
+        })
+    })
 }
 
 /// `then if cond else otherwise` with an s-op condition: element-wise, both
@@ -302,6 +360,30 @@ pub fn contains(elem: Value, container: Value, at: &Origin) -> EvalResult<Value>
     }
 }
 
+/// How many times `* n` repeats a list: an int (0 when negative) or a
+/// bool; `None` for anything that is not a count.
+fn repeat_count(n: &Atom) -> Option<usize> {
+    match n {
+        Atom::Int(i) => Some(usize::try_from(*i).unwrap_or(0)),
+        Atom::Bool(b) => Some(usize::from(*b)),
+        _ => None,
+    }
+}
+
+/// The number of items `x op y` would put in a new list, when it makes one
+/// (`+` of two lists, `*` of a list and a count), so that the caller can
+/// bound it before anything is allocated.
+pub fn list_size(op: BinaryOp, x: &Value, y: &Value) -> Option<usize> {
+    match (op, x, y) {
+        (BinaryOp::Add, Value::List(a), Value::List(b)) => Some(a.len().saturating_add(b.len())),
+        (BinaryOp::Mul, Value::List(list), Value::Atom(n))
+        | (BinaryOp::Mul, Value::Atom(n), Value::List(list)) => {
+            repeat_count(n).map(|times| list.len().saturating_mul(times))
+        }
+        _ => None,
+    }
+}
+
 /// `target[index]`.
 pub fn index(
     target: Value,
@@ -347,37 +429,16 @@ pub fn index(
             .cloned()
             .ok_or_else(|| fail(ErrorKind::MissingKey(key.repr()))),
         (Value::SOp(s), Value::Atom(Atom::Int(i))) => {
-            // An aggregate: every query selects the key at position i (or
-            // length + i when negative); past the end, nothing: the default.
-            let query = if i >= 0 {
-                constant(Atom::Int(i), at)
-            } else {
-                map(
-                    MapFn::Binary(BinaryOp::Add),
-                    vec![length.clone(), constant(Atom::Int(i), at)],
-                    at,
-                )
-            };
-            let selector = Selector::new(
-                SelectorKind::Select {
-                    keys: indices.clone(),
-                    queries: query,
-                    op: CmpOp::Eq,
-                },
-                Some(at.clone()),
-            );
-            Ok(Value::SOp(SOp::new(
-                SOpKind::Aggregate {
-                    selector,
-                    values: s,
-                    default: Atom::Int(0),
-                },
-                Some(at.clone()),
-            )))
+            Ok(Value::SOp(position(s, i, length, indices, at)))
+        }
+        // A bool is the int it equals in Python: `tokens[True]` is
+        // `tokens[1]`, as in the reference.
+        (Value::SOp(s), Value::Atom(Atom::Bool(b))) => {
+            Ok(Value::SOp(position(s, i64::from(b), length, indices, at)))
         }
         (Value::SOp(_), other) => Err(type_error(
             format!(
-                "an s-op can be indexed only by an int, not {}",
+                "an s-op can be indexed only by an int or a bool, not {}",
                 other.describe()
             ),
             at,
@@ -387,4 +448,34 @@ pub fn index(
             at,
         )),
     }
+}
+
+/// `s[i]`: an aggregate where every query selects the key at position `i`
+/// (or `length + i` when negative); past the end, nothing: the default 0.
+fn position(s: SOp, i: i64, length: &SOp, indices: &SOp, at: &Origin) -> SOp {
+    let query = if i >= 0 {
+        constant(Atom::Int(i), at)
+    } else {
+        map(
+            MapFn::Binary(BinaryOp::Add),
+            vec![length.clone(), constant(Atom::Int(i), at)],
+            at,
+        )
+    };
+    let selector = Selector::new(
+        SelectorKind::Select {
+            keys: indices.clone(),
+            queries: query,
+            op: CmpOp::Eq,
+        },
+        Some(at.clone()),
+    );
+    SOp::new(
+        SOpKind::Aggregate {
+            selector,
+            values: s,
+            default: Atom::Int(0),
+        },
+        Some(at.clone()),
+    )
 }

@@ -4,7 +4,13 @@
 //! `Result<(start, Token, end), LexError>` that the lalrpop grammar consumes
 //! as an external lexer. Whitespace and `#` comments are skipped. The lexer
 //! is lenient where the reference is not: keywords are ordinary tokens, so
-//! `select (` and `aggregate  (` are fine, and line breaks mean nothing.
+//! `range (` is fine, and line breaks mean nothing.
+//!
+//! `select` and `aggregate` are keywords only when an opening parenthesis
+//! follows them, as in the reference, whose keywords are `select(` and
+//! `aggregate(`: so `select = 1;` and `aggregate + 1` use them as names.
+//! Whitespace and comments may come before that parenthesis here
+//! (`select (k, q, ==)`), so a name `select` cannot be called.
 
 use std::fmt;
 
@@ -118,9 +124,9 @@ pub enum Token<'input> {
     Load,
     #[token("draw")]
     Draw,
-    #[token("select")]
+    /// `select` before `(`; otherwise `select` is a name.
     Select,
-    #[token("aggregate")]
+    /// `aggregate` before `(`; otherwise `aggregate` is a name.
     Aggregate,
     #[token("range")]
     Range,
@@ -267,12 +273,35 @@ impl<'input> Iterator for Lexer<'input> {
         let result = self.inner.next()?;
         let range = self.inner.span();
         Some(match result {
+            Ok(Token::Ident(name @ ("select" | "aggregate")))
+                if opens_parenthesis(self.inner.remainder()) =>
+            {
+                let keyword = if name == "select" {
+                    Token::Select
+                } else {
+                    Token::Aggregate
+                };
+                Ok((range.start, keyword, range.end))
+            }
             Ok(token) => Ok((range.start, token, range.end)),
             Err(kind) => Err(LexError {
                 kind,
                 span: Span::new(range.start, range.end),
             }),
         })
+    }
+}
+
+/// Whether the next token of `rest` is `(`: whitespace and comments
+/// before it are skipped, as the lexer skips them.
+fn opens_parenthesis(rest: &str) -> bool {
+    let mut rest = rest;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n', '\x0c']);
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.find('\n').map_or("", |end| &comment[end..]),
+            None => return rest.starts_with('('),
+        }
     }
 }
 
@@ -308,12 +337,35 @@ mod tests {
     #[test]
     fn keywords_are_not_names() {
         for keyword in KEYWORDS {
-            let tokens = tokenize(keyword).unwrap_or_default();
-            assert_eq!(tokens.len(), 1, "{keyword}");
+            let text = format!("{keyword}(");
+            let tokens = tokenize(&text).unwrap_or_default();
+            assert_eq!(tokens.len(), 2, "{keyword}");
             assert!(!matches!(tokens[0].1, Token::Ident(_)), "{keyword}");
             assert_eq!(tokens[0].1.to_string(), *keyword);
         }
         assert_eq!(kinds("selected"), vec![Ok(Token::Ident("selected"))]);
+    }
+
+    #[test]
+    fn select_and_aggregate_are_keywords_before_a_parenthesis() {
+        assert_eq!(kinds("select"), vec![Ok(Token::Ident("select"))]);
+        assert_eq!(
+            kinds("aggregate + 1"),
+            vec![
+                Ok(Token::Ident("aggregate")),
+                Ok(Token::Plus),
+                Ok(Token::Int(1))
+            ]
+        );
+        assert_eq!(kinds("select = ")[0], Ok(Token::Ident("select")));
+        assert_eq!(kinds("select[0]")[0], Ok(Token::Ident("select")));
+        assert_eq!(kinds("select(")[0], Ok(Token::Select));
+        assert_eq!(kinds("select \t\n (")[0], Ok(Token::Select));
+        assert_eq!(kinds("aggregate # why\n # not\n(")[0], Ok(Token::Aggregate));
+        assert_eq!(kinds("aggregate # (\n")[0], Ok(Token::Ident("aggregate")));
+        assert_eq!(kinds("Select(")[0], Ok(Token::Ident("Select")));
+        // The other keywords are keywords everywhere.
+        assert_eq!(kinds("range"), vec![Ok(Token::Range)]);
     }
 
     #[test]

@@ -134,6 +134,23 @@ fn list_size_by_concatenation() {
 }
 
 #[test]
+fn list_size_by_repetition() {
+    // Repetition multiplies a list in one step: bounded before it allocates.
+    assert_error(
+        "l = [1, 2] * 501;",
+        SMALL,
+        "rasp::eval::limit",
+        "`*` would make a list of 1002 items, more than the limit of 1000",
+    );
+    assert_error(
+        "l = 9223372036854775807 * [1, 2];",
+        Limits::default(),
+        "rasp::eval::limit",
+        "more than the limit",
+    );
+}
+
+#[test]
 fn string_length() {
     assert_error(
         "s = \"ab\";\nfor i in range(64) { s = s + s; }",

@@ -182,6 +182,14 @@ fn primaries() {
     assert_eq!(sexpr("select (a, b, !=)"), "(select!= a b)");
     assert_eq!(sexpr("aggregate(s, v)"), "(aggregate s v)");
     assert_eq!(sexpr("aggregate  (s, v, \"\")"), "(aggregate s v \"\")");
+    // Before anything but `(`, they are names.
+    assert_eq!(sexpr("select"), "select");
+    assert_eq!(sexpr("aggregate + 1"), "(+ aggregate 1)");
+    assert_eq!(sexpr("select[0]"), "(index select 0)");
+    assert_eq!(
+        sexpr("aggregate(select, select(select, aggregate, ==))"),
+        "(aggregate select (select== select aggregate))"
+    );
     assert_eq!(sexpr("range(3)"), "(range 3)");
     assert_eq!(sexpr("range(1, 10, 2)"), "(range 1 10 2)");
     assert_eq!(sexpr("len(L)"), "(len L)");
