@@ -78,8 +78,9 @@ fn check(path: &Path) -> Result<(), Failed> {
                     }
                 }
             }
-            // Golden programs check values; drawings are tested in tests/it/draw.rs.
-            Event::Draw { .. } => {}
+            // Golden programs check values; drawings are tested in
+            // tests/it/draw.rs, REPL commands in tests/repl/.
+            Event::Draw { .. } | Event::SetExample { .. } | Event::Command(_) => {}
         })
         .map_err(|e| {
             format!(

@@ -171,6 +171,9 @@ fn pick_sop(
     let src = source(&path, text.to_string());
     let mut last: Option<(String, SOp)> = None;
     let mut draw_failed = false;
+    // The program's `set example`, which later `draw`s use before the
+    // first `--input`, as the REPL uses its running example.
+    let mut example: Option<Vec<Atom>> = None;
     interp
         .run(&src, file.parent(), &mut |event| match event {
             Event::Value { value, .. } => {
@@ -197,7 +200,7 @@ fn pick_sop(
                         &sop,
                         &name,
                         input.as_deref(),
-                        fallback,
+                        example.as_deref().or(fallback),
                         &origin,
                     ) {
                         Ok(path) => eprintln!("drawn to {}", path.display()),
@@ -208,6 +211,14 @@ fn pick_sop(
                     }
                 }
             }
+            Event::SetExample { subset, atoms, .. } => {
+                if subset.sops() {
+                    example = Some(atoms);
+                }
+            }
+            // The REPL's display settings mean nothing here (and `exit`
+            // has already ended the program).
+            Event::Command(_) => {}
         })
         .map_err(|e| Picked::Failed(Box::new(e)))?;
     if draw_failed {

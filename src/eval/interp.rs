@@ -22,7 +22,7 @@ use super::run;
 use super::sop::{Origin, SOp, SOpKind, Selector, SelectorKind};
 use super::value::{Dict, Function, Value};
 use super::{Builtin, Event, Limits};
-use crate::syntax::ast::{Expr, ExprKind, FuncDef, Ident, Stmt, StmtKind};
+use crate::syntax::ast::{Command, Expr, ExprKind, FuncDef, Ident, Stmt, StmtKind};
 use crate::syntax::span::{Source, Span};
 
 /// Where code runs: its scope, its source file, and the directory `load`
@@ -113,6 +113,11 @@ impl Machine {
     ) -> EvalResult<()> {
         for stmt in stmts {
             self.exec(stmt, ctx, sink)?;
+            // `exit` ends the program, or the file being loaded, as in the
+            // reference (it can stand only at top level).
+            if matches!(stmt.kind, StmtKind::Command(Command::Exit)) {
+                break;
+            }
         }
         Ok(())
     }
@@ -160,9 +165,23 @@ impl Machine {
                 }
             }
             StmtKind::Load { path, path_span } => {
-                let bound = self.load(path, ctx, ctx.origin(*path_span))?;
+                let bound = self.load(path, ctx, ctx.origin(*path_span), sink)?;
                 sink(Event::Assigned(bound));
             }
+            StmtKind::SetExample { subset, example } => {
+                let value = self.eval(example, ctx)?;
+                let at = ctx.origin(example.span);
+                let atoms = input_atoms(&value)
+                    .map_err(|k| EvalError::new(k, Some(at.clone())))
+                    .and_then(|atoms| run::check_input(&atoms).map(|()| atoms))
+                    .map_err(|e| at_call(e, &at))?;
+                sink(Event::SetExample {
+                    subset: *subset,
+                    value,
+                    atoms,
+                });
+            }
+            StmtKind::Command(command) => sink(Event::Command(*command)),
             StmtKind::Draw { sop, input } => {
                 let value = self.eval(sop, ctx)?;
                 let Value::SOp(drawn) = value else {
@@ -714,8 +733,18 @@ impl Machine {
     }
 
     /// `load "name";`: runs the file in a fresh scope under the library and
-    /// binds its public names here.
-    fn load(&mut self, name: &str, ctx: &Ctx, at: Origin) -> EvalResult<Vec<(Rc<str>, Value)>> {
+    /// binds its public names here. Of what the file's statements report,
+    /// only its REPL commands that last pass on to `sink`, as the
+    /// reference's `load` keeps them: `set example`, `show example` and
+    /// `full seq display`. (Its `examples on|off` ends with the load
+    /// there, and its `exit` ends only the file.)
+    fn load(
+        &mut self,
+        name: &str,
+        ctx: &Ctx,
+        at: Origin,
+        sink: &mut dyn FnMut(Event),
+    ) -> EvalResult<Vec<(Rc<str>, Value)>> {
         let (source, dir, key) = self
             .find_load(name, ctx)
             .map_err(|k| EvalError::new(k, Some(at.clone())))?;
@@ -737,7 +766,15 @@ impl Machine {
         let inner = Ctx::new(scope.clone(), source, dir);
         self.loading.push(key);
         self.depth += 1;
-        let result = self.exec_block(&program.stmts, &inner, &mut |_| {});
+        let result = self.exec_block(&program.stmts, &inner, &mut |event| {
+            if matches!(
+                event,
+                Event::SetExample { .. }
+                    | Event::Command(Command::ShowExample(_) | Command::FullSeqDisplay(_))
+            ) {
+                sink(event);
+            }
+        });
         self.depth -= 1;
         self.loading.pop();
         result.map_err(|e| e.in_call(at.clone(), format!("while loading `{name}`")))?;

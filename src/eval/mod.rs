@@ -31,6 +31,7 @@ use self::interp::{Ctx, Machine};
 use self::sop::{Origin, SOp, SOpKind, TokenConv};
 use self::value::Value;
 use crate::error::Error;
+use crate::syntax::ast::{Command, Subset};
 use crate::syntax::span::{source, Source};
 use crate::syntax::{ast::StmtKind, parse_program};
 
@@ -95,6 +96,20 @@ pub enum Event {
         input: Option<Vec<Atom>>,
         origin: Origin,
     },
+    /// `set [s-op|selector] example E`: its example, checked to be an
+    /// input. The REPL makes it its running example; elsewhere it is the
+    /// input of the `draw` statements after it that name none.
+    SetExample {
+        subset: Subset,
+        /// As written, for display: `"hello"`, `[1, 2, 3]`.
+        value: Value,
+        atoms: Vec<Atom>,
+    },
+    /// Another of the REPL's commands (`show example`, `examples on|off`,
+    /// `full seq display on|off`, `exit`): the REPL's to act on. The
+    /// interpreter itself stops the program, or the loaded file, after
+    /// reporting an `exit`.
+    Command(Command),
 }
 
 impl Event {
@@ -107,7 +122,7 @@ impl Event {
         match self {
             Event::Value { value, .. } => sop(value).into_iter().collect(),
             Event::Assigned(bound) => bound.into_iter().filter_map(|(_, v)| sop(v)).collect(),
-            Event::Draw { .. } => Vec::new(),
+            Event::Draw { .. } | Event::SetExample { .. } | Event::Command(_) => Vec::new(),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! REPL commands: the reference REPL's (`set example E`, `show example`,
-//! `examples on|off`, `full seq display on|off`, `exit`, `quit`) and ours,
-//! which start with `:` and are listed by `:help`.
+//! `examples on|off`, `full seq display on|off`, `exit`, `quit`, each also
+//! for `s-op` or `selector` examples alone) and ours, which start with `:`
+//! and are listed by `:help`.
 //!
-//! A command is recognised only at the start of a statement, and only in
-//! its exact form: `set = 3;` is still an assignment.
+//! A command is recognised only at the start of a line, and only in its
+//! exact form ([`crate::syntax::command::recognize`]): `set = 3;` is still
+//! an assignment. Typed at the prompt, `set example` takes an unbound bare
+//! word as a string (`set example hey`); in a program it is an expression.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,7 @@ use crate::eval::Event;
 use crate::eval::Interpreter;
 use crate::model::inspect::summary;
 use crate::syntax::ast::StmtKind;
+use crate::syntax::command::{recognize, Command, Subset, Words};
 use crate::syntax::parse_program;
 use crate::syntax::span::source;
 
@@ -59,6 +63,14 @@ pub const REFERENCE_COMMANDS: &[(&str, &str)] = &[
         "show s-ops and selectors on the running example",
     ),
     (
+        "set|show s-op|selector example",
+        "the example of s-ops, or of selectors, alone",
+    ),
+    (
+        "s-op|selector examples on|off",
+        "show s-ops, or selectors, on their example or not",
+    ),
+    (
         "full seq display on|off",
         "show examples as aligned input/output rows",
     ),
@@ -93,37 +105,67 @@ pub enum CommandError {
 /// Whether `line` is a command rather than RASP source.
 pub fn is_command(line: &str) -> bool {
     let line = line.trim();
-    if line.starts_with(':') {
-        return true;
+    line.starts_with(':') || recognize(line).is_some()
+}
+
+/// Whether `line`, a `set example E`, is read as a program (whose
+/// statements the interpreter reports) rather than as a typed command:
+/// when `E` goes on past the line (`set example [1,`), as the reference
+/// reads it, or more statements follow it (`set example "ab"; x = 1;`).
+pub fn reads_as_program(line: &str) -> bool {
+    let line = line.trim();
+    let Some(found) = recognize(line) else {
+        return false;
+    };
+    if !matches!(found.words, Words::SetExample(_)) || line[found.consumed..].trim().is_empty() {
+        return false;
     }
-    let words: Vec<&str> = line.trim_end_matches(';').split_whitespace().collect();
-    matches!(
-        words.as_slice(),
-        ["exit" | "quit"]
-            | ["show", "example"]
-            | ["examples", "on" | "off"]
-            | ["full", "seq", "display", "on" | "off"]
-            | ["set", "example", ..]
-    )
+    match parse_program(&source(super::INPUT_NAME, line.to_string())) {
+        Ok(program) => program.stmts.len() > 1,
+        Err(e) => e.is_incomplete(),
+    }
 }
 
 /// Runs a command line (already known to be one).
 pub fn run(session: &mut Session, line: &str) -> Output {
     let mut out = Output::new(Status::Ready);
-    let line = line.trim().trim_end_matches(';').trim_end();
+    let line = line.trim();
+    if let Some(found) = recognize(line) {
+        match found.words {
+            Words::SetExample(subset) => {
+                // The expression as the parser finds it, without a `;` or
+                // a comment after it.
+                let src = source(super::INPUT_NAME, line.to_string());
+                let expr = match parse_program(&src) {
+                    Ok(program) => match program.stmts.as_slice() {
+                        [stmt] => match &stmt.kind {
+                            StmtKind::SetExample { example, .. } => {
+                                line.get(example.span.start..example.span.end)
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    Err(e) if e.is_incomplete() => Some(""),
+                    Err(e) => {
+                        session.report(&mut out, &e);
+                        return out;
+                    }
+                };
+                let expr = expr.unwrap_or_else(|| line[found.consumed..].trim());
+                set_example_typed(session, subset, expr, &mut out);
+            }
+            Words::Command(command) => apply(session, command, &mut out),
+        }
+        return out;
+    }
+    let line = line.trim_end_matches(';').trim_end();
     let (head, rest) = match line.split_once(char::is_whitespace) {
         Some((h, r)) => (h, r.trim()),
         None => (line, ""),
     };
     match (head, rest) {
-        ("exit" | "quit" | ":quit" | ":q" | ":exit", _) => out.status = Status::Exit,
-        ("show", _) => show_example(session, &mut out),
-        ("examples", switch) => session.show_examples = switch == "on",
-        ("full", switch) => session.full_seq_display = switch.ends_with("on"),
-        ("set", rest) => {
-            let expr = rest.strip_prefix("example").unwrap_or(rest).trim();
-            set_example(session, expr, &mut out);
-        }
+        (":quit" | ":q" | ":exit", _) => out.status = Status::Exit,
         (":help" | ":h" | ":?", _) => out.text.push_str(&help()),
         (":load", "") => usage(session, &mut out, ":load", "a file name"),
         (":load", path) => load(session, path, &mut out),
@@ -175,18 +217,64 @@ pub fn help() -> String {
     text
 }
 
-fn show_example(session: &Session, out: &mut Output) {
-    out.text
-        .push_str(&format!("running example is: {}\n", session.example.text()));
+/// Does one of the reference's commands other than `set example`, typed
+/// or reported by a program.
+pub(super) fn apply(session: &mut Session, command: Command, out: &mut Output) {
+    match command {
+        Command::ShowExample(subset) => show_example(session, subset, out),
+        Command::Examples { subset, on } => {
+            if subset.sops() {
+                session.show_examples = on;
+            }
+            if subset.selectors() {
+                session.show_selector_examples = on;
+            }
+        }
+        Command::FullSeqDisplay(on) => session.full_seq_display = on,
+        Command::Exit => out.status = Status::Exit,
+    }
 }
 
-/// `set example E`: E is any expression giving a string or a list of atoms.
-fn set_example(session: &mut Session, expr: &str, out: &mut Output) {
+/// `show [s-op|selector] example`: one line when the examples shown are
+/// the same, else one for each.
+fn show_example(session: &Session, subset: Subset, out: &mut Output) {
+    let sops = session.example.text();
+    let selectors = session.selector_example.text();
+    let text = match subset {
+        Subset::Both if sops == selectors => format!("running example is: {sops}\n"),
+        Subset::Both => format!("s-op example is: {sops}\nselector example is: {selectors}\n"),
+        Subset::SOps => format!("s-op example is: {sops}\n"),
+        Subset::Selectors => format!("selector example is: {selectors}\n"),
+    };
+    out.text.push_str(&text);
+}
+
+/// `set [s-op|selector] example E`, typed or reported by a program: makes
+/// `example` the running example (of s-ops, selectors or both) and shows it.
+pub(super) fn set_example(
+    session: &mut Session,
+    subset: Subset,
+    example: Example,
+    out: &mut Output,
+) {
+    if subset.selectors() {
+        session.selector_example = example.clone();
+    }
+    if subset.sops() {
+        session.example = example;
+    }
+    show_example(session, subset, out);
+}
+
+/// `set example E` typed: E is any expression giving a string or a list of
+/// atoms, or an unbound bare word, taken as a string.
+fn set_example_typed(session: &mut Session, subset: Subset, expr: &str, out: &mut Output) {
+    let command = format!("set {}example", subset.prefix());
     if expr.is_empty() {
         return usage(
             session,
             out,
-            "set example",
+            &command,
             "a string or a list, such as `\"hello\"`",
         );
     }
@@ -196,7 +284,7 @@ fn set_example(session: &mut Session, expr: &str, out: &mut Output) {
         // `set example hello`: an unbound bare word is taken as a string.
         Value::Atom(crate::eval::atom::Atom::Str(expr.into()))
     } else {
-        match evaluate(session, "set example", expr, out) {
+        match evaluate(session, &command, expr, out) {
             Some(v) => v,
             None => return,
         }
@@ -205,10 +293,7 @@ fn set_example(session: &mut Session, expr: &str, out: &mut Output) {
         .map_err(|kind| crate::eval::error::EvalError::new(kind, None))
         .and_then(|atoms| check_input(&atoms).map(|()| atoms));
     match atoms {
-        Ok(atoms) => {
-            session.example = Example { value, atoms };
-            show_example(session, out);
-        }
+        Ok(atoms) => set_example(session, subset, Example { value, atoms }, out),
         Err(e) => session.report(out, &e),
     }
 }
@@ -263,7 +348,14 @@ fn load(session: &mut Session, path: &str, out: &mut Output) {
         .interp
         .run(&src, Path::new(path).parent(), &mut |event| match event {
             Event::Assigned(names) => bound.extend(names.into_iter().map(|(n, _)| n.to_string())),
-            shown @ (Event::Value { .. } | Event::Draw { .. }) => values.push(shown),
+            // As with `load "FILE";` (and the reference's `load`), the
+            // file's `examples on|off` ends with it and its `exit` ends
+            // only the file.
+            Event::Command(Command::Examples { .. } | Command::Exit) => {}
+            shown @ (Event::Value { .. }
+            | Event::Draw { .. }
+            | Event::SetExample { .. }
+            | Event::Command(_)) => values.push(shown),
         });
     for event in values {
         session.show_event(event, out);

@@ -5,6 +5,10 @@
 //! A line is either a command (the reference REPL's `set example E`,
 //! `show example`, `examples on|off`, `full seq display on|off`, `exit`,
 //! `quit`, or one of ours starting with `:`, see [`commands`]) or RASP source.
+//! The reference's commands are statements of a program too
+//! ([`crate::syntax::command`]): in input of several lines or a loaded
+//! file, the interpreter reports them as events, which act here as the
+//! typed commands do.
 //! Source accumulates until the real parser accepts it: when parsing fails
 //! only because the input ended early ([`SyntaxError::is_incomplete`]), the
 //! session asks for another line instead of reporting an error.
@@ -82,12 +86,17 @@ impl Example {
     }
 }
 
-/// One REPL session: an interpreter, the running example, display switches
-/// and the unfinished input.
+/// One REPL session: an interpreter, the running examples, display
+/// switches and the unfinished input.
 pub struct Session {
     interp: Interpreter,
+    /// The running example s-ops are shown on (and drawn on).
     example: Example,
+    /// The running example selectors are shown on: the reference keeps
+    /// its own (`set selector example E`); `set example E` sets both.
+    selector_example: Example,
     show_examples: bool,
+    show_selector_examples: bool,
     full_seq_display: bool,
     pending: String,
     color: bool,
@@ -103,11 +112,16 @@ impl Session {
         let atoms = crate::eval::interp::input_atoms(&hello).unwrap_or_default();
         Ok(Session {
             interp: Interpreter::new()?,
+            selector_example: Example {
+                value: hello.clone(),
+                atoms: atoms.clone(),
+            },
             example: Example {
                 value: hello,
                 atoms,
             },
             show_examples: true,
+            show_selector_examples: true,
             full_seq_display: false,
             pending: String::new(),
             color: false,
@@ -157,7 +171,10 @@ impl Session {
     /// Takes one line (or a complete multi-line input) and returns what to
     /// print.
     pub fn feed(&mut self, line: &str) -> Output {
-        if self.pending.is_empty() && commands::is_command(line) {
+        if self.pending.is_empty()
+            && commands::is_command(line)
+            && !commands::reads_as_program(line)
+        {
             return commands::run(self, line.trim());
         }
         self.pending.push_str(line);
@@ -187,6 +204,9 @@ impl Session {
                             self.program.push_str(text);
                             self.program.push('\n');
                         }
+                    }
+                    if out.status == Status::Exit {
+                        break;
                     }
                 }
                 out
@@ -238,7 +258,7 @@ impl Session {
         }
     }
 
-    fn show_event(&self, event: Event, out: &mut Output) {
+    fn show_event(&mut self, event: Event, out: &mut Output) {
         match event {
             Event::Value { value, origin } => {
                 let text = &origin.source.inner()[origin.span.start..origin.span.end];
@@ -263,6 +283,12 @@ impl Session {
                     Err(e) => self.report(out, &e),
                 }
             }
+            Event::SetExample {
+                subset,
+                value,
+                atoms,
+            } => commands::set_example(self, subset, Example { value, atoms }, out),
+            Event::Command(command) => commands::apply(self, command, out),
         }
     }
 
@@ -281,7 +307,7 @@ impl Session {
 /// command, a complete program, or input with an error more lines cannot
 /// fix. The decision is the real parser's, never a count of brackets.
 pub fn is_complete(text: &str) -> bool {
-    if commands::is_command(text) {
+    if commands::is_command(text) && !commands::reads_as_program(text) {
         return true;
     }
     match parse_program(&source(INPUT_NAME, text.to_string())) {

@@ -10,7 +10,9 @@
 //!      value: x = 3
 //! ```
 //!
-//! With `full seq display on`, an s-op's example is two aligned rows,
+//! S-ops are shown on the s-op example, selectors on the selector example
+//! (the same unless `set s-op example` or `set selector example` made them
+//! differ). With `full seq display on`, an s-op's example is two aligned rows,
 //! `input:` and `output:`. An s-op or selector that fails on the running
 //! example is still bound: the failure is shown beside it.
 
@@ -56,16 +58,16 @@ pub(super) fn named_value(
         Value::Selector(selector) => {
             let label = name.map_or_else(|| selector.label(), str::to_string);
             out.text.push_str(&format!("{HEAD}selector: {label}\n"));
-            if session.show_examples {
-                match eval_selector(selector, &session.example.atoms) {
+            if session.show_selector_examples {
+                let example = &session.selector_example;
+                match eval_selector(selector, &example.atoms) {
                     Ok(m) => {
-                        let labels: Vec<String> =
-                            session.example.atoms.iter().map(Atom::short).collect();
+                        let labels: Vec<String> = example.atoms.iter().map(Atom::short).collect();
                         out.text.push_str(&format!("{BODY}Example:\n"));
                         push_indented(&mut out.text, &matrix_text(&m, Some(&labels)), ROWS);
                     }
                     Err(e) => {
-                        let call = format!("{}({})", callee(&label), session.example.text());
+                        let call = format!("{}({})", callee(&label), example.text());
                         failure(session, &call, bound, &e, out)
                     }
                 }

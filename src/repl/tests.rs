@@ -46,7 +46,48 @@ fn is_complete_follows_the_parser() {
     assert!(!s.is_complete("x = [1,\n2"));
     assert!(!s.is_complete("def f(x) { return x;"));
     assert!(s.is_complete("x = );"), "an error more lines cannot fix");
-    assert!(s.is_complete("set example [1, 2"), "commands are complete");
+    assert!(s.is_complete("show example"), "commands are complete");
+    assert!(s.is_complete("set example [1, 2]"));
+    assert!(
+        s.is_complete("set example [1, 2;"),
+        "an error more lines cannot fix"
+    );
+    assert!(
+        !s.is_complete("set example [1, 2"),
+        "an unfinished example goes on, as in the reference"
+    );
+}
+
+#[test]
+fn an_unfinished_example_continues() {
+    let mut s = session();
+    assert_eq!(s.feed("set example [1,").status, Status::More);
+    let out = s.feed("  2]");
+    assert_eq!(out.status, Status::Ready);
+    assert!(
+        out.text.contains("running example is: [1, 2]"),
+        "{}",
+        out.text
+    );
+    assert!(s.feed("set example hey").text.contains("\"hey\""));
+    let out = s.feed("set example \"ab\" # a comment").text;
+    assert_eq!(out, "running example is: \"ab\"\n");
+    let out = s.feed("set s-op example \"cd\"; x = 1;").text;
+    assert!(out.contains("s-op example is: \"cd\""), "{out}");
+    assert!(out.contains("value: x = 1"), "{out}");
+}
+
+#[test]
+fn commands_in_input_of_several_lines() {
+    let mut s = session();
+    let out = s.feed("x = 1;\nset selector example \"ab\"\nexit\ny = 2;\n");
+    assert_eq!(out.status, Status::Exit);
+    assert!(
+        out.text.contains("selector example is: \"ab\""),
+        "{}",
+        out.text
+    );
+    assert!(!out.text.contains("y = 2"), "{}", out.text);
 }
 
 #[test]
@@ -94,6 +135,8 @@ fn commands() {
 fn set_is_still_a_name() {
     let mut s = session();
     assert!(s.feed("set = 3;").text.contains("value: set = 3"));
+    assert!(s.feed("exit = set + 1;").text.contains("value: exit = 4"));
+    assert!(s.feed("exit + 1;").text.contains("value: 5"));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+pub use super::command::{Command, Subset};
 use super::span::Span;
 
 /// A whole program (a file, or one REPL entry).
@@ -48,6 +49,12 @@ pub enum StmtKind {
     Load { path: String, path_span: Span },
     /// `draw(sop [, input]);`
     Draw { sop: Expr, input: Option<Expr> },
+    /// `set [s-op|selector] example E`, a REPL command on its own line
+    /// (top level only; see `syntax::command`).
+    SetExample { subset: Subset, example: Expr },
+    /// Another REPL command on its own line: `show example`,
+    /// `examples on|off`, `full seq display on|off`, `exit` (top level only).
+    Command(Command),
 }
 
 /// A function definition; shared by every closure made from it.

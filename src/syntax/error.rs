@@ -220,7 +220,7 @@ pub(crate) fn describe_expected(expected: &[String]) -> String {
         "round",
         "indicator",
     ];
-    const STMT_START: &[&str] = &["def", "for", "load", "draw"];
+    const STMT_START: &[&str] = &["def", "for", "load", "draw", "Command", "SetExample"];
     const OPERATORS: &[&str] = &[
         "^", "*", "/", "%", "+", "-", "==", "!=", "<", ">", "<=", ">=", "and", "or", "if", "in",
         "(", "[",
@@ -248,6 +248,7 @@ pub(crate) fn describe_expected(expected: &[String]) -> String {
             "Int" | "Float" => "a number".to_string(),
             "Str" => "a string".to_string(),
             "Name" => "a name".to_string(),
+            "EndCommand" => "the end of the line".to_string(),
             other => format!("`{other}`"),
         };
         if !items.contains(&item) {

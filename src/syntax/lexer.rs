@@ -11,11 +11,19 @@
 //! `aggregate(`: so `select = 1;` and `aggregate + 1` use them as names.
 //! Whitespace and comments may come before that parenthesis here
 //! (`select (k, q, ==)`), so a name `select` cannot be called.
+//!
+//! The reference REPL's commands (`set example E`, `show example`, ...;
+//! see [`super::command`]) are statements of a program too. A line that
+//! starts with one gives a [`Token::Command`], or for `set example` a
+//! [`Token::SetExample`], the tokens of `E`, and a [`Token::EndCommand`]
+//! where `E` ends: at its `;`, or else before the first line break where
+//! its brackets are closed and its last token could end an expression.
 
 use std::fmt;
 
 use logos::Logos;
 
+use super::command::{recognize, Command, Subset, Words};
 use super::span::Span;
 
 /// The reserved words of RASP. `True` and `False` are predefined names, not
@@ -160,6 +168,16 @@ pub enum Token<'input> {
     #[token("}")]
     RBrace,
 
+    /// A REPL command other than `set example`, taking the rest of its
+    /// line (made by [`Lexer`], never by logos).
+    Command(Command),
+    /// `set [s-op|selector] example` at the start of a line, before its
+    /// expression (made by [`Lexer`]).
+    SetExample(Subset),
+    /// The end of the expression of `set example`: its `;`, or empty, at
+    /// the end of its last token (made by [`Lexer`]).
+    EndCommand,
+
     #[token("^")]
     Caret,
     #[token("*")]
@@ -195,6 +213,9 @@ impl fmt::Display for Token<'_> {
             Token::Str(text) => write!(f, "\"{text}\""),
             Token::UnterminatedStr => f.write_str("\""),
             Token::Ident(name) => f.write_str(name),
+            Token::Command(words) => f.write_str(&words.text()),
+            Token::SetExample(subset) => write!(f, "set {}example", subset.prefix()),
+            Token::EndCommand => f.write_str("the end of the line"),
             other => f.write_str(other.fixed_text().unwrap_or("?")),
         }
     }
@@ -208,7 +229,10 @@ impl Token<'_> {
             | Token::Float(_)
             | Token::Str(_)
             | Token::UnterminatedStr
-            | Token::Ident(_) => return None,
+            | Token::Ident(_)
+            | Token::Command(_)
+            | Token::SetExample(_)
+            | Token::EndCommand => return None,
             Token::Def => "def",
             Token::Return => "return",
             Token::For => "for",
@@ -256,24 +280,156 @@ impl Token<'_> {
 /// The token stream of one source text, in the shape lalrpop expects.
 pub struct Lexer<'input> {
     inner: logos::Lexer<'input, Token<'input>>,
+    /// The end of the last token given out (`None` before the first).
+    last_end: Option<usize>,
+    /// Inside the expression of `set example`.
+    example: Option<Example>,
+    /// A token read but held back while an [`Token::EndCommand`] goes
+    /// before it.
+    held: Option<(Result<Token<'input>, LexErrorKind>, std::ops::Range<usize>)>,
 }
+
+/// Where the expression of `set example` stands.
+#[derive(Debug, Clone, Copy)]
+struct Example {
+    /// Brackets open in it.
+    depth: u32,
+    /// Whether its last token could end an expression.
+    can_end: bool,
+}
+
+impl Example {
+    fn after(&mut self, token: &Token<'_>) {
+        match token {
+            Token::LParen | Token::LBracket | Token::LBrace => self.depth += 1,
+            Token::RParen | Token::RBracket | Token::RBrace => {
+                self.depth = self.depth.saturating_sub(1)
+            }
+            _ => {}
+        }
+        self.can_end = matches!(
+            token,
+            Token::Int(_)
+                | Token::Float(_)
+                | Token::Str(_)
+                | Token::Ident(_)
+                | Token::RParen
+                | Token::RBracket
+                | Token::RBrace
+        );
+    }
+}
+
+type Item<'input> = Result<(usize, Token<'input>, usize), LexError>;
 
 impl<'input> Lexer<'input> {
     pub fn new(text: &'input str) -> Self {
         Lexer {
             inner: Token::lexer(text),
+            last_end: None,
+            example: None,
+            held: None,
         }
+    }
+
+    /// Whether a line break (or only the start of the text) comes between
+    /// the last token and `start`.
+    fn new_line_before(&self, start: usize) -> bool {
+        match self.last_end {
+            None => true,
+            Some(end) => self
+                .inner
+                .source()
+                .get(end..start)
+                .is_some_and(|gap| gap.contains('\n')),
+        }
+    }
+
+    /// Gives out a token, remembering where it ends.
+    fn give(&mut self, start: usize, token: Token<'input>, end: usize) -> Item<'input> {
+        if let Some(example) = &mut self.example {
+            example.after(&token);
+        }
+        self.last_end = Some(end);
+        Ok((start, token, end))
+    }
+
+    /// At the end of the text: the end of a complete `set example`.
+    fn end_of_input(&mut self) -> Option<Item<'input>> {
+        let example = self.example.take()?;
+        let end = self.last_end?;
+        (example.depth == 0 && example.can_end).then(|| self.give(end, Token::EndCommand, end))
+    }
+
+    /// The command whose first word is the name at `start..end`, the first
+    /// token of its line, if it is one: its token and end. The lexer moves
+    /// past the command's words (and, but for `set example`, the rest of
+    /// its line up to a comment).
+    fn command(&mut self, start: usize, end: usize) -> Option<(Token<'input>, usize)> {
+        let rest = self.inner.source().get(start..)?;
+        let line = rest.split('\n').next().unwrap_or(rest);
+        let found = recognize(line)?;
+        // `consumed` ends on a character boundary of this line (after an
+        // ASCII word, space or `;`), and the name is its first word's
+        // start, so the lexer stays inside the text.
+        let past_name = found.consumed.saturating_sub(end - start);
+        if past_name > 0 {
+            self.inner.bump(past_name);
+        }
+        let token = match found.words {
+            Words::SetExample(subset) => {
+                self.example = Some(Example {
+                    depth: 0,
+                    can_end: false,
+                });
+                Token::SetExample(subset)
+            }
+            Words::Command(command) => Token::Command(command),
+        };
+        Some((token, start + found.len))
     }
 }
 
 impl<'input> Iterator for Lexer<'input> {
-    type Item = Result<(usize, Token<'input>, usize), LexError>;
+    type Item = Item<'input>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let result = self.inner.next()?;
-        let range = self.inner.span();
-        Some(match result {
-            Ok(Token::Ident(name @ ("select" | "aggregate")))
+        let (result, range) = match self.held.take() {
+            Some(held) => held,
+            None => match self.inner.next() {
+                Some(result) => (result, self.inner.span()),
+                None => return self.end_of_input(),
+            },
+        };
+        let new_line = self.new_line_before(range.start);
+        if let Some(example) = self.example.filter(|e| e.depth == 0) {
+            if result == Ok(Token::Semi) {
+                self.example = None;
+                return Some(self.give(range.start, Token::EndCommand, range.end));
+            }
+            if example.can_end && new_line {
+                self.example = None;
+                let end = self.last_end.unwrap_or(range.start);
+                self.held = Some((result, range));
+                return Some(self.give(end, Token::EndCommand, end));
+            }
+        }
+        let token = match result {
+            Ok(token) => token,
+            Err(kind) => {
+                return Some(Err(LexError {
+                    kind,
+                    span: Span::new(range.start, range.end),
+                }))
+            }
+        };
+        let command = match token {
+            Token::Ident(_) if new_line => self.command(range.start, range.end),
+            _ => None,
+        };
+        let (token, end) = match (command, token) {
+            (Some(command), _) => command,
+            (None, Token::Ident(name @ ("select" | "aggregate")))
                 if opens_parenthesis(self.inner.remainder()) =>
             {
                 let keyword = if name == "select" {
@@ -281,14 +437,11 @@ impl<'input> Iterator for Lexer<'input> {
                 } else {
                     Token::Aggregate
                 };
-                Ok((range.start, keyword, range.end))
+                (keyword, range.end)
             }
-            Ok(token) => Ok((range.start, token, range.end)),
-            Err(kind) => Err(LexError {
-                kind,
-                span: Span::new(range.start, range.end),
-            }),
-        })
+            (None, token) => (token, range.end),
+        };
+        Some(self.give(range.start, token, end))
     }
 }
 
@@ -366,6 +519,71 @@ mod tests {
         assert_eq!(kinds("Select(")[0], Ok(Token::Ident("Select")));
         // The other keywords are keywords everywhere.
         assert_eq!(kinds("range"), vec![Ok(Token::Range)]);
+    }
+
+    #[test]
+    fn command_lines() {
+        use crate::syntax::command::Command;
+        let triples = |text: &str| -> Vec<(usize, String, usize)> {
+            tokenize(text)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, t, e)| (s, t.to_string(), e))
+                .collect()
+        };
+        let at = |s: usize, t: &str, e: usize| (s, t.to_string(), e);
+        assert_eq!(
+            triples("x;\n  show  example ; # c\nexit()"),
+            [
+                at(0, "x", 1),
+                at(1, ";", 2),
+                at(5, "show example", 18),
+                at(25, "exit", 31)
+            ]
+        );
+        // `set example`: the expression, then its end at the first line
+        // break where it could be complete, or at its `;`.
+        assert_eq!(
+            triples("set example [1,\n2]\n(3);"),
+            [
+                at(0, "set example", 11),
+                at(12, "[", 13),
+                at(13, "1", 14),
+                at(14, ",", 15),
+                at(16, "2", 17),
+                at(17, "]", 18),
+                at(18, "the end of the line", 18),
+                at(19, "(", 20),
+                at(20, "3", 21),
+                at(21, ")", 22),
+                at(22, ";", 23)
+            ]
+        );
+        assert_eq!(
+            triples("set s-op example x;y"),
+            [
+                at(0, "set s-op example", 16),
+                at(17, "x", 18),
+                at(18, "the end of the line", 19),
+                at(19, "y", 20)
+            ]
+        );
+        assert_eq!(
+            kinds("set example 1"),
+            vec![
+                Ok(Token::SetExample(Subset::Both)),
+                Ok(Token::Int(1)),
+                Ok(Token::EndCommand)
+            ]
+        );
+        // Unfinished at the end: no end, so the parser asks for more.
+        assert_eq!(kinds("set example 1 +").last(), Some(&Ok(Token::Plus)));
+        // Not at the start of a line: names.
+        assert_eq!(kinds("x; exit")[2], Ok(Token::Ident("exit")));
+        assert_eq!(
+            kinds("\tquit # bye"),
+            vec![Ok(Token::Command(Command::Exit))]
+        );
     }
 
     #[test]

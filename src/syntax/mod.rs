@@ -4,6 +4,7 @@
 //! whose [`SyntaxError::is_incomplete`] tells a REPL to read another line.
 
 pub mod ast;
+pub mod command;
 pub mod error;
 pub mod lexer;
 mod parser;

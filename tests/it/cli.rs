@@ -191,6 +191,33 @@ fn exit_statuses() {
 }
 
 #[test]
+fn repl_commands_in_a_program() {
+    // The REPL's display commands do nothing in `rasp run`; `exit` ends the
+    // program, so nothing after it runs; the inputs still do.
+    let program = write_program(
+        "commands.rasp",
+        "set example \"abc\"\nshow example\nexamples off\nfull seq display on\n\
+         r = reverse(tokens);\nexit\nr = 1 / 0;\n",
+    );
+    let path = program.to_str().expect("utf-8");
+    let out = rasp(&["run", path], Some("hey\nxy\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "[y, e, h]\n[y, x]\n");
+    assert_eq!(stderr(&out), "");
+    let out = rasp(&["analyze", path], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // `set example` must give an input.
+    let bad = write_program("bad_example.rasp", "set example 5\nr = tokens;\n");
+    let out = rasp(&["run", bad.to_str().expect("utf-8"), "--input", "a"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("rasp::eval::invalid_input"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn sop_flag_and_verbose_printing() {
     let prog = write_program(
         "two.rasp",

@@ -189,6 +189,24 @@ fn draw_statements_in_programs() {
         "{}",
         text(&out.stderr)
     );
+    // `set example` gives the drawings after it their input, before the
+    // first `--input`, as the REPL's running example does.
+    std::fs::write(
+        dir.join("e.rasp"),
+        "r = reverse(tokens);\nset example \"pq\"\ndraw(r);\n",
+    )
+    .expect("write");
+    let example = dir.join("e.rasp").display().to_string();
+    for args in [
+        vec!["run", &example],
+        vec!["run", &example, "--input", "abc"],
+    ] {
+        let out = rasp_in(&dir, &args, Some("abc\n"));
+        ok(&out);
+        let svg = std::fs::read_to_string(dir.join("r.svg")).expect("r.svg");
+        let (texts, _) = svg_texts(&svg);
+        assert_eq!(values_after(&texts, "r", 2), ["q", "p"]);
+    }
     // A drawing that cannot be written is an error, not a crash.
     std::fs::create_dir_all(dir.join("r.svg.d")).expect("dir");
     std::fs::write(dir.join("q.rasp"), "draw(tokens, \"ab\");\n").expect("write");

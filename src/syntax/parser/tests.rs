@@ -593,3 +593,85 @@ fn non_ascii_text_is_one_invalid_token() {
         assert!(handler.render_report(&mut out, &err).is_ok());
     }
 }
+
+/// The statements of `text`, one word each: `expr`, `assign`, `set`
+/// (with its subset and example), or the command's words.
+fn statement_kinds(text: &str) -> Vec<String> {
+    let program = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+    program
+        .stmts
+        .iter()
+        .map(|stmt| match &stmt.kind {
+            StmtKind::Expr(_) => "expr".to_string(),
+            StmtKind::Assign { .. } => "assign".to_string(),
+            StmtKind::SetExample { subset, example } => {
+                format!("set {}example {}", subset.prefix(), sexpr_of(example))
+            }
+            StmtKind::Command(command) => command.text(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn repl_commands_are_statements_on_their_own_lines() {
+    assert_eq!(
+        statement_kinds("set example \"abc\"\nx = 1;\nshow example\nexamples off\nx;\n"),
+        [
+            "set example \"abc\"",
+            "assign",
+            "show example",
+            "examples off",
+            "expr"
+        ]
+    );
+    assert_eq!(
+        statement_kinds("  set s-op example [1, 2]; x = 1;\n  exit() # bye\nquit;"),
+        ["set s-op example (list 1 2)", "assign", "exit", "exit"]
+    );
+    // The example runs to the first line end where it could be complete.
+    assert_eq!(
+        statement_kinds("set selector example [1,\n 2] + \n [3]\n(1);"),
+        ["set selector example (+ (list 1 2) (list 3))", "expr"]
+    );
+    assert_eq!(
+        statement_kinds("full seq display on\nselector examples on\nset example \"a\""),
+        [
+            "full seq display on",
+            "selector examples on",
+            "set example \"a\""
+        ]
+    );
+    // Not at the start of a line, or not a command's exact form: RASP.
+    assert_eq!(
+        statement_kinds("set = 3; exit = 1;\nexit + 1;\nx = 1; y = 2;"),
+        ["assign", "assign", "expr", "assign", "assign"]
+    );
+}
+
+#[test]
+fn repl_commands_stand_only_at_top_level() {
+    for text in [
+        "def f() {\n  show example\n  return 1;\n}",
+        "for x in [1] {\nexit\n}",
+        "x = 1 +\nexit\n;",
+        "x = 1; show example",
+        "set example \"a\" \"b\"",
+        "set example\n;",
+    ] {
+        assert_eq!(err_code(text), "unexpected_token", "{text:?}");
+    }
+    let expected = |text: &str| match parse_err(text) {
+        SyntaxError::UnexpectedToken { expected, .. } => expected,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        expected("set example \"a\" \"b\""),
+        "expected the end of the line or an operator"
+    );
+    assert_eq!(expected("show example\n)"), "expected a statement");
+    // An unfinished example asks for more, as an unfinished statement does.
+    for text in ["set example [1,", "set example \"a\" +", "set example"] {
+        assert!(parse_err(text).is_incomplete(), "{text:?}");
+    }
+}
