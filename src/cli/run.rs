@@ -437,8 +437,8 @@ fn run_input(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> LineOutp
 }
 
 /// What an input that fails prints: its diagnostic, and with `--json` an
-/// error line whose `input` is `input`. `rasp run` and `rasp exec` share it.
-pub fn failure_line(
+/// error line whose `input` is `input`.
+fn failure_line(
     input: serde_json::Value,
     error: &dyn Diagnostic,
     json: bool,
@@ -452,19 +452,13 @@ pub fn failure_line(
 }
 
 /// What an input's outputs print: `[a, b]`, or with `--json` a line with
-/// the input and output atoms. `rasp run` and `rasp exec` share it.
-pub fn output_line<A: std::borrow::Borrow<Atom>>(
-    input: &[Atom],
-    outputs: &[A],
-    json: bool,
-) -> LineOutput {
+/// the input and output atoms.
+fn output_line(input: &[Atom], outputs: &[Atom], json: bool) -> LineOutput {
     LineOutput {
         stdout: Some(if json {
             serde_json::json!({
                 "input": atoms_json(input),
-                "output": serde_json::Value::Array(
-                    outputs.iter().map(|a| atom_json(a.borrow())).collect()
-                ),
+                "output": atoms_json(outputs),
             })
             .to_string()
         } else {
@@ -474,7 +468,7 @@ pub fn output_line<A: std::borrow::Borrow<Atom>>(
                 if i > 0 {
                     line.push_str(", ");
                 }
-                match a.borrow() {
+                match a {
                     Atom::Str(s) => line.push_str(s),
                     other => line.push_str(&other.short()),
                 }

@@ -175,13 +175,6 @@ impl Model {
 
     /// The value a [`Prediction`] stands for, as [`Model::decode`] gives it.
     pub fn prediction_value(&self, prediction: Prediction) -> Atom {
-        self.prediction_atom(prediction).into_owned()
-    }
-
-    /// [`Model::prediction_value`], borrowed from the model's value list
-    /// where it is one of them.
-    pub fn prediction_atom(&self, prediction: Prediction) -> std::borrow::Cow<'_, Atom> {
-        use std::borrow::Cow;
         let values = match &self.meta.output {
             OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
                 values
@@ -190,8 +183,9 @@ impl Model {
         match prediction {
             Prediction::Value(i) => values
                 .get(i as usize)
-                .map_or(Cow::Owned(Atom::Float(f64::NAN)), Cow::Borrowed),
-            Prediction::Number(x) => Cow::Owned(Atom::Float(x)),
+                .cloned()
+                .unwrap_or(Atom::Float(f64::NAN)),
+            Prediction::Number(x) => Atom::Float(x),
         }
     }
 

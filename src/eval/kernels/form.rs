@@ -226,20 +226,11 @@ impl Form {
         }
         Some(out)
     }
-
-    /// Whether this form has a plan (`plan.rs`): every term of the
-    /// expanded form orders by at most [`MAX_ORDER_COLUMNS`] key columns.
-    pub fn has_plan(&self) -> bool {
-        self.expanded().is_some_and(|terms| {
-            terms
-                .iter()
-                .all(|t| t.order_columns().len() <= MAX_ORDER_COLUMNS)
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::plan;
     use super::*;
 
     fn column(values: &[f64]) -> Keys {
@@ -300,7 +291,7 @@ mod tests {
             assert_eq!(all, (0..n).collect::<Vec<_>>());
         }
         // The stable sort needs no more than one order column per term.
-        assert!(sort.has_plan());
+        assert!(plan::SelectPlan::build(&sort, 5).is_some());
         let terms = sort.expanded().expect("small");
         assert!(terms.iter().all(|t| t.order_columns().len() == 1));
     }
@@ -313,10 +304,10 @@ mod tests {
         let two = Form::compare(a.clone(), a, CmpOp::Lt)
             .and(&Form::compare(b.clone(), b, CmpOp::Gt))
             .expect("small");
-        assert!(two.has_plan());
+        assert!(plan::SelectPlan::build(&two, 2).is_some());
         let three = two
             .and(&Form::compare(c.clone(), c, CmpOp::Le))
             .expect("small");
-        assert!(!three.has_plan());
+        assert!(plan::SelectPlan::build(&three, 2).is_none());
     }
 }

@@ -360,7 +360,8 @@ impl<const W: usize> Fenwick<W> {
 
 impl SelectPlan {
     /// The plan of `form` on inputs of length `n`; `None` if the form has
-    /// none (see [`Form::has_plan`]).
+    /// none: a term that orders by more than [`MAX_ORDER_COLUMNS`] key
+    /// columns, or a form that splits into too many terms.
     pub fn build(form: &Form, n: usize) -> Option<SelectPlan> {
         if n >= (1 << 31) {
             return None;
@@ -479,17 +480,12 @@ impl SelectPlan {
         } else {
             // Non-numbers: identical values are one class; a selection is
             // uniform when its class ids are all equal.
-            let mut classes: HashMap<(&'static str, AtomKey), i64> = HashMap::new();
-            let mut first_of: Vec<usize> = Vec::new();
-            let weights: Vec<[i64; 4]> = values
+            let (class, first_of) = classes(values);
+            let weights: Vec<[i64; 4]> = class
                 .iter()
                 .enumerate()
-                .map(|(k, v)| {
-                    let next = classes.len() as i64;
-                    let c = *classes.entry((v.type_name(), v.key())).or_insert(next);
-                    if c == next {
-                        first_of.push(k);
-                    }
+                .map(|(k, &c)| {
+                    let c = i64::from(c);
                     [1, k as i64, c, c * c]
                 })
                 .collect();
@@ -501,18 +497,7 @@ impl SelectPlan {
                     _ if sum * sum == width * squares => {
                         values[first_of[(sum / width) as usize]].clone()
                     }
-                    _ => {
-                        let shown: Vec<String> = self
-                            .positions(q)
-                            .iter()
-                            .take(6)
-                            .map(|&p| values[p as usize].short())
-                            .collect();
-                        return Err((
-                            ErrorKind::AverageNonNumbers(format!("[{}]", shown.join(", "))),
-                            q,
-                        ));
-                    }
+                    _ => return Err(self.not_uniform(values, q)),
                 });
             }
         }
@@ -581,14 +566,7 @@ impl SelectPlan {
             }
             return Ok(out);
         }
-        let mut classes: HashMap<(&'static str, AtomKey), u32> = HashMap::new();
-        let class: Vec<u32> = values
-            .iter()
-            .map(|v| {
-                let next = classes.len() as u32;
-                *classes.entry((v.type_name(), v.key())).or_insert(next)
-            })
-            .collect();
+        let (class, _) = classes(values);
         // For each layout position, where its run of equal classes ends.
         let run_ends: Vec<Vec<u32>> = lines
             .iter()
@@ -622,23 +600,48 @@ impl SelectPlan {
                         uniform &= ends[a as usize] >= b && common.is_none_or(|x| x == c);
                         common = Some(c);
                     }
-                    if uniform {
-                        single(q)
-                    } else {
-                        let shown: Vec<String> = self
-                            .positions(q)
-                            .iter()
-                            .take(6)
-                            .map(|&p| values[p as usize].short())
-                            .collect();
-                        return Err((
-                            ErrorKind::AverageNonNumbers(format!("[{}]", shown.join(", "))),
-                            q,
-                        ));
+                    if !uniform {
+                        return Err(self.not_uniform(values, q));
                     }
+                    single(q)
                 }
             });
         }
         Ok(out)
     }
+
+    /// The error of a query whose selected values are not numbers and not
+    /// all the same, showing the first few.
+    fn not_uniform(&self, values: &[Atom], q: usize) -> (ErrorKind, usize) {
+        let shown: Vec<String> = self
+            .positions(q)
+            .iter()
+            .take(6)
+            .map(|&p| values[p as usize].short())
+            .collect();
+        (
+            ErrorKind::AverageNonNumbers(format!("[{}]", shown.join(", "))),
+            q,
+        )
+    }
+}
+
+/// Identical values as one class: each value's class id, and the first
+/// position of each class.
+fn classes(values: &[Atom]) -> (Vec<u32>, Vec<usize>) {
+    let mut ids: HashMap<(&'static str, AtomKey), u32> = HashMap::new();
+    let mut first_of = Vec::new();
+    let class = values
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let next = ids.len() as u32;
+            let c = *ids.entry((v.type_name(), v.key())).or_insert(next);
+            if c == next {
+                first_of.push(k);
+            }
+            c
+        })
+        .collect();
+    (class, first_of)
 }
