@@ -171,6 +171,7 @@ fn dense_model(s: &Shapes) -> Model {
             residual_labels: (0..s.d_model).map(|i| format!("d{i}")).collect(),
             source: String::new(),
             sop: "dense".into(),
+            safe_dtypes: None,
         },
         dtype: Dtype::F32,
         embed: embed.mapv(f64::from),

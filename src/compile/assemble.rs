@@ -190,6 +190,7 @@ pub fn assemble(
             residual_labels: low.labels[1..].to_vec(),
             source: source.to_string(),
             sop: sop_name.to_string(),
+            safe_dtypes: None,
         },
         dtype: Dtype::F64,
         embed,

@@ -64,6 +64,99 @@ impl Dtype {
     }
 }
 
+/// A float type a forward pass may run in, whatever type the weights are
+/// stored in: the types PyTorch users run models in. A model's record lists
+/// the ones its compiler proved it exact in ([`crate::model::ModelMeta::safe_dtypes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FloatType {
+    /// 16 bits: 8 of mantissa, f32's exponent range.
+    Bfloat16,
+    /// IEEE half precision: 11 bits of mantissa, largest finite 65504.
+    Float16,
+    /// IEEE single precision.
+    Float32,
+    /// IEEE double precision.
+    Float64,
+}
+
+impl FloatType {
+    /// Every float type, narrowest first.
+    pub const ALL: [FloatType; 4] = [
+        FloatType::Bfloat16,
+        FloatType::Float16,
+        FloatType::Float32,
+        FloatType::Float64,
+    ];
+
+    /// PyTorch's name: `"bfloat16"`, `"float16"`, `"float32"`, `"float64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FloatType::Bfloat16 => "bfloat16",
+            FloatType::Float16 => "float16",
+            FloatType::Float32 => "float32",
+            FloatType::Float64 => "float64",
+        }
+    }
+
+    /// The float type whose [`FloatType::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<FloatType> {
+        FloatType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The unit roundoff: half the gap between 1 and the next number.
+    pub fn unit_roundoff(self) -> f64 {
+        match self {
+            FloatType::Bfloat16 => 2f64.powi(-8),
+            FloatType::Float16 => 2f64.powi(-11),
+            FloatType::Float32 => 2f64.powi(-24),
+            FloatType::Float64 => 2f64.powi(-53),
+        }
+    }
+
+    /// The largest finite value.
+    pub fn max_finite(self) -> f64 {
+        match self {
+            FloatType::Bfloat16 => (2.0 - 2f64.powi(-7)) * 2f64.powi(127),
+            FloatType::Float16 => 65504.0,
+            FloatType::Float32 => f64::from(f32::MAX),
+            FloatType::Float64 => f64::MAX,
+        }
+    }
+
+    /// The smallest positive normal value (below it precision is lost).
+    pub fn min_positive_normal(self) -> f64 {
+        match self {
+            FloatType::Bfloat16 | FloatType::Float32 => f64::from(f32::MIN_POSITIVE),
+            FloatType::Float16 => 2f64.powi(-14),
+            FloatType::Float64 => f64::MIN_POSITIVE,
+        }
+    }
+
+    /// Bits per value.
+    pub fn bits(self) -> u32 {
+        match self {
+            FloatType::Bfloat16 | FloatType::Float16 => 16,
+            FloatType::Float32 => 32,
+            FloatType::Float64 => 64,
+        }
+    }
+}
+
+impl From<Dtype> for FloatType {
+    fn from(dtype: Dtype) -> FloatType {
+        match dtype {
+            Dtype::F32 => FloatType::Float32,
+            Dtype::F64 => FloatType::Float64,
+        }
+    }
+}
+
+impl std::fmt::Display for FloatType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl std::fmt::Display for Dtype {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -610,6 +610,7 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
         residual_labels: json.residual_labels,
         source: json.source,
         sop: json.sop,
+        safe_dtypes: None,
     };
     Ok((meta, json.dtype))
 }

@@ -118,6 +118,7 @@ pub(crate) fn previous_token_model() -> Model {
             residual_labels: labels,
             source: "prev = aggregate(select(indices, indices - 1, ==), tokens);".into(),
             sop: "prev".into(),
+            safe_dtypes: None,
         },
         dtype: Dtype::F32,
         embed,

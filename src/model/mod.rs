@@ -47,7 +47,7 @@ pub mod inspect;
 use ndarray::{Array1, Array2, Array3};
 
 use crate::eval::atom::Atom;
-pub use dtype::{Dtype, Real};
+pub use dtype::{Dtype, FloatType, Real};
 pub use error::ModelError;
 pub use forward::{relu, softmax, Forward};
 
@@ -93,6 +93,10 @@ pub struct ModelMeta {
     pub source: String,
     /// The name of the compiled s-op.
     pub sop: String,
+    /// The float types the compiler proved the forward pass exact in (the
+    /// weights rounded to the type, every operation in it), narrowest
+    /// first; `None` when the file does not say (written before format 2).
+    pub safe_dtypes: Option<Vec<FloatType>>,
 }
 
 /// How the logits at one position become the output value there.
