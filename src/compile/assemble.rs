@@ -17,6 +17,7 @@ use super::lower::{Lowered, OutputEnc};
 use crate::eval::atom::Atom;
 use crate::model::{
     Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelMeta, OutputDecoding, FORMAT_VERSION,
+    NUMERICAL_LOGITS,
 };
 
 /// The most parameters a compiled model may have (400 MB of f32 weights).
@@ -137,13 +138,19 @@ pub fn assemble(
             values,
             bound,
         } => {
-            let mut u = Array2::zeros((d_out, 1));
+            // Logit 0 is the number, logit 1 its negation (exactly: the
+            // same sums with every sign flipped), so that centring the
+            // logits keeps the number.
+            let mut u: Array2<f64> = Array2::zeros((d_out, NUMERICAL_LOGITS));
             for &(d, c) in &form.terms {
                 if d != ONE {
                     u[[d - 1, 0]] += c;
                 }
             }
-            let b = Array1::from_elem(1, form.constant);
+            for d in 0..d_out {
+                u[[d, 1]] = -u[[d, 0]];
+            }
+            let b = Array1::from_vec(vec![form.constant, -form.constant]);
             (
                 u,
                 b,

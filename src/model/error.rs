@@ -89,7 +89,9 @@ pub enum ModelError {
     #[error("unsupported weight file format version {found}")]
     #[diagnostic(
         code(rasp::model::unsupported_version),
-        help("this build reads version {supported}; compile the program again with this build")
+        help(
+            "this build reads versions 1 to {supported}; compile the program again with this build"
+        )
     )]
     UnsupportedVersion { found: u64, supported: u32 },
 

@@ -33,7 +33,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
 
-use ndarray::{Array, ArrayD, Dimension, IxDyn};
+use ndarray::{Array, Array1, Array2, ArrayD, Axis, Dimension, IxDyn};
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{Dtype as TensorDtype, SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -41,8 +41,8 @@ use serde_json::Value;
 
 use super::error::{wrong_dtype, wrong_shape};
 use super::{
-    check_consistency, Attention, Dtype, Layer, Mlp, Model, ModelConfig, ModelError, ModelMeta,
-    OutputDecoding, FORMAT_VERSION, LAYER_TENSORS,
+    check_consistency, Attention, Dtype, FloatType, Layer, Mlp, Model, ModelConfig, ModelError,
+    ModelMeta, OutputDecoding, FORMAT_VERSION, LAYER_TENSORS, NUMERICAL_LOGITS,
 };
 use crate::eval::atom::Atom;
 
@@ -158,7 +158,21 @@ impl Model {
         let config_text = metadata
             .get("config")
             .ok_or(ModelError::MissingMetadata { key: "config" })?;
-        let (config, config_dtype) = parse_config(config_text)?;
+        let (mut config, config_dtype) = parse_config(config_text)?;
+        // Version 1 wrote a numerical output as one logit: it is read into
+        // the two of version 2, `[x, -x]`.
+        let file_config = config.clone();
+        let numerical = matches!(meta.output, OutputDecoding::Numerical { .. });
+        let widen = meta.format_version == 1 && numerical;
+        if widen {
+            if config.d_vocab_out != 1 {
+                return Err(ModelError::InconsistentSizes(format!(
+                    "d_vocab_out = {} but a version 1 numerical output has 1 logit",
+                    config.d_vocab_out
+                )));
+            }
+            config.d_vocab_out = NUMERICAL_LOGITS;
+        }
         check_consistency(&config, &meta)?;
         let dtype = match (config_dtype, rasp_dtype) {
             (Some(config), Some(rasp)) if config != rasp => {
@@ -170,7 +184,7 @@ impl Model {
         let mut reader = Reader {
             header: &header,
             data,
-            config: &config,
+            config: &file_config,
             dtype,
             used: HashSet::new(),
         };
@@ -200,9 +214,26 @@ impl Model {
             };
             layers.push(Layer { attn, mlp });
         }
-        let unembed = reader.take("unembed.W_U".into())?;
-        let unembed_bias = reader.take("unembed.b_U".into())?;
+        let mut unembed: Array2<f64> = reader.take("unembed.W_U".into())?;
+        let mut unembed_bias: Array1<f64> = reader.take("unembed.b_U".into())?;
         reader.check_no_others()?;
+        if widen {
+            unembed = ndarray::concatenate![Axis(1), unembed, unembed.mapv(|w| -w)];
+            unembed_bias = ndarray::concatenate![Axis(0), unembed_bias, unembed_bias.mapv(|w| -w)];
+        } else if numerical {
+            let negated = |a: f64, b: f64| a == -b;
+            let columns = unembed
+                .rows()
+                .into_iter()
+                .all(|row| negated(row[1], row[0]));
+            if !(columns && negated(unembed_bias[1], unembed_bias[0])) {
+                return Err(ModelError::BadTensorLayout {
+                    reason: "a numerical output's second logit must be minus the first: \
+                             `unembed.W_U[:, 1]` = -`unembed.W_U[:, 0]` and `unembed.b_U[1]` = -`unembed.b_U[0]`"
+                        .into(),
+                });
+            }
+        }
         Ok(Model {
             config,
             meta,
@@ -436,7 +467,7 @@ fn config_json(c: &ModelConfig, sop: &str, dtype: Dtype) -> String {
         gated_mlp: false,
         original_architecture: Some("rasp".into()),
         model_name: Some(format!("rasp-{sop}")),
-        default_prepend_bos: false,
+        default_prepend_bos: true,
         dtype: Some(dtype.torch_name().into()),
     };
     serde_json::to_string(&tl).unwrap_or_default()
@@ -506,7 +537,10 @@ fn parse_config(text: &str) -> Result<(ModelConfig, Option<Dtype>), ModelError> 
     Ok((config, dtype))
 }
 
-/// [`ModelMeta`] as stored: atoms as JSON values.
+/// [`ModelMeta`] as stored: atoms as JSON values. Version 2 adds the
+/// conventions a loader would otherwise guess (token ids, BOS, padding,
+/// decoding, safe float types, the TransformerLens recipe); they are written
+/// from the model and, when read, must say what this build assumes.
 #[derive(Serialize, Deserialize)]
 struct MetaJson {
     format_version: u32,
@@ -514,9 +548,27 @@ struct MetaJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dtype: Option<Dtype>,
     bos_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bos_id: Option<u64>,
     vocab: Vec<Value>,
+    /// The id of each vocabulary token, in `vocab` order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vocab_ids: Option<Vec<u64>>,
+    /// Every input must start with BOS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prepend_bos: Option<bool>,
     max_len: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input: Option<Value>,
     output: OutputJson,
+    /// The float types the compiler proved the model exact in, narrowest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    safe_dtypes: Option<Vec<String>>,
+    /// The first of `safe_dtypes` with the fewest bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_dtype: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transformer_lens: Option<Value>,
     residual_labels: Vec<String>,
     source: String,
     sop: String,
@@ -527,6 +579,11 @@ struct MetaJson {
 enum OutputJson {
     Categorical {
         values: Vec<Value>,
+        /// `"argmax"` (version 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decode: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     Numerical {
         #[serde(default)]
@@ -534,30 +591,114 @@ enum OutputJson {
         /// A raw number's proven error bound.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bound: Option<f64>,
+        /// `"nearest"` or `"raw"` (version 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decode: Option<String>,
+        /// The logit that holds the number (version 2: 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logit: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
 }
 
+/// How a loader decodes the output, as the record says it: the `decode`
+/// name and the rule in words.
+pub(crate) fn decode_rule(output: &OutputDecoding) -> (&'static str, &'static str) {
+    match output {
+        OutputDecoding::Categorical { .. } => (
+            "argmax",
+            "drop position 0 (BOS); at each later position the output is values[argmax(logits)], the first index on ties",
+        ),
+        OutputDecoding::Numerical { values, .. } if !values.is_empty() => (
+            "nearest",
+            "drop position 0 (BOS); at each later position the output is the value nearest to logits[0] (the lower on ties); logits[1] is -logits[0]",
+        ),
+        OutputDecoding::Numerical { .. } => (
+            "raw",
+            "drop position 0 (BOS); at each later position the output is logits[0], within `bound` of the program's value; logits[1] is -logits[0]",
+        ),
+    }
+}
+
+/// The input conventions of a version 2 record.
+pub(crate) fn input_json(meta: &ModelMeta) -> Value {
+    serde_json::json!({
+        "bos_position": 0,
+        "first_token_position": 1,
+        "lengths": format!("1 to {} tokens after BOS", meta.max_len),
+        "padding": "right",
+        "pad_id": 0,
+        "attention_mask": "needed when a batch mixes lengths: 1 for BOS and the tokens, 0 for padding; padded keys must get no attention (scores set to -inf before the softmax); outputs at padded positions are meaningless",
+    })
+}
+
+/// The TransformerLens recipe of a version 2 record.
+pub(crate) fn transformer_lens_json() -> Value {
+    serde_json::json!({
+        "config": "HookedTransformerConfig(**config) with dtype=getattr(torch, config['dtype'])",
+        "load": "load_state_dict(safetensors.torch.load_file(path), strict=False): the file holds every parameter; only the buffers blocks.{l}.attn.mask and blocks.{l}.attn.IGNORE, which TransformerLens builds itself, are missing, and nothing else may be",
+        "weight_processing": "not needed; when applied (process_weights, TransformerBridge compatibility mode) the outputs are unchanged: there is no LayerNorm to fold, and logit centring keeps both output kinds",
+        "batches_3x": "HookedTransformer ignores attention_mask when attention is bidirectional: give one input length per batch, or mask padded keys with a hook on blocks.{l}.attn.hook_attn_scores",
+        "batches_4x": "TransformerBridge applies attention_mask: pad on the right and pass it",
+        "docs": "docs/FORMAT.md in the rasp repository",
+    })
+}
+
 fn meta_json(meta: &ModelMeta, dtype: Dtype) -> String {
+    let (decode, rule) = decode_rule(&meta.output);
+    let safe: Option<Vec<String>> = meta
+        .safe_dtypes
+        .as_ref()
+        .map(|types| types.iter().map(|t| t.name().to_string()).collect());
     let json = MetaJson {
-        format_version: meta.format_version,
+        format_version: FORMAT_VERSION,
         dtype: Some(dtype),
         bos_token: meta.bos_token.clone(),
+        bos_id: Some(0),
         vocab: meta.vocab.iter().map(atom_to_json).collect(),
+        vocab_ids: Some((1..=meta.vocab.len() as u64).collect()),
+        prepend_bos: Some(true),
         max_len: meta.max_len,
+        input: Some(input_json(meta)),
         output: match &meta.output {
             OutputDecoding::Categorical { values } => OutputJson::Categorical {
                 values: values.iter().map(atom_to_json).collect(),
+                decode: Some(decode.into()),
+                rule: Some(rule.into()),
             },
             OutputDecoding::Numerical { values, bound } => OutputJson::Numerical {
                 values: values.iter().map(atom_to_json).collect(),
                 bound: *bound,
+                decode: Some(decode.into()),
+                logit: Some(0),
+                rule: Some(rule.into()),
             },
         },
+        min_dtype: meta
+            .safe_dtypes
+            .as_deref()
+            .and_then(min_dtype)
+            .map(|t| t.name().to_string()),
+        safe_dtypes: safe,
+        transformer_lens: Some(transformer_lens_json()),
         residual_labels: meta.residual_labels.clone(),
         source: meta.source.clone(),
         sop: meta.sop.clone(),
     };
     serde_json::to_string(&json).unwrap_or_default()
+}
+
+/// The safe type with the fewest bits (float16 before bfloat16, which keeps
+/// fewer mantissa bits).
+pub fn min_dtype(safe: &[FloatType]) -> Option<FloatType> {
+    let order = [
+        FloatType::Float16,
+        FloatType::Bfloat16,
+        FloatType::Float32,
+        FloatType::Float64,
+    ];
+    order.into_iter().find(|t| safe.contains(t))
 }
 
 /// The record, and the dtype it declares if it declares one.
@@ -570,7 +711,7 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
     match value.get("format_version").map(Value::as_u64) {
         None => return Err(malformed("missing field `format_version`".into())),
         Some(None) => return Err(malformed("`format_version` is not a whole number".into())),
-        Some(Some(v)) if v != u64::from(FORMAT_VERSION) => {
+        Some(Some(v)) if v == 0 || v > u64::from(FORMAT_VERSION) => {
             return Err(ModelError::UnsupportedVersion {
                 found: v,
                 supported: FORMAT_VERSION,
@@ -586,16 +727,35 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
             .map(|(i, v)| atom_from_json(v).map_err(|e| malformed(format!("`{field}[{i}]`: {e}"))))
             .collect()
     };
-    let meta = ModelMeta {
-        format_version: json.format_version,
-        bos_token: json.bos_token,
-        vocab: atoms("vocab", &json.vocab)?,
-        max_len: json.max_len,
-        output: match json.output {
-            OutputJson::Categorical { values } => OutputDecoding::Categorical {
-                values: atoms("output.values", &values)?,
-            },
-            OutputJson::Numerical { values, bound } => OutputDecoding::Numerical {
+    // What version 2 states must be what this build does.
+    if json.format_version >= 2 {
+        if json.bos_id != Some(0) {
+            return Err(malformed("`bos_id` must be 0".into()));
+        }
+        let expected: Vec<u64> = (1..=json.vocab.len() as u64).collect();
+        if json.vocab_ids.as_ref() != Some(&expected) {
+            return Err(malformed(
+                "`vocab_ids` must number the vocabulary 1, 2, ... in order".into(),
+            ));
+        }
+        if json.prepend_bos != Some(true) {
+            return Err(malformed("`prepend_bos` must be true".into()));
+        }
+    }
+    let output = match json.output {
+        OutputJson::Categorical { values, .. } => OutputDecoding::Categorical {
+            values: atoms("output.values", &values)?,
+        },
+        OutputJson::Numerical {
+            values,
+            bound,
+            logit,
+            ..
+        } => {
+            if json.format_version >= 2 && logit != Some(0) {
+                return Err(malformed("`output.logit` must be 0".into()));
+            }
+            OutputDecoding::Numerical {
                 values: atoms("output.values", &values)?,
                 bound: match bound {
                     Some(b) if !(b.is_finite() && b >= 0.0) => {
@@ -605,12 +765,34 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
                     }
                     b => b,
                 },
-            },
-        },
+            }
+        }
+    };
+    let safe_dtypes = match &json.safe_dtypes {
+        None => None,
+        Some(names) => Some(
+            names
+                .iter()
+                .map(|name| {
+                    FloatType::from_name(name).ok_or_else(|| {
+                        malformed(format!(
+                            "`safe_dtypes` names {name:?}, not bfloat16, float16, float32 or float64"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let meta = ModelMeta {
+        format_version: json.format_version,
+        bos_token: json.bos_token,
+        vocab: atoms("vocab", &json.vocab)?,
+        max_len: json.max_len,
+        output,
         residual_labels: json.residual_labels,
         source: json.source,
         sop: json.sop,
-        safe_dtypes: None,
+        safe_dtypes,
     };
     Ok((meta, json.dtype))
 }

@@ -93,6 +93,14 @@ fn set_json(metadata: &mut Metadata, key: &str, field: &str, value: Value) {
     metadata.insert(key.into(), json.to_string());
 }
 
+/// Removes one field of a JSON metadata value.
+fn remove_json(metadata: &mut Metadata, key: &str, field: &str) -> Option<Value> {
+    let mut json: Value = serde_json::from_str(&metadata[key]).unwrap();
+    let removed = json.as_object_mut().unwrap().remove(field);
+    metadata.insert(key.into(), json.to_string());
+    removed
+}
+
 #[test]
 fn save_then_load_round_trips_bit_exactly() {
     let model = previous_token_model();
@@ -363,8 +371,32 @@ fn metadata_problems_name_the_key() {
             "malformed_metadata",
         ),
         (
-            Box::new(|m| set_json(m, "rasp", "format_version", 2.into())),
+            Box::new(|m| set_json(m, "rasp", "format_version", 3.into())),
             "unsupported_version",
+        ),
+        (
+            Box::new(|m| set_json(m, "rasp", "format_version", 0.into())),
+            "unsupported_version",
+        ),
+        (
+            Box::new(|m| set_json(m, "rasp", "bos_id", 1.into())),
+            "malformed_metadata",
+        ),
+        (
+            Box::new(|m| drop(remove_json(m, "rasp", "bos_id"))),
+            "malformed_metadata",
+        ),
+        (
+            Box::new(|m| set_json(m, "rasp", "vocab_ids", serde_json::json!([2, 1, 3]))),
+            "malformed_metadata",
+        ),
+        (
+            Box::new(|m| set_json(m, "rasp", "prepend_bos", false.into())),
+            "malformed_metadata",
+        ),
+        (
+            Box::new(|m| set_json(m, "rasp", "safe_dtypes", serde_json::json!(["float8"]))),
+            "malformed_metadata",
         ),
         (
             Box::new(|m| set_json(m, "config", "act_fn", "gelu".into())),
@@ -383,7 +415,10 @@ fn metadata_problems_name_the_key() {
             "inconsistent_sizes",
         ),
         (
-            Box::new(|m| set_json(m, "rasp", "vocab", serde_json::json!(["a"]))),
+            Box::new(|m| {
+                set_json(m, "rasp", "vocab", serde_json::json!(["a"]));
+                set_json(m, "rasp", "vocab_ids", serde_json::json!([1]));
+            }),
             "inconsistent_sizes",
         ),
         (
@@ -392,7 +427,7 @@ fn metadata_problems_name_the_key() {
                     m,
                     "rasp",
                     "output",
-                    serde_json::json!({"kind": "numerical"}),
+                    serde_json::json!({"kind": "numerical", "logit": 0}),
                 )
             }),
             "inconsistent_sizes",
@@ -415,12 +450,12 @@ fn metadata_problems_name_the_key() {
         load_error(&bytes).to_string(),
         "the metadata key `config` is missing"
     );
-    let bytes = edited_file(|_, m| set_json(m, "rasp", "format_version", 2.into()));
+    let bytes = edited_file(|_, m| set_json(m, "rasp", "format_version", 3.into()));
     assert_eq!(
         load_error(&bytes),
         ModelError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
 }
@@ -656,4 +691,293 @@ fn dtype_metadata_problems_are_named() {
 fn unreadable_paths_are_io_errors() {
     let err = Model::load("/nonexistent/model.safetensors").unwrap_err();
     assert_eq!(err.code_name(), "rasp::model::io");
+}
+
+/// The test model with a numerical output over `values`, read off the
+/// scratch dimension, laid out as version 2 writes it.
+fn numerical_model(values: Vec<Atom>) -> Model {
+    let mut model = previous_token_model();
+    let d_model = model.config.d_model;
+    let scratch = d_model - 1;
+    let mut unembed = ndarray::Array2::zeros((d_model, 2));
+    unembed[[scratch, 0]] = 1.0;
+    for d in 0..d_model {
+        unembed[[d, 1]] = -unembed[[d, 0]];
+    }
+    model.unembed = unembed;
+    model.unembed_bias = ndarray::arr1(&[0.125, -0.125]);
+    model.config.d_vocab_out = 2;
+    model.meta.output = crate::model::OutputDecoding::Numerical {
+        values,
+        bound: None,
+    };
+    model
+}
+
+/// Floats that decimal printing gets wrong unless it round-trips: every
+/// fraction p/q up to q = 64 (what means of up to 64 keys produce), their
+/// negations, thirds and tenths, subnormals, extremes, and random bit
+/// patterns.
+fn hard_floats() -> Vec<f64> {
+    let mut xs = Vec::new();
+    for q in 1..=64u32 {
+        for p in 0..=q {
+            let x = f64::from(p) / f64::from(q);
+            xs.extend([x, -x, x * 1e-3, x * 7.0 + 0.1]);
+        }
+    }
+    xs.extend([
+        0.1,
+        0.2,
+        0.30000000000000004,
+        1.0 / 3.0,
+        2.0 / 3.0,
+        f64::MIN_POSITIVE,
+        f64::MIN_POSITIVE / 3.0,
+        5e-324,
+        f64::MAX,
+        f64::MIN,
+        f64::EPSILON,
+        9007199254740993.0,
+        -0.0,
+    ]);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..2000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let x = f64::from_bits(seed);
+        if x.is_finite() {
+            xs.push(x);
+        }
+    }
+    xs
+}
+
+fn bits_of(atoms: &[Atom]) -> Vec<String> {
+    atoms
+        .iter()
+        .map(|a| match a {
+            Atom::Float(x) => format!("float {:016x}", x.to_bits()),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn every_output_value_survives_a_write_and_a_read_bit_for_bit() {
+    let mut xs = hard_floats();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup_by(|a, b| a.to_bits() == b.to_bits());
+    let mut values: Vec<Atom> = xs.iter().map(|&x| Atom::Float(x)).collect();
+    values.extend([i64::MIN, -1, 0, 1, 1 << 53, (1 << 53) + 1, i64::MAX].map(Atom::Int));
+    values.extend([f64::INFINITY, f64::NEG_INFINITY].map(Atom::Float));
+    let model = numerical_model(values.clone());
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    let crate::model::OutputDecoding::Numerical { values: read, .. } = &loaded.meta.output else {
+        panic!("the output kind changed");
+    };
+    assert_eq!(bits_of(read), bits_of(&values));
+    // The same through `inspect --json`, which writes the record's atoms.
+    let report = crate::model::inspect::inspect_json(&loaded);
+    let text = serde_json::to_string(&report).unwrap();
+    let reread: Value = serde_json::from_str(&text).unwrap();
+    let from_report: Vec<Atom> = reread["output"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| atom_from_json(v).unwrap())
+        .collect();
+    assert_eq!(bits_of(&from_report), bits_of(&values));
+    // Categorical labels and the vocabulary too.
+    let mut model = previous_token_model();
+    let labels: Vec<Atom> = xs.iter().take(200).map(|&x| Atom::Float(x)).collect();
+    model.unembed = ndarray::Array2::zeros((model.config.d_model, labels.len()));
+    model.unembed_bias = ndarray::Array1::zeros(labels.len());
+    model.config.d_vocab_out = labels.len();
+    model.meta.output = crate::model::OutputDecoding::Categorical {
+        values: labels.clone(),
+    };
+    let vocab = [0.1, 1.0 / 3.0, f64::MIN_POSITIVE / 3.0]
+        .map(Atom::Float)
+        .to_vec();
+    model.meta.vocab = vocab.clone();
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    let crate::model::OutputDecoding::Categorical { values: read } = &loaded.meta.output else {
+        panic!("the output kind changed");
+    };
+    assert_eq!(bits_of(read), bits_of(&labels));
+    assert_eq!(bits_of(&loaded.meta.vocab), bits_of(&vocab));
+}
+
+#[test]
+fn a_numerical_output_decodes_logit_zero_to_its_exact_value() {
+    let values: Vec<Atom> = (1..=40)
+        .map(|q| Atom::Float(1.0 / f64::from(q)))
+        .rev()
+        .collect();
+    let model = numerical_model(values.clone());
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    let fwd = loaded.forward(&[vec![0, 1, 2, 3, 1]], false).unwrap();
+    let logits = fwd.logits_of(0);
+    for row in logits.rows() {
+        assert_eq!(row[1].to_bits(), (-row[0]).to_bits(), "logit 1 is -logit 0");
+    }
+    for atom in &loaded.decode(&fwd)[0] {
+        assert!(
+            values
+                .iter()
+                .any(|v| bits_of(std::slice::from_ref(v)) == bits_of(std::slice::from_ref(atom))),
+            "{atom:?} is not one of the values, bit for bit"
+        );
+    }
+}
+
+#[test]
+fn a_numerical_output_whose_second_logit_is_not_the_negation_is_refused() {
+    let model = numerical_model(vec![Atom::Int(0), Atom::Int(1)]);
+    let bytes = edited_file_of(model.clone(), |tensors, _| {
+        let (_, w_u) = tensors
+            .iter_mut()
+            .find(|(n, _)| n == "unembed.W_U")
+            .unwrap();
+        // Row 0, column 1: 0 becomes 1.
+        w_u.data[4..8].copy_from_slice(&1f32.to_le_bytes());
+    });
+    let err = load_error(&bytes);
+    assert_eq!(err.code_name(), "rasp::model::bad_tensor_layout");
+    assert!(err.to_string().contains("minus the first"), "{err}");
+    let bytes = edited_file_of(model, |tensors, _| {
+        let (_, b_u) = tensors
+            .iter_mut()
+            .find(|(n, _)| n == "unembed.b_U")
+            .unwrap();
+        b_u.data[4..8].copy_from_slice(&0.125f32.to_le_bytes());
+    });
+    assert_eq!(code(&bytes), "rasp::model::bad_tensor_layout");
+}
+
+/// A numerical model's file as version 1 wrote it: one logit, and none of
+/// version 2's fields.
+fn version_1_file(model: &Model) -> Vec<u8> {
+    edited_file_of(model.clone(), |tensors, metadata| {
+        for (name, tensor) in tensors.iter_mut() {
+            let keep_first = |data: &[u8], width: usize| -> Vec<u8> {
+                data.chunks_exact(4 * width)
+                    .flat_map(|row| row[..4].to_vec())
+                    .collect()
+            };
+            if name == "unembed.W_U" {
+                tensor.data = keep_first(&tensor.data, 2);
+                tensor.shape[1] = 1;
+            } else if name == "unembed.b_U" {
+                tensor.data = keep_first(&tensor.data, 2);
+                tensor.shape[0] = 1;
+            }
+        }
+        set_json(metadata, "rasp", "format_version", 1.into());
+        for field in [
+            "bos_id",
+            "vocab_ids",
+            "prepend_bos",
+            "input",
+            "safe_dtypes",
+            "min_dtype",
+            "transformer_lens",
+        ] {
+            remove_json(metadata, "rasp", field);
+        }
+        let mut rasp: Value = serde_json::from_str(&metadata["rasp"]).unwrap();
+        for field in ["decode", "logit", "rule"] {
+            rasp["output"].as_object_mut().unwrap().remove(field);
+        }
+        metadata.insert("rasp".into(), rasp.to_string());
+        set_json(metadata, "config", "d_vocab_out", 1.into());
+        set_json(metadata, "config", "default_prepend_bos", false.into());
+    })
+}
+
+#[test]
+fn a_version_1_numerical_file_reads_into_the_two_logit_layout() {
+    let values: Vec<Atom> = (1..=20)
+        .map(|q| Atom::Float(1.0 / f64::from(q)))
+        .rev()
+        .collect();
+    let model = numerical_model(values);
+    let old = version_1_file(&model);
+    let loaded = Model::from_bytes(&old).unwrap();
+    assert_eq!(loaded.meta.format_version, 1);
+    assert_eq!(loaded.config, model.config);
+    assert_eq!(loaded.unembed, model.unembed);
+    assert_eq!(loaded.unembed_bias, model.unembed_bias);
+    let batch = vec![vec![0, 3, 1, 2], vec![0, 2]];
+    let (a, b) = (
+        model.forward(&batch, false).unwrap(),
+        loaded.forward(&batch, false).unwrap(),
+    );
+    assert_eq!(
+        bits_of(&model.decode(&a).concat()),
+        bits_of(&loaded.decode(&b).concat())
+    );
+    // Saved again, it is a version 2 file, byte for byte the model's.
+    assert!(loaded.to_bytes().unwrap() == model.to_bytes().unwrap());
+    // A version 1 file whose numerical output has two logits is inconsistent.
+    let two = edited_file_of(model, |_, m| {
+        set_json(m, "rasp", "format_version", 1.into())
+    });
+    assert_eq!(code(&two), "rasp::model::inconsistent_sizes");
+}
+
+#[test]
+fn the_record_states_what_a_loader_needs() {
+    let mut model = numerical_model(vec![Atom::Int(0), Atom::Float(0.5)]);
+    model.meta.safe_dtypes = Some(vec![
+        crate::model::FloatType::Float16,
+        crate::model::FloatType::Float32,
+        crate::model::FloatType::Float64,
+    ]);
+    let bytes = model.to_bytes().unwrap();
+    let header = safetensors::SafeTensors::read_metadata(&bytes).unwrap().1;
+    let metadata = header.metadata().clone().unwrap();
+    let rasp: Value = serde_json::from_str(&metadata["rasp"]).unwrap();
+    let config: Value = serde_json::from_str(&metadata["config"]).unwrap();
+    assert_eq!(rasp["format_version"], 2);
+    assert_eq!(rasp["bos_id"], 0);
+    assert_eq!(rasp["vocab_ids"], serde_json::json!([1, 2, 3]));
+    assert_eq!(rasp["prepend_bos"], true);
+    assert_eq!(config["default_prepend_bos"], true);
+    assert_eq!(rasp["input"]["padding"], "right");
+    assert_eq!(rasp["input"]["bos_position"], 0);
+    assert_eq!(rasp["output"]["decode"], "nearest");
+    assert_eq!(rasp["output"]["logit"], 0);
+    assert_eq!(config["d_vocab_out"], 2);
+    assert_eq!(
+        rasp["safe_dtypes"],
+        serde_json::json!(["float16", "float32", "float64"])
+    );
+    assert_eq!(rasp["min_dtype"], "float16");
+    for key in [
+        "config",
+        "load",
+        "weight_processing",
+        "batches_3x",
+        "batches_4x",
+    ] {
+        assert!(
+            rasp["transformer_lens"][key].is_string(),
+            "transformer_lens.{key}"
+        );
+    }
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.meta.safe_dtypes, model.meta.safe_dtypes);
+    let categorical = previous_token_model().to_bytes().unwrap();
+    let header = safetensors::SafeTensors::read_metadata(&categorical)
+        .unwrap()
+        .1;
+    let rasp: Value = serde_json::from_str(&header.metadata().clone().unwrap()["rasp"]).unwrap();
+    assert_eq!(rasp["output"]["decode"], "argmax");
+    assert!(
+        rasp.get("safe_dtypes").is_none(),
+        "unknown safe types are not written"
+    );
 }

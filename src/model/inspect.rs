@@ -8,8 +8,8 @@
 use ndarray::Axis;
 use serde_json::json;
 
-use super::file::atom_to_json;
-use super::{Model, OutputDecoding};
+use super::file::{atom_to_json, decode_rule, input_json, min_dtype, transformer_lens_json};
+use super::{Model, OutputDecoding, FORMAT_VERSION};
 use crate::eval::atom::Atom;
 
 /// The heads and MLP units one layer really uses.
@@ -135,14 +135,47 @@ pub fn inspect_text(model: &Model) -> String {
     ));
     out.push_str("layers (heads and MLP units in use):\n");
     out.push_str(&layer_lines(model));
+    if m.format_version != FORMAT_VERSION {
+        out.push_str(&format!(
+            "format: read from a version {} file (this build writes version {FORMAT_VERSION})\n",
+            m.format_version
+        ));
+    }
     let vocab: Vec<String> = m.vocab.iter().map(Atom::repr).collect();
     out.push_str(&format!(
-        "vocabulary ({} tokens, BOS `{}` is id 0): {}\n",
+        "vocabulary ({} tokens, ids 1 to {} in this order; BOS `{}` is id 0): {}\n",
+        vocab.len(),
         vocab.len(),
         m.bos_token,
         list(&vocab, 50)
     ));
-    out.push_str(&format!("output: {}\n", output_text(&m.output)));
+    out.push_str(&format!(
+        "input: BOS (id 0) at position 0, always prepended; then 1 to {} token ids; a batch of mixed lengths is padded on the right with a mask that gives padded keys no attention\n",
+        m.max_len
+    ));
+    let (decode, rule) = decode_rule(&m.output);
+    out.push_str(&format!(
+        "output: {} (decode: {decode}: {rule})\n",
+        output_text(&m.output)
+    ));
+    out.push_str(&match &m.safe_dtypes {
+        Some(types) => format!(
+            "safe float types: {} (proved by the compiler; the narrowest is {})\n",
+            types
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            min_dtype(types).map_or("none", |t| t.name())
+        ),
+        None => "safe float types: not stated in the file\n".to_string(),
+    });
+    out.push_str("TransformerLens:\n");
+    if let serde_json::Value::Object(recipe) = transformer_lens_json() {
+        for (key, text) in recipe {
+            out.push_str(&format!("  {key}: {}\n", text.as_str().unwrap_or_default()));
+        }
+    }
     out.push_str(&format!(
         "residual stream ({} dimensions):\n",
         m.residual_labels.len()
@@ -161,6 +194,7 @@ pub fn inspect_text(model: &Model) -> String {
 pub fn inspect_json(model: &Model) -> serde_json::Value {
     let c = &model.config;
     let m = &model.meta;
+    let (decode, rule) = decode_rule(&m.output);
     let (kind, values) = match &m.output {
         OutputDecoding::Categorical { values } => ("categorical", values),
         OutputDecoding::Numerical { values, .. } => ("numerical", values),
@@ -187,7 +221,11 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
             "mlp_units": s.mlp_units,
         })).collect::<Vec<_>>(),
         "bos_token": m.bos_token,
+        "bos_id": 0,
+        "prepend_bos": true,
         "vocab": m.vocab.iter().map(atom_to_json).collect::<Vec<_>>(),
+        "vocab_ids": (1..=m.vocab.len()).collect::<Vec<_>>(),
+        "input": input_json(m),
         "output": {
             "kind": kind,
             "values": values.iter().map(atom_to_json).collect::<Vec<_>>(),
@@ -195,7 +233,16 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
                 OutputDecoding::Numerical { bound: Some(b), .. } => json!(b),
                 _ => serde_json::Value::Null,
             },
+            "decode": decode,
+            "logit": match &m.output {
+                OutputDecoding::Numerical { .. } => json!(0),
+                OutputDecoding::Categorical { .. } => serde_json::Value::Null,
+            },
+            "rule": rule,
         },
+        "safe_dtypes": m.safe_dtypes.as_ref().map(|types| types.iter().map(|t| t.name()).collect::<Vec<_>>()),
+        "min_dtype": m.safe_dtypes.as_deref().and_then(min_dtype).map(|t| t.name()),
+        "transformer_lens": transformer_lens_json(),
         "residual_labels": m.residual_labels,
         "source": m.source,
     })

@@ -51,8 +51,9 @@ pub use dtype::{Dtype, FloatType, Real};
 pub use error::ModelError;
 pub use forward::{relu, softmax, Forward};
 
-/// The weight file format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The weight file format version this build writes. It reads every
+/// version from 1 up to this one (see [`file`] for what changed).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The model's sizes, in TransformerLens' names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +78,9 @@ pub struct ModelConfig {
 /// This project's record of what a model computes and how to talk to it.
 #[derive(Clone, Debug)]
 pub struct ModelMeta {
-    /// [`FORMAT_VERSION`] when written by this build.
+    /// The format version of the file the model was read from
+    /// ([`FORMAT_VERSION`] when compiled). Whatever it is, the model in
+    /// memory has the layout of the current version, and is written in it.
     pub format_version: u32,
     /// How BOS is shown (it is token id 0 whatever this says), e.g. `"BOS"`.
     pub bos_token: String,
@@ -105,7 +108,10 @@ pub enum OutputDecoding {
     /// One logit per value (`d_vocab_out = values.len()`); the output is
     /// `values[argmax]`, the first on ties.
     Categorical { values: Vec<Atom> },
-    /// A single logit (`d_vocab_out = 1`) that is the number itself. With
+    /// Two logits (`d_vocab_out = 2`): the number itself, then its
+    /// negation (the unembedding's second column is minus the first, so
+    /// subtracting the mean logit, as TransformerLens' weight processing
+    /// does, changes nothing). Decoding reads logit 0. With
     /// `values` (the numbers it can be, ascending), the output is the nearest
     /// of them; without, the logit as a float, within `bound` of the
     /// program's value where the compiler proved one (a mean of means has
@@ -407,13 +413,16 @@ impl Model {
     }
 }
 
+/// Logits of a numerical output: `[x, -x]`.
+pub const NUMERICAL_LOGITS: usize = 2;
+
 /// Checks the record against the sizes: `n_ctx = max_len + 1`,
 /// `d_vocab = vocab.len() + 1`, `d_vocab_out` matches the output decoding, one
 /// residual label per dimension, and `d_head > 0` when there are heads.
 pub fn check_consistency(config: &ModelConfig, meta: &ModelMeta) -> Result<(), ModelError> {
     let out_width = match &meta.output {
         OutputDecoding::Categorical { values } => values.len(),
-        OutputDecoding::Numerical { .. } => 1,
+        OutputDecoding::Numerical { .. } => NUMERICAL_LOGITS,
     };
     let problem = if Some(config.n_ctx) != meta.max_len.checked_add(1) {
         format!(
