@@ -15,9 +15,22 @@ tensor must have the declared dtype.
 
     python scripts/transformerlens_check.py model.safetensors --input abc --input cab
     python scripts/transformerlens_check.py model.safetensors --samples 200 --seed 1
+    python scripts/transformerlens_check.py model.safetensors --samples 1000 --bridge --process-weights
+
+Inputs run in padded batches of mixed lengths (`--batch-size`, default 50):
+token ids padded on the right with the record's `pad_id` and an attention
+mask, as the record's `input` says. TransformerLens 4.x's bridge applies the
+mask itself; 3.x's HookedTransformer ignores it when attention is
+bidirectional, so the script masks padded keys with a hook on every
+`blocks.{l}.attn.hook_attn_scores` (`--no-mask` leaves them unmasked, to see
+why it matters; `--batch-size 1` runs one input at a time).
+`--process-weights` applies TransformerLens' default weight processing
+(`process_weights_()` in 3.x, `enable_compatibility_mode()` in 4.x) before
+running. Outputs are compared exactly: the same values of the same types, a
+float bit for bit.
 
 Exit status: 0 when every output agrees, 1 when one does not, 2 on bad usage.
-Needs `torch` and `transformer_lens` (see the README); not part of CI.
+Needs `torch` and `transformer_lens` (see docs/FORMAT.md); not part of CI.
 """
 
 import argparse
@@ -82,7 +95,19 @@ def input_text(tokens):
     return "[" + ", ".join(json.dumps(t) if not isinstance(t, bool) else str(t) for t in tokens) + "]"
 
 
-def load_model(path, config, dtype, bridge):
+def same(a, b):
+    """Equal values of equal types (True is not 1, 1 is not 1.0), floats bit
+    for bit; lists item by item."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b) or (a != a and b != b)
+    return a == b
+
+
+def load_model(path, config, dtype, bridge, process):
     import torch
     from safetensors.torch import load_file
 
@@ -94,7 +119,11 @@ def load_model(path, config, dtype, bridge):
         from transformer_lens import HookedTransformer, HookedTransformerConfig
 
         model = HookedTransformer(HookedTransformerConfig(**config, dtype=torch_dtype))
+        # strict=False: the file has no `mask`/`IGNORE` buffers, which
+        # TransformerLens builds itself (checked below: nothing else missing).
         missing, unexpected = model.load_state_dict(state, strict=False)
+        if process:
+            model.process_weights_()
     else:
         import transformer_lens  # noqa: F401  (attaches TransformerBridge.boot_native)
         from transformer_lens.config import TransformerBridgeConfig
@@ -110,6 +139,8 @@ def load_model(path, config, dtype, bridge):
         model = TransformerBridge.boot_native(bridge_config, dtype=torch_dtype)
         result = model.load_state_dict(convert_tl_checkpoint(state, bridge_config), strict=True)
         missing, unexpected = result.missing_keys, result.unexpected_keys
+        if process:
+            model.enable_compatibility_mode(disable_warnings=True)
     if unexpected:
         sys.exit(f"TransformerLens does not know these tensors: {unexpected}")
     # Only buffers (causal masks, IGNORE constants) may be missing: every
@@ -118,6 +149,9 @@ def load_model(path, config, dtype, bridge):
     missing_params = sorted(set(missing) & params)
     if missing_params:
         sys.exit(f"the file lacks these parameters: {missing_params}")
+    odd = sorted(k for k in missing if not k.endswith((".mask", ".IGNORE")))
+    if odd:
+        sys.exit(f"missing beyond the mask buffers: {odd}")
     # load_state_dict casts to the parameters' dtype; they must be the file's.
     wrong = sorted({str(p.dtype) for _, p in model.named_parameters()} - {str(torch_dtype)})
     if wrong:
@@ -129,13 +163,39 @@ def load_model(path, config, dtype, bridge):
 def decode(row, output):
     """One position's logits as the record's output decoding says."""
     values = [atom(v) for v in output["values"]]
-    if output["kind"] == "categorical":
+    rule = output.get("decode") or ("argmax" if output["kind"] == "categorical" else "nearest" if values else "raw")
+    if rule == "argmax":
         best = max(range(len(row)), key=lambda i: (row[i], -i))
         return values[best]
-    x = row[0]
-    if not values:
+    x = row[output.get("logit", 0)]
+    if rule == "raw":
         return x
+    # The nearest value, the lower on ties (values are ascending).
     return min(values, key=lambda v: abs(float(v) - x))
+
+
+def run_batches(model, torch, batches, record, bridge, mask):
+    """Each batch's decoded outputs: padded on the right, masked."""
+    pad = record.get("input", {}).get("pad_id", 0)
+    outputs = []
+    for batch in batches:
+        width = max(len(ids) for ids in batch)
+        tokens = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+        with torch.no_grad():
+            if bridge:
+                logits = model(tokens, return_type="logits", attention_mask=attention if mask else None)
+            else:
+                keep = attention.bool()[:, None, None, :]
+
+                def hide_padding(scores, hook):
+                    return scores.masked_fill(~keep, float("-inf"))
+
+                hooks = [(lambda name: name.endswith("attn.hook_attn_scores"), hide_padding)] if mask else []
+                logits = model.run_with_hooks(tokens, return_type="logits", fwd_hooks=hooks)
+        for ids, rows in zip(batch, logits):
+            outputs.append([decode(row.tolist(), record["output"]) for row in rows[1 : len(ids)]])
+    return outputs
 
 
 def main():
@@ -146,10 +206,17 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rasp", default="rasp", help="the rasp binary (default: `rasp` on PATH)")
     parser.add_argument("--bridge", action="store_true", help="load into TransformerLens 4.x's TransformerBridge")
+    parser.add_argument("--process-weights", action="store_true", help="apply TransformerLens' default weight processing")
+    parser.add_argument("--batch-size", type=int, default=50, help="inputs per padded batch (default 50)")
+    parser.add_argument("--no-mask", action="store_true", help="do not mask padded keys")
     args = parser.parse_args()
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
 
     config, record, dtype = read_metadata(args.model)
     vocab = [atom(v) for v in record["vocab"]]
+    ids_of = record.get("vocab_ids") or list(range(1, len(vocab) + 1))
+    bos = record.get("bos_id", 0)
     inputs = list(args.input)
     rng = random.Random(args.seed)
     for _ in range(args.samples):
@@ -158,7 +225,7 @@ def main():
     if not inputs:
         parser.error("give inputs with --input or --samples")
 
-    model, torch = load_model(args.model, config, dtype, args.bridge)
+    model, torch = load_model(args.model, config, dtype, args.bridge, args.process_weights)
 
     exec_run = subprocess.run(
         [args.rasp, "exec", str(args.model), "--json"] + [a for i in inputs for a in ("--input", i)],
@@ -169,27 +236,39 @@ def main():
     if len(expected) != len(inputs):
         sys.exit(f"`rasp exec` gave {len(expected)} lines for {len(inputs)} inputs:\n{exec_run.stderr}")
 
-    agree = 0
-    for text, want in zip(inputs, expected):
+    # Token ids, or None for an input the model was not built for.
+    encoded = []
+    for text in inputs:
         tokens = parse_input(text)
-        ids = [0]
+        ids = [bos]
         for t in tokens:
             matches = [i for i, v in enumerate(vocab) if v == t]
             if not matches:
                 break
-            ids.append(matches[0] + 1)
-        if len(ids) != len(tokens) + 1 or len(tokens) > record["max_len"]:
-            got = {"error": "not an input of this model"}
-        else:
-            with torch.no_grad():
-                logits = model(torch.tensor([ids]), return_type="logits")[0]
-            got = {"output": [decode(row.tolist(), record["output"]) for row in logits[1:]]}
-        if ("error" in want) == ("error" in got) and want.get("output") == got.get("output"):
+            ids.append(ids_of[matches[0]])
+        ok = len(ids) == len(tokens) + 1 and 1 <= len(tokens) <= record["max_len"]
+        encoded.append(ids if ok else None)
+    runnable = [i for i, ids in enumerate(encoded) if ids is not None]
+    batches = [runnable[k : k + args.batch_size] for k in range(0, len(runnable), args.batch_size)]
+    decoded = run_batches(model, torch, [[encoded[i] for i in b] for b in batches], record, args.bridge, not args.no_mask)
+    got = [{"error": "not an input of this model"}] * len(inputs)
+    for i, out in zip(runnable, decoded):
+        got[i] = {"output": out}
+
+    agree = 0
+    for text, want, have in zip(inputs, expected, got):
+        if ("error" in want) == ("error" in have) and same(want.get("output"), have.get("output")):
             agree += 1
         else:
-            print(f"input {text}: rasp exec {want}, TransformerLens {got}")
+            print(f"input {text}: rasp exec {want}, TransformerLens {have}")
     kind = "TransformerBridge" if args.bridge else "HookedTransformer"
-    print(f"{args.model}: {record['sop']}, {dtype}, {len(inputs)} inputs, {agree} agree ({kind})")
+    mixed = sum(len({len(encoded[i]) for i in b}) > 1 for b in batches)
+    how = ", weights processed" if args.process_weights else ""
+    how += ", unmasked" if args.no_mask else ""
+    print(
+        f"{args.model}: {record['sop']}, {dtype}, {len(inputs)} inputs in {len(batches)} batches "
+        f"({mixed} of mixed lengths){how}: {agree} agree ({kind})"
+    )
     return 0 if agree == len(inputs) else 1
 
 

@@ -8,6 +8,7 @@ mod corpus;
 mod diagnostics;
 mod draw;
 mod dtype;
+mod format;
 mod fuzz;
 mod generate;
 mod kernels;
