@@ -112,6 +112,9 @@ pub fn compile_noting(
         .iter()
         .map(|p| CompileWarning::partial_failure(&graph.nodes[p.node], &p.example))
         .collect();
-    let model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?;
-    Ok((model.with_dtype(options.dtype), warnings))
+    let shadow = lower::precision::Shadow::of(&lowered);
+    let mut model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?
+        .with_dtype(options.dtype);
+    model.meta.safe_dtypes = Some(shadow.safe_types(&model));
+    Ok((model, warnings))
 }

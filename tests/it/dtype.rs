@@ -7,7 +7,7 @@ use rasp::eval::atom::Atom;
 use rasp::eval::sop::SOp;
 use rasp::eval::value::Value;
 use rasp::model::forward::Runner;
-use rasp::model::{Dtype, Model, OutputDecoding};
+use rasp::model::{Dtype, FloatType, Model, OutputDecoding};
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
@@ -180,6 +180,12 @@ fn means_near_a_million_need_f64() {
         OutputDecoding::Categorical { .. } => panic!("a numerical output"),
     };
     assert_eq!(table(&loaded), table(&model));
+    // Nor is float32 among the types the record calls safe.
+    assert_eq!(
+        model.meta.safe_dtypes,
+        Some(vec![FloatType::Float64]),
+        "an f64 model whose values f32 cannot hold apart"
+    );
     let f64_report = check(Dtype::F64);
     assert_eq!(
         (f64_report.matched, f64_report.mismatch_count),
@@ -265,4 +271,41 @@ fn the_command_line_takes_a_dtype() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(stderr.contains("f32") && stderr.contains("f64"), "{stderr}");
+}
+
+#[test]
+fn the_record_states_the_float_types_the_compiler_proved() {
+    let types = |program: &str, vocab: &[Atom], dtype| {
+        let sop = sop_of(program);
+        let options = CompileOptions { dtype };
+        let model = compile_with(&sop, "task", program, vocab, 8, &options).expect("compiles");
+        let loaded = Model::from_bytes(&model.to_bytes().expect("writes")).expect("loads");
+        assert_eq!(loaded.meta.safe_dtypes, model.meta.safe_dtypes, "{program}");
+        model.meta.safe_dtypes.expect("the compiler states them")
+    };
+    let ints = [1, 2, 3, 4, 5].map(Atom::Int);
+    let all = FloatType::ALL.to_vec();
+    // Small whole numbers through MLPs alone: exact in every type.
+    assert_eq!(
+        types("task = tokens_asis * 3 - 1;", &ints, Dtype::F32),
+        all,
+        "no attention, small integers"
+    );
+    // Hard attention: the scores' rounding in a 16-bit type could move
+    // weight between keys by more than the readers allow, so only the
+    // model's own type and the wider one are proved.
+    let wide = vec![FloatType::Float32, FloatType::Float64];
+    let sort = "task = sort(tokens_asis, tokens_asis);";
+    assert_eq!(types(sort, &ints, Dtype::F32), wide, "{sort}");
+    // A float64 model's sharpness is chosen for float64's rounding, with
+    // no room left for float32's.
+    assert_eq!(
+        types(sort, &ints, Dtype::F64),
+        vec![FloatType::Float64],
+        "{sort} (F64)"
+    );
+    // A categorical map of large numbers never holds them in the residual
+    // stream: exact in every type too.
+    let big = [1, 2, 3].map(|i| Atom::Int(i * 100_000));
+    assert_eq!(types("task = tokens_asis + 1;", &big, Dtype::F32), all);
 }

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::blocks::{row_step, row_unit, Head, Unit, BOS, ONE};
-use super::precision::{sum_rounding, Err};
+use super::precision::{attention_rounding, sum_rounding, Err};
 use super::square::{numeric_eq, square_score_maps, NumEq};
 use super::{next_sublayer, Lowerer, Number, OneHot};
 use crate::compile::error::{CompileError, CompileErrorKind};
@@ -361,7 +361,7 @@ fn product(l: &mut Lowerer, sel: SelId, nodes: &[NodeId]) -> Result<super::Produ
         in_err
     } else {
         l.require(owner, in_err, 0.2, format!("the tuples {label}"));
-        Err::fixed(sum_rounding(l.dtype, 4.0 * nodes.len() as f64, nodes.len()))
+        sum_rounding(l.dtype, 4.0 * nodes.len() as f64, nodes.len())
     };
     l.add_units(owner, at, units);
     let values = Rc::new(ValueSet::from_atoms(
@@ -410,6 +410,20 @@ fn score_maps(l: &Lowerer, groups: &[Group], bos_score: f64, head: &mut Head) {
         head.q.push((ONE, c, -((groups.len() - 1) as f64)));
         c += 1;
     }
+    // Each group: one query value on (its coordinates then at most `1 +
+    // D·e`, `D` values off by `e`), one key value on, and BOS's key fixes;
+    // then the coordinates of ONE and BOS.
+    let mut bound = if groups.is_empty() { 1.0 } else { 0.0 };
+    for g in groups {
+        let e = g
+            .queries
+            .err
+            .at(super::precision::EPS_CAP)
+            .max(g.keys.err.at(super::precision::EPS_CAP));
+        let spread = g.queries.dims.len().max(g.keys.dims.len()) as f64 * e;
+        bound += (1.0 + spread) * (1.0 + spread) + 2.0 * spread * (1.0 + spread) + 2.0;
+    }
+    head.score_bound = bound + groups.len().saturating_sub(1) as f64 + bos_score;
     let bos_coord = c;
     head.k.push((BOS, bos_coord, 1.0));
     head.q.push((ONE, bos_coord, bos_score));
@@ -568,14 +582,14 @@ pub fn aggregate_number(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileEr
     let n = l.n as f64;
     let v_mag = num.form.magnitude(&l.magnitude);
     let fixed = sum_rounding(l.dtype, v_mag, num.form.terms.len())
-        + magnitude * (n + 8.0) * l.u()
-        + out.radius
-        + magnitude * (n + 2.0) * f64::EPSILON;
+        .plus(attention_rounding(l.dtype, n, magnitude))
+        .plus(Err::fixed(out.radius))
+        .plus(Err::fixed(magnitude * (n + 2.0) * f64::EPSILON));
     Ok(Number {
         form: super::blocks::Form::dim(dim),
         err: Err {
             eps: hi - lo,
-            fixed,
+            ..fixed
         }
         .plus(num.err),
         avail: at,
@@ -643,7 +657,7 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
         values: out,
         err: Err {
             eps: 1.0,
-            fixed: (n + 8.0) * l.u(),
+            ..attention_rounding(l.dtype, n, 1.0)
         }
         .plus(ins.err),
         avail: at,
@@ -684,7 +698,7 @@ pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
         form: super::blocks::Form::dim(dim),
         err: Err {
             eps: 1.0,
-            fixed: (n + 8.0) * l.u(),
+            ..attention_rounding(l.dtype, n, 1.0)
         },
         avail: at,
     })

@@ -113,6 +113,10 @@ pub struct Head {
     pub ov: usize,
     /// Heads with the same key (the same selector in one layer) are merged.
     pub share: Option<usize>,
+    /// A bound on `Σ|q_c·k_c|` over the coordinates, in units of the
+    /// sharpness, for every query but BOS's (whose margin is far larger):
+    /// what the scores' float rounding is relative to.
+    pub score_bound: f64,
     pub label: String,
 }
 
@@ -334,19 +338,19 @@ impl Piecewise {
         x_magnitude: f64,
         x_hi: f64,
         terms: usize,
-    ) -> f64 {
-        use super::precision::sum_rounding;
-        let pre: f64 = self
+    ) -> super::precision::Err {
+        use super::precision::{sum_rounding, Err};
+        let pre = self
             .ramps
             .iter()
-            .map(|&(t, c)| c.abs() * sum_rounding(dtype, x_magnitude + t.abs(), terms + 1))
-            .sum();
+            .map(|&(t, c)| sum_rounding(dtype, x_magnitude + t.abs(), terms + 1).times(c))
+            .fold(Err::ZERO, Err::plus);
         let out: f64 = self
             .ramps
             .iter()
             .map(|&(t, c)| (c * (x_hi - t).max(0.0)).abs())
             .sum::<f64>()
             + self.constant.abs();
-        pre + sum_rounding(dtype, out, self.ramps.len() + 1)
+        pre.plus(sum_rounding(dtype, out, self.ramps.len() + 1))
     }
 }

@@ -90,8 +90,7 @@ impl Lowerer<'_> {
             return false;
         }
         let rounding = sum_rounding(self.dtype, scale, num.form.terms.len() + 3);
-        (gap.is_infinite() || feasible(num.err, 0.3 * gap))
-            && feasible(Err::fixed(rounding), 1.0 / 16.0)
+        (gap.is_infinite() || feasible(num.err, 0.3 * gap)) && feasible(rounding, 1.0 / 16.0)
     }
 
     /// The units of a lookup from a number to one-hot `dims` (one per value
@@ -144,7 +143,7 @@ impl Lowerer<'_> {
         let rounding = sum_rounding(self.dtype, scale, terms);
         self.require(
             id,
-            Err::fixed(rounding),
+            rounding,
             1.0 / 16.0,
             format!("the steps reading `{label}`"),
         );
@@ -153,11 +152,11 @@ impl Lowerer<'_> {
         Ok(OneHot {
             dims,
             values: values.clone(),
-            err: Err::fixed(rounding),
+            err: rounding,
             avail: at,
             view_err: variation
                 .is_finite()
-                .then(|| Err::fixed(rounding * (variation + 1.0))),
+                .then(|| rounding.times(variation + 1.0)),
         })
     }
 

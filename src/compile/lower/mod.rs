@@ -156,6 +156,10 @@ pub struct Lowered {
     pub cost: Vec<(NodeId, usize)>,
     /// Whether some map is a [`Desc::Product`].
     pub used_products: bool,
+    /// Every requirement the model meets (at `eps`, in its float type).
+    pub reqs: Vec<Requirement>,
+    /// The largest magnitude each dimension holds (by label).
+    pub magnitude: Vec<f64>,
 }
 
 /// The most rows one table may have.
@@ -268,6 +272,8 @@ pub fn lower(
         eps,
         cost: l.cost,
         used_products,
+        reqs: l.reqs,
+        magnitude: l.magnitude,
     })
 }
 

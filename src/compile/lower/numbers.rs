@@ -38,7 +38,7 @@ impl Lowerer<'_> {
         Number {
             form: Form::dim(dim),
             // The embedding's float rounding.
-            err: Err::fixed(magnitude * self.u()),
+            err: super::precision::value_rounding(self.dtype, magnitude),
             avail: -1,
         }
     }
@@ -69,7 +69,7 @@ impl Lowerer<'_> {
                     avail = avail.max(nb.avail);
                 }
                 let mag = form.magnitude(&self.magnitude);
-                err = err.plus(Err::fixed(sum_rounding(self.dtype, mag, form.terms.len())));
+                err = err.plus(sum_rounding(self.dtype, mag, form.terms.len()));
                 Number { form, err, avail }
             }
             Desc::Aggregate { numeric: true } => attend::aggregate_number(self, id)?,
@@ -228,11 +228,7 @@ impl Lowerer<'_> {
             );
         }
         let rounding = sum_rounding(self.dtype, 2.0 * big, nx.form.terms.len() + 2);
-        let err = nx
-            .err
-            .times(f_max)
-            .plus(hot.err.times(big))
-            .plus(Err::fixed(rounding));
+        let err = nx.err.times(f_max).plus(hot.err.times(big)).plus(rounding);
         let at = next_sublayer(nx.avail.max(hot.avail), true);
         self.add_units(id, at, units);
         Ok(Number {
@@ -270,7 +266,7 @@ impl Lowerer<'_> {
         let x_mag = x.form.magnitude(&self.magnitude);
         let x_hi = points.last().map_or(1.0, |p| p.0);
         let rounding = f.rounding(self.dtype, x_mag, x_hi, x.form.terms.len());
-        let err = x.err.times(f.steepest).plus(Err::fixed(rounding));
+        let err = x.err.times(f.steepest).plus(rounding);
         let at = next_sublayer(x.avail, true);
         let units = f.units(&x.form, dim);
         self.add_units(id, at, units);

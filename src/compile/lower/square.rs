@@ -6,7 +6,7 @@
 //! `k` and `k²` are position embeddings and `q` is any number.
 
 use super::blocks::{Head, BOS, ONE};
-use super::precision::{feasible, sum_rounding, Err};
+use super::precision::{feasible, sum_rounding};
 use super::{Lowerer, Number};
 use crate::compile::error::CompileError;
 use crate::compile::graph::{NodeId, SelId, SelOp};
@@ -115,7 +115,7 @@ pub fn numeric_eq(l: &mut Lowerer, id: NodeId, sel: SelId) -> Result<Option<NumE
     // The scores' float rounding, against s (a dot product of four
     // coordinates): every score within s/32 keeps the margins below.
     let rounding = sum_rounding(l.dtype, (2.0 * q_mag * k_mag + k_mag * k_mag) / g2 + 2.0, 4);
-    if !feasible(Err::fixed(rounding), 1.0 / 32.0) {
+    if !feasible(rounding, 1.0 / 32.0) {
         return Ok(None);
     }
     let query = l.number_of(queries)?;
@@ -129,7 +129,7 @@ pub fn numeric_eq(l: &mut Lowerer, id: NodeId, sel: SelId) -> Result<Option<NumE
         query.form.magnitude(&l.magnitude) + centre.abs(),
         query.form.terms.len() + 2,
     );
-    let q_err = query.err.plus(Err::fixed(form_rounding));
+    let q_err = query.err.plus(form_rounding);
     if !feasible(q_err, q_tolerance) {
         return Ok(None);
     }
@@ -142,7 +142,7 @@ pub fn numeric_eq(l: &mut Lowerer, id: NodeId, sel: SelId) -> Result<Option<NumE
     );
     l.require(
         id,
-        Err::fixed(rounding),
+        rounding,
         1.0 / 32.0,
         format!("the scores of `{label}` (squared differences)"),
     );
@@ -211,6 +211,11 @@ pub(super) fn square_score_maps(l: &Lowerer, eq: &NumEq, bos_score: f64, head: &
     head.k.push((ONE, 2, 1.0));
     head.q.push((ONE, 2, 1.0));
     head.k.push((BOS, 2, -1.0));
+    // |2(q − c)(k − c)| + (k − c)² over g², the constant column and BOS's,
+    // with the query's form at its largest.
+    let q_mag = eq.query.form.magnitude(&l.magnitude) + eq.key.centre.abs();
+    let k_mag = eq.key.magnitude;
+    head.score_bound = (2.0 * q_mag * k_mag + k_mag * k_mag) / g2 + 2.0 + bos_score;
     let bos_coord = 3;
     head.k.push((BOS, bos_coord, 1.0));
     head.q.push((ONE, bos_coord, bos_score));

@@ -298,11 +298,7 @@ pub fn materialize(l: &mut Lowerer, id: NodeId, rows: &Rc<Rows>) -> Result<OneHo
             0.2,
             format!("the table of `{label}` reading attention outputs"),
         );
-        Err::fixed(sum_rounding(
-            l.dtype,
-            4.0 * rows.sources.len() as f64,
-            rows.sources.len(),
-        ))
+        sum_rounding(l.dtype, 4.0 * rows.sources.len() as f64, rows.sources.len())
     };
     l.add_units(id, at, units);
     Ok(OneHot {
@@ -430,10 +426,7 @@ fn gated(
         })
         .fold(0.0, f64::max);
     let terms = rows.sources.len() + 4;
-    if !feasible(
-        Err::fixed(sum_rounding(l.dtype, step_scale, terms)),
-        1.0 / 16.0,
-    ) {
+    if !feasible(sum_rounding(l.dtype, step_scale, terms), 1.0 / 16.0) {
         return Ok(None);
     }
     // The gates first: the heads the number needs may then read their
@@ -571,12 +564,7 @@ fn gated(
         );
     }
     let rounding = sum_rounding(l.dtype, scale, num.form.terms.len() + gates.len() + 2);
-    l.require(
-        id,
-        Err::fixed(rounding),
-        1.0 / 16.0,
-        format!("the steps of `{label}`"),
-    );
+    l.require(id, rounding, 1.0 / 16.0, format!("the steps of `{label}`"));
     if units.len() > 2 * MAX_ROWS {
         return Err(CompileError::too_large_tuples(
             &l.graph.nodes[id],
@@ -587,13 +575,14 @@ fn gated(
     Ok(Some(OneHot {
         dims,
         values: values.clone(),
-        err: Err::fixed(rounding),
+        err: rounding,
         avail: at,
         // Only the active gate's steps are on; its first row reads the gates.
         view_err: variation.is_finite().then(|| {
             let first = values.magnitude();
-            Err::fixed(rounding * (variation + 1.0))
-                .plus(gate_err.plus(Err::fixed(rounding)).times(first))
+            rounding
+                .times(variation + 1.0)
+                .plus(gate_err.plus(rounding).times(first))
         }),
     }))
 }
