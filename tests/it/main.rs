@@ -13,6 +13,7 @@ mod fuzz;
 mod generate;
 mod kernels;
 mod limits;
+mod precision;
 mod repl;
 
 use std::io::Write;
