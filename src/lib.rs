@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod draw;
 pub mod error;
 pub mod eval;
+pub mod files;
 pub mod golden;
 pub mod memory;
 pub mod model;

@@ -279,6 +279,7 @@ impl Texts {
                 },
                 i,
             ),
+            Prediction::NonFinite => return "nan".to_string(),
             Prediction::Number(x) => {
                 let atom = Atom::Float(x);
                 return if json {
@@ -403,7 +404,31 @@ fn exec_block(
             })
         })
         .collect();
-    for ((i, _, outputs), text) in jobs.iter().zip(formatted) {
+    for ((i, ids, outputs), text) in jobs.iter().zip(formatted) {
+        if let Some(at) = outputs.iter().position(|p| *p == Prediction::NonFinite) {
+            let e = crate::model::ModelError::NonFiniteOutput { position: at + 1 };
+            let input = match &general[*i] {
+                Some(atoms) => atoms_json(atoms),
+                None => serde_json::Value::Array(
+                    ids[1..]
+                        .iter()
+                        .map(|&id| {
+                            let shown = texts.vocab_json.get(id as usize - 1);
+                            shown
+                                .and_then(|j| serde_json::from_str(j).ok())
+                                .unwrap_or(serde_json::Value::Null)
+                        })
+                        .collect(),
+                ),
+            };
+            lines[*i] = Some(LineOutput {
+                stdout: json.then(|| {
+                    serde_json::json!({"input": input, "error": e.to_string()}).to_string()
+                }),
+                stderr: Some(render(&e, color)),
+            });
+            continue;
+        }
         let text = text.unwrap_or_else(|| {
             let input = general[*i].as_deref().unwrap_or_default();
             texts.line(|| atoms_json(input).to_string(), outputs, json)

@@ -68,7 +68,8 @@ pub struct AnalyzeArgs {
 pub struct RunArgs {
     /// The program file.
     pub file: PathBuf,
-    /// An input: text starting with `[` is a RASP list of atoms (`[3,1,2]`),
+    /// An input: text starting with `[` is a list of literal atoms (`[3,1,2]`,
+    /// never evaluated),
     /// anything else a string split into characters. Repeatable; without
     /// it, inputs are read one per line from standard input.
     #[arg(short, long = "input", value_name = "INPUT")]

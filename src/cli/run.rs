@@ -120,7 +120,7 @@ pub fn load_program_with(
     draws: Draws<'_>,
 ) -> Result<Loaded, ExitCode> {
     let path = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::files::read_program(file).map_err(|e| {
         report(&CliError::ReadFile {
             path: path.clone(),
             reason: e.to_string(),

@@ -238,6 +238,7 @@ fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked 
                         .cloned()
                         .unwrap_or(Atom::Float(f64::NAN)),
                     Prediction::Number(x) => Atom::Float(x),
+                    Prediction::NonFinite => Atom::Float(f64::NAN),
                 };
                 same_output(w, &g) || within(w, &g, texts.bound)
             });

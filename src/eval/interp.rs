@@ -814,7 +814,7 @@ impl Machine {
         candidates.push(PathBuf::from(&file));
         for path in candidates {
             if path.is_file() {
-                let text = std::fs::read_to_string(&path).map_err(|e| ErrorKind::Io {
+                let text = crate::files::read_program(&path).map_err(|e| ErrorKind::Io {
                     path: path.display().to_string(),
                     reason: e.to_string(),
                 })?;

@@ -32,8 +32,8 @@ use self::sop::{Origin, SOp, SOpKind, TokenConv};
 use self::value::Value;
 use crate::error::Error;
 use crate::syntax::ast::{Command, Subset};
+use crate::syntax::parse_program;
 use crate::syntax::span::{source, Source};
-use crate::syntax::{ast::StmtKind, parse_program};
 
 /// The standard library files, embedded in the binary: the prelude (the
 /// reference library's functions, names reserved at top level) and the
@@ -275,8 +275,13 @@ impl Interpreter {
     }
 
     /// Parses an input written as on the command line: text starting with
-    /// `[` is a RASP list of atoms (`[3, 1, 2]`, `["a", "b"]`); anything else
-    /// is a string, split into characters.
+    /// `[` is a list of atoms (`[3, 1, 2]`, `["a", "b"]`, `[-0.5, True]`);
+    /// anything else is a string, split into characters.
+    ///
+    /// An input is data, never evaluated: its list holds literals alone
+    /// (integers and floats with an optional `-`, double-quoted strings,
+    /// `True` and `False`), separated by commas (a trailing one allowed), so
+    /// that no input can run a computation.
     pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
         if !text.trim_start().starts_with('[') {
             let mut buf = [0u8; 4];
@@ -286,42 +291,95 @@ impl Interpreter {
                 .collect());
         }
         let src = source("<input>", text.to_string());
-        let bad = |msg: &str| {
+        let bad = |msg: &str, start: usize, end: usize| {
             Error::Eval(EvalError::new(
                 ErrorKind::InvalidInput(msg.to_string()),
                 Some(Origin {
                     source: src.clone(),
-                    span: crate::syntax::span::Span::new(0, text.len()),
+                    span: crate::syntax::span::Span::new(start, end.max(start)),
                     call_site: None,
                 }),
             ))
         };
-        let program = parse_program(&source("<input>", format!("{text};")))?;
-        let [stmt] = &program.stmts[..] else {
-            return Err(bad("expected one list, such as `[3, 1, 2]`"));
+        use crate::syntax::lexer::{Lexer, Token};
+        let mut tokens = Vec::new();
+        for item in Lexer::new(text) {
+            match item {
+                Ok(t) => tokens.push(t),
+                // The parser words lexing errors (a bad character, an
+                // unterminated string, an integer too large) with their span.
+                Err(e) => {
+                    parse_program(&source("<input>", text.to_string()))?;
+                    return Err(bad("this is not a list of atoms", e.span.start, e.span.end));
+                }
+            }
+        }
+        let end = text.len();
+        let literal = "an input list holds literals only (numbers, \"strings\", True, \
+                       False), such as `[3, 1, 2]`: inputs are data, not expressions";
+        let mut atoms = Vec::new();
+        let mut i = 1; // past `[`
+        let mut closed = None;
+        while i < tokens.len() {
+            let (start, token, stop) = &tokens[i];
+            if matches!(token, Token::RBracket) {
+                closed = Some(i);
+                break;
+            }
+            let negative = matches!(token, Token::Minus);
+            let (start, stop) = (*start, *stop);
+            let (value, last) = if negative {
+                match tokens.get(i + 1) {
+                    Some((_, Token::Int(n), e)) => (n.checked_neg().map(Atom::Int), *e),
+                    Some((_, Token::Float(x), e)) => (Some(Atom::Float(-x)), *e),
+                    Some((s, _, e)) => return Err(bad(literal, start, (*e).max(*s))),
+                    None => return Err(bad(literal, start, stop)),
+                }
+            } else {
+                let atom = match token {
+                    Token::Int(n) => Some(Atom::Int(*n)),
+                    Token::Float(x) => Some(Atom::Float(*x)),
+                    Token::Str(t) => Some(Atom::Str(std::sync::Arc::from(*t))),
+                    Token::Ident("True") => Some(Atom::Bool(true)),
+                    Token::Ident("False") => Some(Atom::Bool(false)),
+                    Token::Ident(name) => {
+                        let msg = format!(
+                            "`{name}` is a name, not an atom: an input list holds literals \
+                             only (numbers, \"strings\", True, False)"
+                        );
+                        return Err(bad(&msg, start, stop));
+                    }
+                    _ => return Err(bad(literal, start, stop)),
+                };
+                (atom, stop)
+            };
+            let Some(atom) = value else {
+                return Err(bad("this integer does not fit in 64 bits", start, last));
+            };
+            atoms.push(atom);
+            i += if negative { 2 } else { 1 };
+            match tokens.get(i) {
+                Some((_, Token::Comma, _)) => i += 1,
+                Some((_, Token::RBracket, _)) => {}
+                Some((s, _, e)) => {
+                    return Err(bad("expected `,` or `]` after an atom", *s, *e));
+                }
+                None => {}
+            }
+        }
+        let Some(close) = closed else {
+            let open = tokens.first().map_or(0, |t| t.0);
+            return Err(bad("this list has no closing `]`", open, open + 1));
         };
-        let StmtKind::Expr(expr) = &stmt.kind else {
-            return Err(bad("expected a list, such as `[3, 1, 2]`"));
-        };
-        let builtins = Env::root();
-        builtins.set("True".into(), Value::Atom(Atom::Bool(true)));
-        builtins.set("False".into(), Value::Atom(Atom::Bool(false)));
-        let mut machine = Machine {
-            limits: Limits::default(),
-            depth: 0,
-            steps: 0,
-            budget: crate::memory::Budget::start(),
-            library: builtins.clone(),
-            indices: SOp::new(SOpKind::Indices, None),
-            length: SOp::new(SOpKind::Length, None),
-            loading: Vec::new(),
-            embedded: Vec::new(),
-        };
-        let ctx = Ctx::new(builtins, src.clone(), None);
-        let value = machine.eval(expr, &ctx)?;
-        let atoms = interp::input_atoms(&value).map_err(|k| bad(&k.to_string()))?;
+        if let Some((s, _, _)) = tokens.get(close + 1) {
+            return Err(bad(
+                "expected one list, such as `[3, 1, 2]`, and nothing after it",
+                *s,
+                end,
+            ));
+        }
         if atoms.is_empty() {
-            return Err(bad("the input is empty"));
+            return Err(bad("the input is empty", 0, end));
         }
         Ok(atoms)
     }
@@ -341,6 +399,60 @@ impl Drop for Interpreter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_is_data_and_never_evaluated() {
+        let atoms = |text: &str| format!("{:?}", Interpreter::parse_input(text).expect(text));
+        let want = |atoms: Vec<Atom>| format!("{atoms:?}");
+        assert_eq!(
+            atoms(" [3, -1, 2.5, -0.25, True, False, \"a b\",]"),
+            want(vec![
+                Atom::Int(3),
+                Atom::Int(-1),
+                Atom::Float(2.5),
+                Atom::Float(-0.25),
+                Atom::Bool(true),
+                Atom::Bool(false),
+                Atom::Str("a b".into()),
+            ])
+        );
+        assert_eq!(
+            atoms("ab"),
+            want(vec![Atom::Str("a".into()), Atom::Str("b".into())])
+        );
+        // Expressions, names and nested lists are refused where they start,
+        // before anything runs: a comprehension of nine million items is
+        // not built.
+        for (text, at) in [
+            ("[len([x for x in range(9000000)])]", 1),
+            ("[1+1]", 2),
+            ("[x]", 1),
+            ("[[1]]", 1),
+            ("[-\"a\"]", 1),
+            ("[1] [2]", 4),
+            ("[1 2]", 3),
+            ("[]", 0),
+            ("[1,", 0),
+            ("[true]", 1),
+        ] {
+            let err = Interpreter::parse_input(text).expect_err(text);
+            let Error::Eval(e) = &err else {
+                panic!("{text}: {err:?}");
+            };
+            assert!(
+                matches!(e.kind, ErrorKind::InvalidInput(_)),
+                "{text}: {:?}",
+                e.kind
+            );
+            let origin = e.at.as_ref().expect("a span");
+            assert_eq!(origin.span.start, at, "{text}");
+        }
+        // Lexing errors keep the parser's diagnostics.
+        for text in ["[\"abc", "[99999999999999999999]", "[$]"] {
+            let err = Interpreter::parse_input(text).expect_err(text);
+            assert!(matches!(err, Error::Syntax(_)), "{text}: {err:?}");
+        }
+    }
 
     #[test]
     fn events_give_the_sops_they_show_or_bind() {

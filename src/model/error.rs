@@ -80,6 +80,30 @@ pub enum ModelError {
     #[diagnostic(code(rasp::model::missing_metadata))]
     MissingMetadata { key: &'static str },
 
+    /// A version 2 file whose tensor data or record changed after it was
+    /// written.
+    #[error("the file's checksum does not match its contents (it states {stated}, its contents give {computed})")]
+    #[diagnostic(
+        code(rasp::model::checksum),
+        help(
+            "the tensor data or the record was changed after the file was written (a damaged \
+             copy, or an edit); compile the program again, or copy the file again"
+        )
+    )]
+    ChecksumMismatch { stated: String, computed: String },
+
+    /// A forward pass whose logits were infinite or NaN.
+    #[error("the forward pass overflowed: a logit at position {position} is not finite")]
+    #[diagnostic(
+        code(rasp::model::overflow),
+        help(
+            "the weights are finite but the activations exceed the model's float type; a \
+             compiled model never does this on its inputs, so the file was likely changed \
+             (`rasp inspect` shows its record)"
+        )
+    )]
+    NonFiniteOutput { position: usize },
+
     /// A metadata value that is not the expected JSON.
     #[error("the metadata key `{key}` is malformed: {reason}")]
     #[diagnostic(code(rasp::model::malformed_metadata))]

@@ -57,7 +57,8 @@ impl Model {
     /// Reads and validates a `.safetensors` model file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model, ModelError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| io_error("read", path, &e))?;
+        let bytes = crate::files::read_capped(path, crate::files::MAX_MODEL_BYTES)
+            .map_err(|e| io_error("read", path, &e))?;
         Model::from_bytes(&bytes)
     }
 
@@ -72,12 +73,18 @@ impl Model {
         // model differ. Here the header lists the metadata, then the tensors
         // in TransformerLens order, so a model always gives the same bytes.
         let mut entries = serde_json::Map::new();
-        let metadata = serde_json::json!({
-            "config": config_json(&self.config, &self.meta.sop, self.dtype),
-            "rasp": meta_json(&self.meta, self.dtype),
-            "format": "pt",
-        });
-        entries.insert("__metadata__".into(), metadata);
+        let config = config_json(&self.config, &self.meta.sop, self.dtype);
+        let rasp = meta_json(&self.meta, self.dtype);
+        // The metadata comes first; its checksum is added once the data is
+        // laid out.
+        entries.insert(
+            "__metadata__".into(),
+            serde_json::json!({
+                "config": config,
+                "rasp": rasp,
+                "format": "pt",
+            }),
+        );
         // Each tensor's values in standard order, borrowed when already so.
         let tensors: Vec<(String, Vec<usize>, Cow<'_, [f64]>)> = self
             .tensors()
@@ -120,26 +127,31 @@ impl Model {
             offset += size * values.len();
             entries.insert(name.clone(), entry);
         }
-        let mut header = Value::Object(entries).to_string().into_bytes();
-        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
-        header.resize(header.len().next_multiple_of(8), b' ');
-        let mut bytes = Vec::with_capacity(8 + header.len() + offset);
-        bytes.extend((header.len() as u64).to_le_bytes());
-        bytes.extend(header);
+        let mut data = Vec::with_capacity(offset);
         for (_, _, values) in &tensors {
             match dtype {
                 Dtype::F32 => {
                     for &w in values.iter() {
-                        bytes.extend_from_slice(&(w as f32).to_le_bytes());
+                        data.extend_from_slice(&(w as f32).to_le_bytes());
                     }
                 }
                 Dtype::F64 => {
                     for w in values.iter() {
-                        bytes.extend_from_slice(&w.to_le_bytes());
+                        data.extend_from_slice(&w.to_le_bytes());
                     }
                 }
             }
         }
+        if let Some(Value::Object(m)) = entries.get_mut("__metadata__") {
+            m.insert("checksum".into(), checksum(&data, &config, &rasp).into());
+        }
+        let mut header = Value::Object(entries).to_string().into_bytes();
+        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
+        header.resize(header.len().next_multiple_of(8), b' ');
+        let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
+        bytes.extend((header.len() as u64).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(data);
         Ok(bytes)
     }
 
@@ -158,7 +170,30 @@ impl Model {
         let config_text = metadata
             .get("config")
             .ok_or(ModelError::MissingMetadata { key: "config" })?;
+        // Version 2 seals the tensor data and the record with a checksum.
+        if meta.format_version >= 2 {
+            let stated = metadata
+                .get("checksum")
+                .ok_or(ModelError::MissingMetadata { key: "checksum" })?;
+            let computed = checksum(data, config_text, rasp);
+            if *stated != computed {
+                return Err(ModelError::ChecksumMismatch {
+                    stated: stated.clone(),
+                    computed,
+                });
+            }
+        }
         let (mut config, config_dtype) = parse_config(config_text)?;
+        // The compiler's longest input: a file cannot ask for buffers
+        // beyond what any compiled model uses.
+        let most = crate::compile::MAX_LEN_LIMIT + 1;
+        if config.n_ctx > most {
+            return Err(ModelError::UnsupportedConfig {
+                field: "n_ctx",
+                found: config.n_ctx.to_string(),
+                expected: "at most 513 (a max_len of at most 512, as the compiler allows)",
+            });
+        }
         // Version 1 wrote a numerical output as one logit: it is read into
         // the two of version 2, `[x, -x]`.
         let file_config = config.clone();
@@ -535,6 +570,26 @@ fn parse_config(text: &str) -> Result<(ModelConfig, Option<Dtype>), ModelError> 
         d_vocab_out: tl.d_vocab_out,
     };
     Ok((config, dtype))
+}
+
+/// The checksum a version 2 file states: `sha256:` and the hex SHA-256 of
+/// the tensor data (every byte after the header), a zero byte, the `config`
+/// metadata text, a zero byte and the `rasp` metadata text.
+pub fn checksum(data: &[u8], config: &str, rasp: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(data);
+    hash.update([0]);
+    hash.update(config.as_bytes());
+    hash.update([0]);
+    hash.update(rasp.as_bytes());
+    let digest = hash.finalize();
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in digest {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
 }
 
 /// [`ModelMeta`] as stored: atoms as JSON values. Version 2 adds the

@@ -15,6 +15,7 @@ use crate::model::forward::tests::{previous_token_model, pseudo_random};
 use crate::model::{Model, ModelError};
 
 /// Any tensor, for writing files the model would never write.
+#[derive(Clone)]
 struct RawTensor {
     dtype: Dtype,
     shape: Vec<usize>,
@@ -72,6 +73,23 @@ fn edited_file_of(model: Model, edit: impl FnOnce(&mut Tensors, &mut Metadata)) 
     let header = safetensors::SafeTensors::read_metadata(&bytes).unwrap().1;
     let mut metadata = header.metadata().clone().unwrap();
     edit(&mut tensors, &mut metadata);
+    reseal(tensors, metadata)
+}
+
+/// The file of `tensors` and `metadata`, its checksum computed again (as
+/// if the edit had been written by the compiler), unless the edit removed
+/// it.
+fn reseal(tensors: Tensors, mut metadata: Metadata) -> Vec<u8> {
+    let unsealed = safetensors::serialize(tensors.clone(), Some(metadata.clone())).unwrap();
+    if metadata.contains_key("checksum") {
+        let header_len = safetensors::SafeTensors::read_metadata(&unsealed)
+            .unwrap()
+            .0;
+        let data = &unsealed[8 + header_len..];
+        let config = metadata.get("config").cloned().unwrap_or_default();
+        let rasp = metadata.get("rasp").cloned().unwrap_or_default();
+        metadata.insert("checksum".into(), super::checksum(data, &config, &rasp));
+    }
     safetensors::serialize(tensors, Some(metadata)).unwrap()
 }
 
@@ -979,5 +997,102 @@ fn the_record_states_what_a_loader_needs() {
     assert!(
         rasp.get("safe_dtypes").is_none(),
         "unknown safe types are not written"
+    );
+}
+
+#[test]
+fn a_changed_byte_or_record_fails_the_checksum() {
+    let model = previous_token_model();
+    let bytes = model.to_bytes().unwrap();
+    let header_len = safetensors::SafeTensors::read_metadata(&bytes).unwrap().0;
+    // One bit of one weight flipped.
+    let mut flipped = bytes.clone();
+    let at = 8 + header_len + 5;
+    flipped[at] ^= 0x10;
+    let err = load_error(&flipped);
+    assert!(
+        matches!(err, ModelError::ChecksumMismatch { .. }),
+        "{err:?}"
+    );
+    let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("rasp::model::checksum"));
+    // The vocabulary swapped in the record, the checksum left as it was.
+    let text = String::from_utf8_lossy(&bytes[8..8 + header_len]).into_owned();
+    let header: Value = serde_json::from_str(text.trim_end()).unwrap();
+    let rasp: Value =
+        serde_json::from_str(header["__metadata__"]["rasp"].as_str().unwrap()).unwrap();
+    let vocab = rasp["vocab"].as_array().unwrap().clone();
+    assert!(vocab.len() >= 2, "{vocab:?}");
+    let mut swapped = rasp.clone();
+    swapped["vocab"][0] = vocab[1].clone();
+    swapped["vocab"][1] = vocab[0].clone();
+    let file = edited_file_of(previous_token_model(), |_, metadata| {
+        metadata.insert("rasp".into(), swapped.to_string());
+        // Not resealed: the stated checksum is the original one.
+        let stated = metadata.remove("checksum").unwrap();
+        metadata.insert("stated".into(), stated);
+    });
+    let (len, h) = safetensors::SafeTensors::read_metadata(&file).unwrap();
+    let mut metadata = h.metadata().clone().unwrap();
+    let stated = metadata.remove("stated").unwrap();
+    metadata.insert("checksum".into(), stated);
+    let tensors = reread(&file, len, &h);
+    let forged = safetensors::serialize(tensors, Some(metadata)).unwrap();
+    let err = load_error(&forged);
+    assert!(
+        matches!(err, ModelError::ChecksumMismatch { .. }),
+        "{err:?}"
+    );
+    // No checksum at all in a version 2 file.
+    let file = edited_file(|_, metadata| {
+        metadata.remove("checksum");
+    });
+    let err = load_error(&file);
+    assert!(
+        matches!(err, ModelError::MissingMetadata { key: "checksum" }),
+        "{err:?}"
+    );
+    // The stated checksum is the documented one: SHA-256 of the data, 0,
+    // config, 0, record.
+    let sealed = header["__metadata__"]["checksum"].as_str().unwrap();
+    let config = header["__metadata__"]["config"].as_str().unwrap();
+    let record = header["__metadata__"]["rasp"].as_str().unwrap();
+    assert_eq!(
+        sealed,
+        super::checksum(&bytes[8 + header_len..], config, record)
+    );
+    assert!(
+        sealed.starts_with("sha256:") && sealed.len() == 7 + 64,
+        "{sealed}"
+    );
+}
+
+/// The tensors of a serialized file, as raw tensors again.
+fn reread(file: &[u8], header_len: usize, header: &safetensors::tensor::Metadata) -> Tensors {
+    let data = &file[8 + header_len..];
+    header
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| {
+            let (start, end) = info.data_offsets;
+            let tensor = RawTensor {
+                dtype: info.dtype,
+                shape: info.shape.clone(),
+                data: data[start..end].to_vec(),
+            };
+            (name, tensor)
+        })
+        .collect()
+}
+
+#[test]
+fn a_context_longer_than_the_compiler_allows_is_refused() {
+    let file = edited_file(|_, metadata| {
+        set_json(metadata, "config", "n_ctx", serde_json::json!(200_001));
+    });
+    let err = load_error(&file);
+    assert!(
+        matches!(err, ModelError::UnsupportedConfig { field: "n_ctx", .. }),
+        "{err:?}"
     );
 }

@@ -130,6 +130,10 @@ pub const CHUNK_ROWS: usize = 256;
 pub enum Prediction {
     Value(u32),
     Number(f64),
+    /// A logit was infinite or NaN: the forward pass overflowed (weights
+    /// that are finite but too large for the activations), so there is no
+    /// output to decode.
+    NonFinite,
 }
 
 impl Model {
@@ -186,6 +190,7 @@ impl Model {
                 .cloned()
                 .unwrap_or(Atom::Float(f64::NAN)),
             Prediction::Number(x) => Atom::Float(x),
+            Prediction::NonFinite => Atom::Float(f64::NAN),
         }
     }
 
@@ -750,6 +755,9 @@ impl<T: Real> Prepared<T> {
 
     /// One position's output from its logits, as [`Model::decode`] reads it.
     fn prediction(&self, logits: ArrayView1<'_, T>) -> Prediction {
+        if !logits.iter().all(|v| v.is_finite()) {
+            return Prediction::NonFinite;
+        }
         match &self.numerical {
             None => {
                 let mut best = (0, T::neg_infinity());

@@ -331,7 +331,7 @@ fn evaluate(session: &mut Session, command: &str, expr: &str, out: &mut Output) 
 /// `:load FILE`: runs the file in the session, listing the names it bound.
 fn load(session: &mut Session, path: &str, out: &mut Output) {
     let path = path.trim_matches('"');
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_program(std::path::Path::new(path)) {
         Ok(t) => t,
         Err(e) => {
             let error = CommandError::ReadFile {

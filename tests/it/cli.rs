@@ -129,7 +129,7 @@ fn json_output_keeps_real_types() {
     let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 2);
     assert!(
-        lines[0].starts_with("{\"input\":\"[true]\",\"error\":\"undefined name"),
+        lines[0].starts_with("{\"input\":\"[true]\",\"error\":\"invalid input: `true` is a name"),
         "{lines:?}"
     );
     assert_eq!(

@@ -323,3 +323,60 @@ fn the_numpy_forward_pass_of_the_docs_equals_exec() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_changed_file_or_an_overflowing_pass_is_an_error_not_an_output() {
+    let dir = scratch("sealed");
+    let path = dir.join("sort.safetensors");
+    compile("examples/sort.rasp", "a,b,c", 6, &[], &path);
+    // One byte of the tensor data changed: refused, naming the checksum.
+    let mut bytes = std::fs::read(&path).expect("read");
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    let damaged = dir.join("damaged.safetensors");
+    std::fs::write(&damaged, &bytes).expect("write");
+    let run = rasp(
+        &["exec", damaged.to_str().expect("utf-8"), "--input", "abc"],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("rasp::model::checksum"), "{err}");
+    assert!(run.stdout.is_empty());
+    // Weights that are finite but whose activations overflow float32: every
+    // input gets its error line, in order, and the exit status says so.
+    let mut model = rasp::model::Model::load(&path).expect("loads");
+    model.embed.mapv_inplace(|w| w * 1e30);
+    model.unembed.mapv_inplace(|w| w * 1e30);
+    let huge = dir.join("huge.safetensors");
+    model.save(&huge).expect("saves");
+    let run = rasp(
+        &[
+            "exec",
+            huge.to_str().expect("utf-8"),
+            "--json",
+            "--input",
+            "abc",
+            "--input",
+            "[\"b\"]",
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("rasp::model::overflow"), "{err}");
+    let lines: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["input"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(lines[1]["input"], serde_json::json!(["b"]));
+    for line in &lines {
+        assert!(
+            line["error"].as_str().unwrap_or("").contains("overflowed"),
+            "{line}"
+        );
+        assert!(line.get("output").is_none(), "{line}");
+    }
+}

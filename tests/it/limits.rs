@@ -483,3 +483,64 @@ fn an_interpreter_frees_its_library() {
         "`reverse` outlives its interpreter"
     );
 }
+
+#[test]
+fn files_larger_than_any_program_are_refused_before_they_are_read() {
+    let dir = std::env::temp_dir().join(format!("rasp-limits-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let big = dir.join("big.rasp");
+    let file = std::fs::File::create(&big).expect("create");
+    // A sparse file: its size is known without writing 17 MB.
+    file.set_len(rasp::files::MAX_PROGRAM_BYTES + 1)
+        .expect("set length");
+    let shown = big.display().to_string();
+    for args in [
+        vec!["run", shown.as_str(), "--input", "a"],
+        vec!["analyze", shown.as_str()],
+    ] {
+        let out = crate::rasp(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = flat(&out.stderr);
+        assert!(err.contains("rasp::cli::read_file"), "{err}");
+        assert!(err.contains("over the limit of 16777216 bytes"), "{err}");
+    }
+    // `load` in a program and `:load` in the REPL say the same.
+    let main = dir.join("main.rasp");
+    std::fs::write(&main, format!("load \"{shown}\";\nx = tokens;\n")).expect("write");
+    let out = crate::rasp(
+        &["run", main.to_str().expect("utf-8"), "--input", "a"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = flat(&out.stderr);
+    assert!(
+        err.contains("rasp::eval::io") && err.contains("over the limit"),
+        "{err}"
+    );
+    // (The piped REPL writes its diagnostics in order with its output.)
+    let out = crate::rasp(&[], Some(&format!(":load {shown}\n1 + 1;\n")));
+    let text = flat(&out.stdout);
+    assert!(
+        text.contains("rasp::repl::read_file") && text.contains("over the limit"),
+        "{text}"
+    );
+    assert!(text.contains("value: 2"), "the session goes on: {text}");
+    // An endless device stops at the limit.
+    #[cfg(unix)]
+    {
+        let out = crate::rasp(&["run", "/dev/zero", "--input", "a"], None);
+        assert_eq!(out.status.code(), Some(1));
+        let err = flat(&out.stderr);
+        assert!(err.contains("more than the limit"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard error with miette's wrapping undone.
+fn flat(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
