@@ -19,7 +19,9 @@
 //! run out.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The most memory one evaluation may hold by default.
 pub const MAX_DEFAULT_LIMIT: usize = 8 << 30;
@@ -77,31 +79,143 @@ fn net() -> isize {
     NET.try_with(Cell::get).unwrap_or(0)
 }
 
-/// What an evaluation may hold from the moment it starts.
+/// The time one evaluation may take, in milliseconds (0: no limit), for
+/// every thread: set once by the command line or the REPL.
+static TIME_LIMIT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Set by Ctrl-C while an evaluation runs (see [`interrupt`]).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Checks since this thread last read the clock.
+    static TICKS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The clock is read once per this many checks (a check is a step, an s-op
+/// column or a block of positions: far apart enough that this costs
+/// nothing, close enough that a limit is noticed within milliseconds).
+const TICKS_PER_CLOCK: u32 = 64;
+
+/// Sets the time each evaluation may take from its start (budgets taken
+/// later); `None` for no limit.
+pub fn set_time_limit(limit: Option<Duration>) {
+    let ms = limit.map_or(0, |d| {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    });
+    TIME_LIMIT_MS.store(ms, Ordering::Relaxed);
+}
+
+/// The time each evaluation may take, if limited.
+pub fn time_limit() -> Option<Duration> {
+    match TIME_LIMIT_MS.load(Ordering::Relaxed) {
+        0 => None,
+        ms => Some(Duration::from_millis(ms)),
+    }
+}
+
+/// Asks every running evaluation to stop at its next check (safe to call
+/// from a signal handler: it only stores an atomic flag).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
+/// Clears [`interrupt`]'s request (before the next evaluation).
+pub fn clear_interrupt() {
+    INTERRUPTED.store(false, Ordering::Relaxed);
+}
+
+/// What a budget ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    /// More memory than the limit, in bytes.
+    Memory(usize),
+    /// More time than the limit.
+    Time(Duration),
+    /// Stopped by [`interrupt`] (Ctrl-C).
+    Interrupted,
+}
+
+impl std::fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exceeded::Memory(limit) => {
+                write!(f, "more than the limit of {} MiB of memory", limit >> 20)
+            }
+            Exceeded::Time(limit) => {
+                write!(f, "more than the time limit of {}", show_duration(*limit))
+            }
+            Exceeded::Interrupted => write!(f, "interrupted (Ctrl-C)"),
+        }
+    }
+}
+
+/// `1.5 s`, `250 ms`.
+fn show_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        let s = d.as_secs_f64();
+        if s.fract() == 0.0 {
+            format!("{s} s")
+        } else {
+            format!("{s:.3} s")
+        }
+    }
+}
+
+/// What an evaluation may hold, and how long it may take, from the moment
+/// it starts.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     start: isize,
     limit: usize,
+    /// When the time runs out, with the limit it came from.
+    deadline: Option<(Instant, Duration)>,
 }
 
 impl Budget {
-    /// A budget of this thread's limit, starting now.
+    /// A budget of this thread's memory limit and the time limit, starting
+    /// now.
     pub fn start() -> Budget {
         Budget {
             start: net(),
             limit: limit(),
+            deadline: time_limit().map(|d| (Instant::now() + d, d)),
         }
     }
 
-    /// `Err(limit)` when this thread holds more than the limit beyond what
-    /// it held at the start.
-    pub fn check(&self) -> Result<(), usize> {
+    /// `Err` when this thread holds more than the memory limit beyond what
+    /// it held at the start, when the time limit has passed, or when an
+    /// interrupt was asked for.
+    pub fn check(&self) -> Result<(), Exceeded> {
         let held = net().saturating_sub(self.start);
         if held > 0 && held as usize > self.limit {
-            Err(self.limit)
-        } else {
-            Ok(())
+            return Err(Exceeded::Memory(self.limit));
         }
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(Exceeded::Interrupted);
+        }
+        if let Some((deadline, limit)) = self.deadline {
+            let tick = TICKS.with(|t| {
+                let n = t.get().wrapping_add(1);
+                t.set(n);
+                n
+            });
+            if tick % TICKS_PER_CLOCK == 0 && Instant::now() >= deadline {
+                return Err(Exceeded::Time(limit));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Budget::check`], reading the clock now.
+    pub fn check_now(&self) -> Result<(), Exceeded> {
+        if let Some((deadline, limit)) = self.deadline {
+            if Instant::now() >= deadline {
+                return Err(Exceeded::Time(limit));
+            }
+        }
+        self.check()
     }
 }
 
@@ -168,12 +282,37 @@ mod tests {
         let budget = Budget {
             start: net(),
             limit: 1 << 20,
+            deadline: None,
         };
         assert!(budget.check().is_ok());
         let big = vec![1u8; 2 << 20];
-        assert_eq!(budget.check(), Err(1 << 20));
+        assert_eq!(budget.check(), Err(Exceeded::Memory(1 << 20)));
         drop(big);
         assert!(budget.check().is_ok());
+    }
+
+    #[test]
+    fn a_budget_runs_out_of_time() {
+        let limit = Duration::from_millis(20);
+        let budget = Budget {
+            start: net(),
+            limit: usize::MAX,
+            deadline: Some((Instant::now() + limit, limit)),
+        };
+        assert_eq!(budget.check_now(), Ok(()));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(budget.check_now(), Err(Exceeded::Time(limit)));
+        // `check` reads the clock once every few calls, so within a few.
+        let stopped = (0..=TICKS_PER_CLOCK).any(|_| budget.check().is_err());
+        assert!(stopped);
+        assert_eq!(
+            Exceeded::Time(limit).to_string(),
+            "more than the time limit of 20 ms"
+        );
+        assert_eq!(
+            Exceeded::Time(Duration::from_millis(1500)).to_string(),
+            "more than the time limit of 1.500 s"
+        );
     }
 
     #[test]

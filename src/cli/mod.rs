@@ -25,6 +25,27 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The most time one evaluation may take, in seconds (the program's top
+    /// level, one input's s-op, one compilation); 0 for no limit. Default:
+    /// none for commands, 120 in the REPL. Past it, the evaluation stops
+    /// with a limit diagnostic naming the s-op that was running.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<std::time::Duration>,
+}
+
+/// The REPL's time limit per evaluation unless `--timeout` says otherwise.
+pub const REPL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `--timeout`: seconds, a whole or decimal number, at most a year.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=365.0 * 86_400.0).contains(&secs) {
+        return Err(format!("`{text}` is not between 0 and a year of seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +160,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    let repl = matches!(cli.command, Some(Command::Repl) | None);
+    let timeout = match cli.timeout {
+        Some(t) if t.is_zero() => None,
+        Some(t) => Some(t),
+        None if repl => Some(REPL_TIMEOUT),
+        None => None,
+    };
+    crate::memory::set_time_limit(timeout);
     let code = match cli.command {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Analyze(args)) => analyze(&args),

@@ -160,6 +160,7 @@ fn interactive_loop(mut session: Session) -> ExitCode {
         let _ = editor.load_history(path);
     }
     super::out::write(&session.banner());
+    catch_interrupts();
     loop {
         if let Some(helper) = editor.helper_mut() {
             helper.completer = session.completer();
@@ -177,7 +178,11 @@ fn interactive_loop(mut session: Session) -> ExitCode {
                         let _ = editor.history_mut().save(path);
                     }
                 }
+                // Ctrl-C while this runs stops it (a limit diagnostic),
+                // not the session.
+                crate::memory::clear_interrupt();
                 let output = session.feed(&line);
+                crate::memory::clear_interrupt();
                 if !super::out::write(&output.text) {
                     return ExitCode::from(EXIT_FAILURE);
                 }
@@ -186,9 +191,16 @@ fn interactive_loop(mut session: Session) -> ExitCode {
                     break;
                 }
             }
+            // Ctrl-C at the prompt: a key in raw mode; a signal that cut
+            // the read short on a terminal rustyline cannot drive (`TERM=dumb`).
             Err(ReadlineError::Interrupted) => {
                 session.cancel();
                 super::out::write("^C (input abandoned)\n");
+            }
+            Err(ReadlineError::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                crate::memory::clear_interrupt();
+                session.cancel();
+                super::out::write("\n^C (input abandoned)\n");
             }
             Err(ReadlineError::Eof) => {
                 super::out::write(&session.finish().text);
@@ -201,4 +213,26 @@ fn interactive_loop(mut session: Session) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C (SIGINT) asks the running evaluation to stop
+/// ([`crate::memory::interrupt`]) instead of ending the process; a read
+/// it arrives in returns early (no `SA_RESTART`), so the prompt comes back.
+fn catch_interrupts() {
+    #[cfg(unix)]
+    {
+        extern "C" fn on_interrupt(_: libc::c_int) {
+            crate::memory::interrupt();
+        }
+        // SAFETY: the handler only stores an atomic flag, which is
+        // async-signal-safe; the `sigaction` struct is zeroed, then its
+        // handler, empty mask and flags set, as the call requires.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_interrupt as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+        }
+    }
 }

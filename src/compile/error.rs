@@ -21,6 +21,8 @@ pub enum CompileErrorKind {
     Precision,
     /// The compiler held more memory than its limit.
     Memory,
+    /// Compiling took longer than the time limit, or was interrupted.
+    Time,
     /// A bad `--vocab` or `--max-len`.
     BadSettings,
     /// A bug: the compiler's own invariant broke.
@@ -129,6 +131,20 @@ impl CompileError {
     }
 
     /// The compiler's memory limit was reached.
+    /// A budget run out while compiling: memory, time or an interrupt.
+    pub fn exceeded(what: crate::memory::Exceeded) -> CompileError {
+        match what {
+            crate::memory::Exceeded::Memory(limit) => CompileError::memory(limit),
+            other => CompileError {
+                kind: CompileErrorKind::Time,
+                message: format!("compiling ran {other}"),
+                at: None,
+                label: String::new(),
+                help: None,
+            },
+        }
+    }
+
     pub fn memory(limit: usize) -> CompileError {
         CompileError {
             kind: CompileErrorKind::Memory,
@@ -182,6 +198,7 @@ impl CompileError {
             CompileErrorKind::MapFails => "rasp::compile::map_fails",
             CompileErrorKind::Precision => "rasp::compile::precision",
             CompileErrorKind::Memory => "rasp::compile::memory",
+            CompileErrorKind::Time => "rasp::compile::time",
             CompileErrorKind::BadSettings => "rasp::compile::settings",
             CompileErrorKind::Internal => "rasp::compile::internal",
         }
@@ -215,6 +232,7 @@ impl Diagnostic for CompileError {
             CompileErrorKind::BadSettings => "for example `--vocab a,b,c --max-len 8`",
             CompileErrorKind::Internal => "please report this with the program",
             CompileErrorKind::Precision => "`--dtype f64` writes a float64 model, which resolves far smaller gaps",
+            CompileErrorKind::Time => "`--timeout` sets the limit (0 for none)",
             CompileErrorKind::MapFails | CompileErrorKind::Memory => return None,
         };
         Some(Box::new(help))

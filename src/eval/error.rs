@@ -109,12 +109,14 @@ fn were(n: usize) -> &'static str {
 }
 
 impl ErrorKind {
-    /// An evaluation past its memory budget (see [`crate::memory`]).
-    pub(crate) fn memory_limit(limit: usize) -> ErrorKind {
-        ErrorKind::Limit(format!(
-            "the program holds more than the limit of {} MiB of memory",
-            limit >> 20
-        ))
+    /// A budget run out: memory, time or an interrupt.
+    pub(crate) fn exceeded(what: crate::memory::Exceeded) -> ErrorKind {
+        use crate::memory::Exceeded;
+        ErrorKind::Limit(match what {
+            Exceeded::Memory(_) => format!("the program holds {what}"),
+            Exceeded::Time(_) => format!("the program ran {what}"),
+            Exceeded::Interrupted => format!("the program was {what}"),
+        })
     }
 
     /// The stable diagnostic code.

@@ -94,11 +94,8 @@ impl Machine {
                 Some(at.clone()),
             ));
         }
-        if let Err(limit) = self.budget.check() {
-            return Err(EvalError::new(
-                ErrorKind::memory_limit(limit),
-                Some(at.clone()),
-            ));
+        if let Err(what) = self.budget.check() {
+            return Err(EvalError::new(ErrorKind::exceeded(what), Some(at.clone())));
         }
         Ok(())
     }

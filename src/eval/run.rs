@@ -240,9 +240,9 @@ impl<'a> Run<'a> {
 
     /// Fails when the evaluation holds more memory than its budget.
     fn check_memory(&self, sop: &SOp) -> EvalResult<()> {
-        match self.budget.check() {
+        match self.budget.check_now() {
             Ok(()) => Ok(()),
-            Err(limit) => Err(self.fail(sop, ErrorKind::memory_limit(limit), None)),
+            Err(what) => Err(self.fail(sop, ErrorKind::exceeded(what), None)),
         }
     }
 

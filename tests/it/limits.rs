@@ -544,3 +544,76 @@ fn flat(stderr: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[test]
+fn a_time_limit_stops_an_evaluation_and_every_other_input_still_runs() {
+    let dir = std::env::temp_dir().join(format!("rasp-limits-time-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // The program's top level: a loop of ten million steps.
+    let endless = dir.join("endless.rasp");
+    std::fs::write(
+        &endless,
+        "x = 0;\nfor i in range(9000000) { x = x + 1; }\ntask = tokens;\n",
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let out = crate::rasp(
+        &[
+            "run",
+            endless.to_str().expect("utf-8"),
+            "--input",
+            "a",
+            "--timeout",
+            "0.2",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = flat(&out.stderr);
+    assert!(err.contains("rasp::eval::limit"), "{err}");
+    assert!(
+        err.contains("the program ran more than the time limit of 200 ms"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // One input's s-op: a chain of 20,000 maps is quick on 3 tokens and far
+    // past a second on 100,000; the inputs around it get their outputs.
+    let chain = dir.join("chain.rasp");
+    std::fs::write(
+        &chain,
+        "s = indices;\nfor i in range(20000) { s = s + 1; }\n",
+    )
+    .expect("write");
+    let long = "a".repeat(100_000);
+    let stdin = format!("abc\n{long}\nxy\n");
+    let out = crate::rasp(
+        &["run", chain.to_str().expect("utf-8"), "--timeout", "1"],
+        Some(&stdin),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        ["[20000, 20001, 20002]", "[20000, 20001]"],
+        "{lines:?}"
+    );
+    let err = flat(&out.stderr);
+    assert!(err.contains("time limit of 1 s"), "{err}");
+    // The s-op that was running is pointed at, with the input.
+    assert!(
+        err.contains("s + 1") && err.contains("fails on input `aaaa"),
+        "{err}"
+    );
+    // A limit that is not a number of seconds is a usage error.
+    for bad in ["-1", "soon", "1e99"] {
+        let out = crate::rasp(
+            &["run", chain.to_str().expect("utf-8"), "--timeout", bad],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

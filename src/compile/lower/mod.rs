@@ -252,7 +252,7 @@ pub fn lower(
     };
     let budget = crate::memory::Budget::start();
     for id in 0..count {
-        budget.check().map_err(CompileError::memory)?;
+        budget.check_now().map_err(CompileError::exceeded)?;
         let d = l.describe(id)?;
         l.desc.push(d);
     }

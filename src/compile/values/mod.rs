@@ -131,7 +131,7 @@ impl Analysis {
         };
         let budget = crate::memory::Budget::start();
         for id in 0..graph.nodes.len() {
-            budget.check().map_err(CompileError::memory)?;
+            budget.check_now().map_err(CompileError::exceeded)?;
             let values = a.analyse_node(graph, id)?;
             a.nodes.push(values);
             let fixes = a.compute_fixes(graph, id);
