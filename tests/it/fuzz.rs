@@ -17,8 +17,18 @@ const LIMITS: Limits = Limits {
 };
 
 /// Runs a program and, if it binds s-ops, evaluates each on a few inputs.
-/// Errors are fine; panics are not.
+/// Errors are fine; panics and leaks are not: the second run of the same
+/// program (the first may fill caches that live on) must free every byte
+/// it allocates on this thread.
 fn exercise(text: &str) {
+    run_once(text);
+    let before = rasp::memory::held();
+    run_once(text);
+    let leaked = rasp::memory::held() - before;
+    assert_eq!(leaked, 0, "{leaked} bytes not freed after {text:?}");
+}
+
+fn run_once(text: &str) {
     let Ok(mut interp) = Interpreter::with_limits(LIMITS) else {
         panic!("the interpreter must start");
     };
