@@ -32,35 +32,59 @@ pub fn value_text(value: &Value) -> String {
 
 /// A value as Python's `repr` would show it inside a list.
 pub fn value_repr(value: &Value) -> String {
+    let mut out = String::new();
+    write_repr(value, &mut out);
+    out
+}
+
+/// Appends [`value_repr`] of `value` to `out`: one buffer for the whole
+/// value, so that printing takes time linear in its size however deep it
+/// nests.
+fn write_repr(value: &Value, out: &mut String) {
     // Lists may nest as deep as a loop makes them: grow the stack on demand.
     stacker::maybe_grow(super::interp::RED_ZONE, super::interp::STACK_GROWTH, || {
-        value_repr_inner(value)
+        write_repr_inner(value, out)
     })
 }
 
-fn value_repr_inner(value: &Value) -> String {
+fn write_repr_inner(value: &Value, out: &mut String) {
     match value {
-        Value::Atom(a) => a.repr(),
+        Value::Atom(a) => out.push_str(&a.repr()),
         Value::List(items) => {
-            let parts: Vec<String> = items.iter().map(value_repr).collect();
-            format!("[{}]", parts.join(", "))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_repr(item, out);
+            }
+            out.push(']');
         }
         Value::Dict(dict) => {
-            let parts: Vec<String> = dict
-                .iter()
-                .map(|(k, v)| format!("{}: {}", k.repr(), value_repr(v)))
-                .collect();
-            format!("{{{}}}", parts.join(", "))
+            out.push('{');
+            for (i, (k, v)) in dict.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&k.repr());
+                out.push_str(": ");
+                write_repr(v, out);
+            }
+            out.push('}');
         }
         Value::Func(f) => {
             let params: Vec<&str> = f.def.params.iter().map(|p| &*p.name).collect();
-            format!("function {}({})", f.def.name.name, params.join(", "))
+            out.push_str(&format!(
+                "function {}({})",
+                f.def.name.name,
+                params.join(", ")
+            ));
         }
-        Value::Builtin(b) => format!("builtin function {}(selector)", b.name()),
-        Value::SOp(s) => format!("s-op {}", s.label()),
-        Value::Selector(s) => format!("selector {}", s.label()),
-        Value::Sequence(seq) => sequence_typed(seq),
-        Value::Matrix(m) => matrix_text(m, None),
+        Value::Builtin(b) => out.push_str(&format!("builtin function {}(selector)", b.name())),
+        Value::SOp(s) => out.push_str(&format!("s-op {}", s.label())),
+        Value::Selector(s) => out.push_str(&format!("selector {}", s.label())),
+        Value::Sequence(seq) => out.push_str(&sequence_typed(seq)),
+        Value::Matrix(m) => out.push_str(&matrix_text(m, None)),
     }
 }
 
@@ -93,4 +117,30 @@ pub fn matrix_text(m: &Selection, labels: Option<&[String]>) -> String {
         out.push_str(cells.join(" ").trim_end());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::atom::Atom;
+
+    #[test]
+    fn nested_lists_and_dicts_print_as_python_does_at_any_depth() {
+        let flat = Value::list(vec![
+            Value::Atom(Atom::Int(1)),
+            Value::Atom(Atom::Str("a".into())),
+            Value::list(vec![]),
+        ]);
+        assert_eq!(value_repr(&flat), "[1, 'a', []]");
+        // A list nested 200,000 deep: one buffer, no stack overflow.
+        let depth = 200_000;
+        let mut deep = Value::list(vec![]);
+        for _ in 0..depth {
+            deep = Value::list(vec![deep]);
+        }
+        let text = value_repr(&deep);
+        assert_eq!(text.len(), 2 * (depth + 1));
+        assert!(text.starts_with("[[[[") && text.ends_with("]]]]"));
+        assert_eq!(text.matches('[').count(), depth + 1);
+    }
 }
