@@ -13,22 +13,41 @@
 //! million items), so an evaluation overshoots its budget by at most one
 //! operation's worth.
 //!
-//! The limit is per thread ([`set_limit`]); unless set, it is
-//! [`default_limit`]: [`MAX_DEFAULT_LIMIT`], or half the machine's memory if
-//! that is less. Without the feature nothing is counted and budgets never
-//! run out.
+//! There are two limits. Each evaluation's own, per thread
+//! ([`set_limit`]), and one for the whole process, all threads together
+//! ([`set_process_limit`], the command line's `--memory`): each thread adds
+//! its changes to a shared count in batches of 256 KiB, so the shared count
+//! stays off the allocation path. Unless set, both are [`default_limit`]:
+//! [`MAX_DEFAULT_LIMIT`], or half the machine's memory if that is less.
+//! Without the feature nothing is counted and budgets never run out.
+//!
+//! A budget also carries the time limit ([`set_time_limit`]) and Ctrl-C's
+//! request to stop ([`interrupt`]).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The most memory one evaluation may hold by default.
 pub const MAX_DEFAULT_LIMIT: usize = 8 << 30;
 
+/// Bytes allocated minus bytes freed by the whole process, give or take
+/// [`FLUSH`] per thread (each thread adds its changes in batches).
+static PROCESS_NET: AtomicIsize = AtomicIsize::new(0);
+
+/// A thread adds its allocations to [`PROCESS_NET`] once they change by
+/// this much (keeps the shared counter off the allocation path).
+const FLUSH: isize = 256 << 10;
+
+/// The most the whole process may hold while evaluating; 0 for the default.
+static PROCESS_LIMIT: AtomicUsize = AtomicUsize::new(0);
+
 thread_local! {
     /// Bytes allocated minus bytes freed by this thread.
     static NET: Cell<isize> = const { Cell::new(0) };
+    /// This thread's changes not yet added to [`PROCESS_NET`].
+    static PENDING: Cell<isize> = const { Cell::new(0) };
     /// This thread's limit; 0 for the default.
     static LIMIT: Cell<usize> = const { Cell::new(0) };
 }
@@ -36,6 +55,26 @@ thread_local! {
 /// Sets the limit of evaluations on this thread (budgets taken later).
 pub fn set_limit(bytes: usize) {
     LIMIT.with(|l| l.set(bytes.max(1)));
+}
+
+/// Sets the most the whole process may hold while evaluating, all threads
+/// together (and the limit of each evaluation on this thread too).
+pub fn set_process_limit(bytes: usize) {
+    PROCESS_LIMIT.store(bytes.max(1), Ordering::Relaxed);
+    set_limit(bytes);
+}
+
+/// The most the whole process may hold: set, or [`default_limit`].
+pub fn process_limit() -> usize {
+    match PROCESS_LIMIT.load(Ordering::Relaxed) {
+        0 => default_limit(),
+        set => set,
+    }
+}
+
+/// What the whole process holds, give or take 256 KiB per thread.
+pub fn process_held() -> isize {
+    PROCESS_NET.load(Ordering::Relaxed)
 }
 
 /// This thread's limit.
@@ -200,6 +239,10 @@ impl Budget {
         if held > 0 && held as usize > self.limit {
             return Err(Exceeded::Memory(self.limit));
         }
+        let process = process_limit();
+        if process_held() > 0 && process_held() as usize > process {
+            return Err(Exceeded::Memory(process));
+        }
         if INTERRUPTED.load(Ordering::Relaxed) {
             return Err(Exceeded::Interrupted);
         }
@@ -238,6 +281,15 @@ mod counting {
 
     fn add(delta: isize) {
         let _ = super::NET.try_with(|n| n.set(n.get().wrapping_add(delta)));
+        let _ = super::PENDING.try_with(|p| {
+            let pending = p.get().wrapping_add(delta);
+            if pending.unsigned_abs() >= super::FLUSH as usize {
+                super::PROCESS_NET.fetch_add(pending, super::Ordering::Relaxed);
+                p.set(0);
+            } else {
+                p.set(pending);
+            }
+        });
     }
 
     // SAFETY: every call is forwarded unchanged to `System`; the counter

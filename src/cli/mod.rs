@@ -31,6 +31,12 @@ pub struct Cli {
     /// with a limit diagnostic naming the s-op that was running.
     #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<std::time::Duration>,
+    /// The most memory the process may hold while evaluating, in MiB, all
+    /// threads together (default: 8 GiB or half the machine's memory,
+    /// whichever is less). Inputs run in parallel that pass it are run again
+    /// one at a time; one that passes it alone gets a limit diagnostic.
+    #[arg(long, global = true, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    memory: Option<u64>,
 }
 
 /// The REPL's time limit per evaluation unless `--timeout` says otherwise.
@@ -168,6 +174,10 @@ pub fn main() -> ExitCode {
         None => None,
     };
     crate::memory::set_time_limit(timeout);
+    if let Some(mib) = cli.memory {
+        let bytes = usize::try_from(mib << 20).unwrap_or(usize::MAX);
+        crate::memory::set_process_limit(bytes);
+    }
     let code = match cli.command {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Analyze(args)) => analyze(&args),

@@ -263,9 +263,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 .map(|t| run_input(&prepared, t, args.json, color))
                 .collect();
         }
-        texts
+        let lines: Vec<(LineOutput, bool)> = texts
             .par_iter()
-            .map(|t| run_input(&prepared, t, args.json, color))
+            .map(|t| run_input_noting(&prepared, t, args.json, color))
+            .collect();
+        // Inputs that passed the memory budget beside others run again,
+        // one at a time: alone, they may fit.
+        lines
+            .into_iter()
+            .zip(texts)
+            .map(|((line, memory), t)| {
+                if memory {
+                    run_input(&prepared, t, args.json, color)
+                } else {
+                    line
+                }
+            })
             .collect()
     };
     let ok = for_each_block(&args.inputs, "inputs", args.json, &mut |texts, bar| {
@@ -421,18 +434,33 @@ pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
 /// Runs one input: its output line, or its diagnostic (and, with `json`,
 /// an error line).
 fn run_input(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> LineOutput {
+    run_input_noting(sop, text, json, color).0
+}
+
+/// [`run_input`], and whether the input failed on the memory budget.
+fn run_input_noting(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> (LineOutput, bool) {
     let input = match Interpreter::parse_input(text) {
         Ok(i) => i,
-        Err(e) => return failure_line(serde_json::Value::String(text.into()), &e, json, color),
+        Err(e) => {
+            let line = failure_line(serde_json::Value::String(text.into()), &e, json, color);
+            return (line, false);
+        }
     };
     match sop.eval(&input) {
-        Ok(seq) => output_line(&input, &seq.values, json),
-        Err(e) => failure_line(
-            atoms_json(&input),
-            &crate::Error::from(e.on_input(text)),
-            json,
-            color,
-        ),
+        Ok(seq) => (output_line(&input, &seq.values, json), false),
+        Err(e) => {
+            let memory = matches!(
+                e.kind,
+                crate::eval::error::ErrorKind::Budget(crate::memory::Exceeded::Memory(_))
+            );
+            let line = failure_line(
+                atoms_json(&input),
+                &crate::Error::from(e.on_input(text)),
+                json,
+                color,
+            );
+            (line, memory)
+        }
     }
 }
 

@@ -81,6 +81,9 @@ pub enum ErrorKind {
     /// A size or work limit, e.g. `range(10000000000)`.
     #[error("{0}")]
     Limit(String),
+    /// An evaluation past its memory or time budget, or interrupted.
+    #[error("{}", budget_text(*.0))]
+    Budget(crate::memory::Exceeded),
     /// `a, b = 1, 2, 3;`.
     #[error("cannot unpack {got} values into {expected} names")]
     Unpack { expected: usize, got: usize },
@@ -90,6 +93,15 @@ pub enum ErrorKind {
     /// A statement this version does not run yet.
     #[error("{0}")]
     Unsupported(String),
+}
+
+fn budget_text(what: crate::memory::Exceeded) -> String {
+    use crate::memory::Exceeded;
+    match what {
+        Exceeded::Memory(_) => format!("the program holds {what}"),
+        Exceeded::Time(_) => format!("the program ran {what}"),
+        Exceeded::Interrupted => format!("the program was {what}"),
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -111,12 +123,7 @@ fn were(n: usize) -> &'static str {
 impl ErrorKind {
     /// A budget run out: memory, time or an interrupt.
     pub(crate) fn exceeded(what: crate::memory::Exceeded) -> ErrorKind {
-        use crate::memory::Exceeded;
-        ErrorKind::Limit(match what {
-            Exceeded::Memory(_) => format!("the program holds {what}"),
-            Exceeded::Time(_) => format!("the program ran {what}"),
-            Exceeded::Interrupted => format!("the program was {what}"),
-        })
+        ErrorKind::Budget(what)
     }
 
     /// The stable diagnostic code.
@@ -138,7 +145,7 @@ impl ErrorKind {
             ErrorKind::LoadNotFound(_) => "rasp::eval::load_not_found",
             ErrorKind::Io { .. } => "rasp::eval::io",
             ErrorKind::RecursionLimit(_) => "rasp::eval::recursion_limit",
-            ErrorKind::Limit(_) => "rasp::eval::limit",
+            ErrorKind::Limit(_) | ErrorKind::Budget(_) => "rasp::eval::limit",
             ErrorKind::Unpack { .. } => "rasp::eval::unpack",
             ErrorKind::InvalidInput(_) => "rasp::eval::invalid_input",
             ErrorKind::Unsupported(_) => "rasp::eval::unsupported",

@@ -617,3 +617,58 @@ fn a_time_limit_stops_an_evaluation_and_every_other_input_still_runs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn one_memory_budget_for_the_process_and_every_other_output_still_printed() {
+    // Two inputs of two million tokens each need some 250 MiB apiece;
+    // beside six small ones, under a budget of 400 MiB for the whole
+    // process: run side by side they pass it, so they run again one at a
+    // time, and every output is printed, in order.
+    let big = "ab".repeat(1_000_000);
+    let stdin = format!("{big}\nabc\nabc\nabc\n{big}\nxy\nxy\nxy\n");
+    let out = crate::rasp(
+        &["--memory", "400", "run", "examples/reverse.rasp"],
+        Some(&stdin),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(out.status.code(), Some(0), "{}", flat(&out.stderr));
+    assert_eq!(lines.len(), 8);
+    let reversed_big = format!("[{}]", "b, a, ".repeat(1_000_000).trim_end_matches(", "));
+    assert_eq!(lines[0], reversed_big);
+    assert_eq!(lines[4], reversed_big);
+    assert_eq!(&lines[1..4], ["[c, b, a]"; 3]);
+    assert_eq!(&lines[5..], ["[y, x]"; 3]);
+    // Under 150 MiB the large inputs do not fit even alone: each gets its
+    // limit diagnostic, and the small ones their outputs.
+    let out = crate::rasp(
+        &["--memory", "150", "run", "examples/reverse.rasp"],
+        Some(&stdin),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "[c, b, a]",
+            "[c, b, a]",
+            "[c, b, a]",
+            "[y, x]",
+            "[y, x]",
+            "[y, x]"
+        ]
+    );
+    let err = flat(&out.stderr);
+    assert_eq!(err.matches("rasp::eval::limit").count(), 2, "{err}");
+    assert!(
+        err.contains("more than the limit of 150 MiB of memory"),
+        "{err}"
+    );
+    // A budget that is not a number of MiB is a usage error.
+    let out = crate::rasp(
+        &["--memory", "0", "run", "examples/reverse.rasp"],
+        Some("ab\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
