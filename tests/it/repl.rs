@@ -120,3 +120,70 @@ mod survives_any_line {
         }
     }
 }
+
+/// The REPL on a terminal (a pseudo-terminal made by util-linux `script`),
+/// fed `steps` (text, then seconds to wait), with `TERM` set to `term`; all
+/// it printed, carriage returns removed.
+fn on_a_terminal(term: &str, steps: &[(&str, f64)]) -> Option<(String, Option<i32>)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let available = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return None;
+    }
+    let binary = env!("CARGO_BIN_EXE_rasp");
+    let mut child = Command::new("script")
+        .args(["-qec", binary, "/dev/null"])
+        .env("TERM", term)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for &(text, wait) in steps {
+        // A session that died early closed its end: the output says why.
+        let _ = stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush());
+        std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("script ends");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    Some((text, out.status.code()))
+}
+
+#[test]
+fn ctrl_c_stops_an_evaluation_and_the_session_goes_on_on_any_terminal() {
+    for term in ["xterm", "dumb"] {
+        let steps = [
+            ("", 1.5),
+            (
+                "def f(n) { x = 0; for i in range(n) { x = x + 1; } return x; }\n",
+                1.0,
+            ),
+            // Nine million steps: seconds, even in an optimised build.
+            ("f(9000000);\n", 1.5),
+            ("\u{3}", 1.0),
+            ("1 + 1;\n", 1.0),
+            ("exit\n", 0.5),
+        ];
+        let Some((text, code)) = on_a_terminal(term, &steps) else {
+            return;
+        };
+        assert!(
+            text.contains("the program was interrupted (Ctrl-C)"),
+            "TERM={term}: {text}"
+        );
+        assert!(
+            text.contains("value: 2"),
+            "TERM={term}: the session goes on: {text}"
+        );
+        assert_eq!(code, Some(0), "TERM={term}: {text}");
+    }
+}
