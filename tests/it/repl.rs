@@ -122,11 +122,13 @@ mod survives_any_line {
 }
 
 /// The REPL on a terminal (a pseudo-terminal made by util-linux `script`),
-/// fed `steps` (text, then seconds to wait), with `TERM` set to `term`; all
-/// it printed, carriage returns removed.
-fn on_a_terminal(term: &str, steps: &[(&str, f64)]) -> Option<(String, Option<i32>)> {
-    use std::io::Write;
+/// with `TERM` set to `term`: each step's text is typed once the output so
+/// far holds the step's marker (or after 30 s), then `settle` seconds pass.
+/// All it printed, carriage returns removed, and its exit status.
+fn on_a_terminal(term: &str, steps: &[(&str, &str, f64)]) -> Option<(String, Option<i32>)> {
+    use std::io::{Read, Write};
     use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
     let available = Command::new("script")
         .arg("--version")
         .output()
@@ -141,37 +143,62 @@ fn on_a_terminal(term: &str, steps: &[(&str, f64)]) -> Option<(String, Option<i3
         .env("TERM", term)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("script starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+                if let Ok(mut s) = seen.lock() {
+                    s.push_str(&text);
+                }
+            }
+        })
+    };
     let mut stdin = child.stdin.take().expect("stdin");
-    for &(text, wait) in steps {
+    for &(marker, text, settle) in steps {
+        let start = std::time::Instant::now();
+        while !seen.lock().map(|s| s.contains(marker)).unwrap_or(true)
+            && start.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         // A session that died early closed its end: the output says why.
         let _ = stdin
             .write_all(text.as_bytes())
             .and_then(|()| stdin.flush());
-        std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+        std::thread::sleep(std::time::Duration::from_secs_f64(settle));
     }
     drop(stdin);
-    let out = child.wait_with_output().expect("script ends");
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    Some((text, out.status.code()))
+    let status = child.wait().expect("script ends");
+    let _ = reader.join();
+    let text = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    Some((text, status.code()))
 }
 
 #[test]
 fn ctrl_c_stops_an_evaluation_and_the_session_goes_on_on_any_terminal() {
     for term in ["xterm", "dumb"] {
         let steps = [
-            ("", 1.5),
+            // The first prompt (line editing is ready), then each answer.
             (
+                ">>",
                 "def f(n) { x = 0; for i in range(n) { x = x + 1; } return x; }\n",
-                1.0,
+                0.2,
             ),
             // Nine million steps: seconds, even in an optimised build.
-            ("f(9000000);\n", 1.5),
-            ("\u{3}", 1.0),
-            ("1 + 1;\n", 1.0),
-            ("exit\n", 0.5),
+            ("function f(n)", "f(9000000);\n", 1.0),
+            ("f(9000000);", "\u{3}", 0.2),
+            ("interrupted", "1 + 1;\n", 0.2),
+            ("value: 2", "exit\n", 0.2),
         ];
         let Some((text, code)) = on_a_terminal(term, &steps) else {
             return;
