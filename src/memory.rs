@@ -216,6 +216,8 @@ fn show_duration(d: Duration) -> String {
 pub struct Budget {
     start: isize,
     limit: usize,
+    /// The most the whole process may hold ([`process_limit`]).
+    process_limit: usize,
     /// When the time runs out, with the limit it came from.
     deadline: Option<(Instant, Duration)>,
 }
@@ -227,6 +229,7 @@ impl Budget {
         Budget {
             start: net(),
             limit: limit(),
+            process_limit: process_limit(),
             deadline: time_limit().map(|d| (Instant::now() + d, d)),
         }
     }
@@ -239,9 +242,9 @@ impl Budget {
         if held > 0 && held as usize > self.limit {
             return Err(Exceeded::Memory(self.limit));
         }
-        let process = process_limit();
-        if process_held() > 0 && process_held() as usize > process {
-            return Err(Exceeded::Memory(process));
+        let process = process_held();
+        if process > 0 && process as usize > self.process_limit {
+            return Err(Exceeded::Memory(self.process_limit));
         }
         if INTERRUPTED.load(Ordering::Relaxed) {
             return Err(Exceeded::Interrupted);
@@ -342,6 +345,7 @@ mod tests {
         let budget = Budget {
             start: net(),
             limit: 1 << 20,
+            process_limit: usize::MAX,
             deadline: None,
         };
         assert!(budget.check().is_ok());
@@ -357,6 +361,7 @@ mod tests {
         let budget = Budget {
             start: net(),
             limit: usize::MAX,
+            process_limit: usize::MAX,
             deadline: Some((Instant::now() + limit, limit)),
         };
         assert_eq!(budget.check_now(), Ok(()));

@@ -269,6 +269,20 @@ impl Texts {
         (ids.len() > 1 && ids.len() <= self.max_len + 1).then_some(ids)
     }
 
+    /// The JSON of the tokens of `ids` (BOS first, then ids of the
+    /// vocabulary).
+    fn ids_json(&self, ids: &[u32]) -> String {
+        let tokens: Vec<&str> = ids[1..]
+            .iter()
+            .map(|&id| {
+                self.vocab_json
+                    .get(id as usize - 1)
+                    .map_or("null", String::as_str)
+            })
+            .collect();
+        format!("[{}]", tokens.join(","))
+    }
+
     fn value(&self, p: Prediction, json: bool) -> String {
         let (texts, index) = match p {
             Prediction::Value(i) => (
@@ -387,44 +401,19 @@ fn exec_block(
     let formatted: Vec<Option<String>> = jobs
         .par_iter()
         .map(|&(i, ids, outputs)| {
-            (!parsed[i]).then(|| {
-                let input = || {
-                    let tokens: Vec<&str> = ids[1..]
-                        .iter()
-                        .map(|&id| {
-                            texts
-                                .vocab_json
-                                .get(id as usize - 1)
-                                .map_or("null", String::as_str)
-                        })
-                        .collect();
-                    format!("[{}]", tokens.join(","))
-                };
-                texts.line(input, outputs, json)
-            })
+            (!parsed[i]).then(|| texts.line(|| texts.ids_json(ids), outputs, json))
         })
         .collect();
     for ((i, ids, outputs), text) in jobs.iter().zip(formatted) {
         if let Some(at) = outputs.iter().position(|p| *p == Prediction::NonFinite) {
             let e = crate::model::ModelError::NonFiniteOutput { position: at + 1 };
             let input = match &general[*i] {
-                Some(atoms) => atoms_json(atoms),
-                None => serde_json::Value::Array(
-                    ids[1..]
-                        .iter()
-                        .map(|&id| {
-                            let shown = texts.vocab_json.get(id as usize - 1);
-                            shown
-                                .and_then(|j| serde_json::from_str(j).ok())
-                                .unwrap_or(serde_json::Value::Null)
-                        })
-                        .collect(),
-                ),
+                Some(atoms) => atoms_json(atoms).to_string(),
+                None => texts.ids_json(ids),
             };
+            let message = serde_json::Value::String(e.to_string());
             lines[*i] = Some(LineOutput {
-                stdout: json.then(|| {
-                    serde_json::json!({"input": input, "error": e.to_string()}).to_string()
-                }),
+                stdout: json.then(|| format!("{{\"input\":{input},\"error\":{message}}}")),
                 stderr: Some(render(&e, color)),
             });
             continue;

@@ -92,7 +92,7 @@ pub fn compile_noting(
     let mut analysis = values::Analysis::run(&graph, vocab, max_len)?;
     // Products of a number by a gate save a table's rows but may cost a
     // layer: where the program has one, the smaller model is kept.
-    let lowered = match lower::lower(&graph, &mut analysis, options.dtype, true) {
+    let mut lowered = match lower::lower(&graph, &mut analysis, options.dtype, true) {
         Ok(with) if with.used_products => {
             match lower::lower(&graph, &mut analysis, options.dtype, false) {
                 Ok(without)
@@ -112,7 +112,7 @@ pub fn compile_noting(
         .iter()
         .map(|p| CompileWarning::partial_failure(&graph.nodes[p.node], &p.example))
         .collect();
-    let shadow = lower::precision::Shadow::of(&lowered);
+    let shadow = lower::precision::Shadow::of(&mut lowered);
     let mut model = assemble::assemble(&graph, lowered, vocab, max_len, source, name)?
         .with_dtype(options.dtype);
     model.meta.safe_dtypes = Some(shadow.safe_types(&model));

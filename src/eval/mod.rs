@@ -290,12 +290,12 @@ impl Interpreter {
                 .map(|c| Atom::Str(std::sync::Arc::from(&*c.encode_utf8(&mut buf))))
                 .collect());
         }
-        let src = source("<input>", text.to_string());
+        // The source is made only for a diagnostic.
         let bad = |msg: &str, start: usize, end: usize| {
             Error::Eval(EvalError::new(
                 ErrorKind::InvalidInput(msg.to_string()),
                 Some(Origin {
-                    source: src.clone(),
+                    source: source("<input>", text.to_string()),
                     span: crate::syntax::span::Span::new(start, end.max(start)),
                     call_site: None,
                 }),
@@ -328,33 +328,27 @@ impl Interpreter {
             }
             let negative = matches!(token, Token::Minus);
             let (start, stop) = (*start, *stop);
-            let (value, last) = if negative {
-                match tokens.get(i + 1) {
-                    Some((_, Token::Int(n), e)) => (n.checked_neg().map(Atom::Int), *e),
-                    Some((_, Token::Float(x), e)) => (Some(Atom::Float(-x)), *e),
-                    Some((s, _, e)) => return Err(bad(literal, start, (*e).max(*s))),
-                    None => return Err(bad(literal, start, stop)),
+            // (A lexed integer is at most i64::MAX, so its negation fits.)
+            let atom = match (token, tokens.get(i + 1)) {
+                (Token::Minus, Some((_, Token::Int(n), _))) => Atom::Int(-n),
+                (Token::Minus, Some((_, Token::Float(x), _))) => Atom::Float(-x),
+                (Token::Minus, next) => {
+                    let end = next.map_or(stop, |(_, _, e)| *e);
+                    return Err(bad(literal, start, end));
                 }
-            } else {
-                let atom = match token {
-                    Token::Int(n) => Some(Atom::Int(*n)),
-                    Token::Float(x) => Some(Atom::Float(*x)),
-                    Token::Str(t) => Some(Atom::Str(std::sync::Arc::from(*t))),
-                    Token::Ident("True") => Some(Atom::Bool(true)),
-                    Token::Ident("False") => Some(Atom::Bool(false)),
-                    Token::Ident(name) => {
-                        let msg = format!(
-                            "`{name}` is a name, not an atom: an input list holds literals \
-                             only (numbers, \"strings\", True, False)"
-                        );
-                        return Err(bad(&msg, start, stop));
-                    }
-                    _ => return Err(bad(literal, start, stop)),
-                };
-                (atom, stop)
-            };
-            let Some(atom) = value else {
-                return Err(bad("this integer does not fit in 64 bits", start, last));
+                (Token::Int(n), _) => Atom::Int(*n),
+                (Token::Float(x), _) => Atom::Float(*x),
+                (Token::Str(t), _) => Atom::Str(std::sync::Arc::from(*t)),
+                (Token::Ident("True"), _) => Atom::Bool(true),
+                (Token::Ident("False"), _) => Atom::Bool(false),
+                (Token::Ident(name), _) => {
+                    let msg = format!(
+                        "`{name}` is a name, not an atom: an input list holds literals \
+                         only (numbers, \"strings\", True, False)"
+                    );
+                    return Err(bad(&msg, start, stop));
+                }
+                _ => return Err(bad(literal, start, stop)),
             };
             atoms.push(atom);
             i += if negative { 2 } else { 1 };

@@ -75,14 +75,16 @@ impl Model {
         let mut entries = serde_json::Map::new();
         let config = config_json(&self.config, &self.meta.sop, self.dtype);
         let rasp = meta_json(&self.meta, self.dtype);
-        // The metadata comes first; its checksum is added once the data is
-        // laid out.
+        // The metadata comes first. Its checksum, of the data that follows,
+        // has a fixed length: the header is written with zeros in its place,
+        // then the data after it, then the checksum over the zeros.
         entries.insert(
             "__metadata__".into(),
             serde_json::json!({
                 "config": config,
                 "rasp": rasp,
                 "format": "pt",
+                "checksum": UNSEALED,
             }),
         );
         // Each tensor's values in standard order, borrowed when already so.
@@ -127,31 +129,37 @@ impl Model {
             offset += size * values.len();
             entries.insert(name.clone(), entry);
         }
-        let mut data = Vec::with_capacity(offset);
+        let mut header = Value::Object(entries).to_string().into_bytes();
+        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
+        header.resize(header.len().next_multiple_of(8), b' ');
+        // Inside the JSON strings of the record every quote is escaped, so
+        // this key with its quotes occurs once: the metadata's own.
+        let key = format!("\"checksum\":\"{UNSEALED}\"");
+        let at = header
+            .windows(key.len())
+            .position(|w| w == key.as_bytes())
+            .map(|p| 8 + p + "\"checksum\":\"".len())
+            .ok_or(ModelError::MissingMetadata { key: "checksum" })?;
+        let mut bytes = Vec::with_capacity(8 + header.len() + offset);
+        bytes.extend((header.len() as u64).to_le_bytes());
+        bytes.extend(header);
+        let data_start = bytes.len();
         for (_, _, values) in &tensors {
             match dtype {
                 Dtype::F32 => {
                     for &w in values.iter() {
-                        data.extend_from_slice(&(w as f32).to_le_bytes());
+                        bytes.extend_from_slice(&(w as f32).to_le_bytes());
                     }
                 }
                 Dtype::F64 => {
                     for w in values.iter() {
-                        data.extend_from_slice(&w.to_le_bytes());
+                        bytes.extend_from_slice(&w.to_le_bytes());
                     }
                 }
             }
         }
-        if let Some(Value::Object(m)) = entries.get_mut("__metadata__") {
-            m.insert("checksum".into(), checksum(&data, &config, &rasp).into());
-        }
-        let mut header = Value::Object(entries).to_string().into_bytes();
-        // Pad with spaces so the data starts 8-byte aligned, as safetensors does.
-        header.resize(header.len().next_multiple_of(8), b' ');
-        let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
-        bytes.extend((header.len() as u64).to_le_bytes());
-        bytes.extend(header);
-        bytes.extend(data);
+        let sealed = checksum(&bytes[data_start..], &config, &rasp);
+        bytes[at..at + sealed.len()].copy_from_slice(sealed.as_bytes());
         Ok(bytes)
     }
 
@@ -572,6 +580,9 @@ fn parse_config(text: &str) -> Result<(ModelConfig, Option<Dtype>), ModelError> 
     Ok((config, dtype))
 }
 
+/// A checksum's place before it is computed: as long as every checksum.
+const UNSEALED: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
 /// The checksum a version 2 file states: `sha256:` and the hex SHA-256 of
 /// the tensor data (every byte after the header), a zero byte, the `config`
 /// metadata text, a zero byte and the `rasp` metadata text.
@@ -584,10 +595,11 @@ pub fn checksum(data: &[u8], config: &str, rasp: &str) -> String {
     hash.update([0]);
     hash.update(rasp.as_bytes());
     let digest = hash.finalize();
-    let mut text = String::with_capacity(7 + 64);
+    let mut text = String::with_capacity(UNSEALED.len());
     text.push_str("sha256:");
     for byte in digest {
-        text.push_str(&format!("{byte:02x}"));
+        use std::fmt::Write;
+        let _ = write!(text, "{byte:02x}");
     }
     text
 }

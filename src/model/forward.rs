@@ -755,13 +755,13 @@ impl<T: Real> Prepared<T> {
 
     /// One position's output from its logits, as [`Model::decode`] reads it.
     fn prediction(&self, logits: ArrayView1<'_, T>) -> Prediction {
-        if !logits.iter().all(|v| v.is_finite()) {
-            return Prediction::NonFinite;
-        }
         match &self.numerical {
             None => {
                 let mut best = (0, T::neg_infinity());
                 for (i, &v) in logits.iter().enumerate() {
+                    if !v.is_finite() {
+                        return Prediction::NonFinite;
+                    }
                     if v > best.1 {
                         best = (i, v);
                     }
@@ -769,6 +769,9 @@ impl<T: Real> Prepared<T> {
                 Prediction::Value(best.0 as u32)
             }
             Some(values) => {
+                if !logits.iter().all(|v| v.is_finite()) {
+                    return Prediction::NonFinite;
+                }
                 let x = logits.first().copied().map_or(f64::NAN, T::widen);
                 let i = values.partition_point(|&v| v < x);
                 let mut best: Option<(usize, f64)> = None;

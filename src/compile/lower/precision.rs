@@ -229,8 +229,9 @@ pub struct Shadow {
 }
 
 impl Shadow {
-    /// The shadow of `low` (before it is assembled).
-    pub fn of(low: &super::Lowered) -> Shadow {
+    /// The shadow of `low`, taking its requirements and magnitudes (which
+    /// assembling does not need).
+    pub fn of(low: &mut super::Lowered) -> Shadow {
         let scores = low
             .heads
             .iter()
@@ -241,10 +242,10 @@ impl Shadow {
             })
             .collect();
         Shadow {
-            reqs: low.reqs.clone(),
+            reqs: std::mem::take(&mut low.reqs),
             eps: low.eps,
             scores,
-            magnitude: low.magnitude.clone(),
+            magnitude: std::mem::take(&mut low.magnitude),
         }
     }
 
@@ -255,21 +256,23 @@ impl Shadow {
     /// rounding folded into the weight outside the intended keys.
     pub fn safe_types(&self, model: &crate::model::Model) -> Vec<FloatType> {
         let own = FloatType::from(model.dtype);
+        // The weights and activations are measured once, for every type.
+        let extent = range::Extent::of(model, &self.magnitude);
         FloatType::ALL
             .into_iter()
-            .filter(|&t| t >= own || self.holds(t, model))
+            .filter(|&t| t >= own || self.failure(t, model, &extent).is_none())
             .collect()
     }
 
-    /// Whether every requirement holds in `t`, and the weights and
-    /// activations fit it.
-    pub fn holds(&self, t: FloatType, model: &crate::model::Model) -> bool {
-        self.first_failure(t, model).is_none()
-    }
-
-    /// Why `model` is not safe in `t`, if it is not.
-    pub fn first_failure(&self, t: FloatType, model: &crate::model::Model) -> Option<String> {
-        if let Some(why) = range::check(model, t, &self.magnitude) {
+    /// Why `model`, whose weights and activations span `extent`, is not
+    /// safe in `t`, if it is not.
+    pub fn failure(
+        &self,
+        t: FloatType,
+        model: &crate::model::Model,
+        extent: &range::Extent,
+    ) -> Option<String> {
+        if let Some(why) = extent.check(t) {
             return Some(why);
         }
         let d_model = model.config.d_model;
@@ -320,123 +323,145 @@ fn score_relative(t: FloatType, qk: usize, d_model: usize) -> f64 {
 }
 
 /// Whether a model's weights and activations fit a float type.
-mod range {
+pub mod range {
     use crate::model::{FloatType, Model};
     use ndarray::{ArrayView1, ArrayView2};
 
-    /// Why `model` does not fit `t`, if it does not: a weight that is not
-    /// finite or not a normal number of `t` (it would lose its relative
-    /// precision), or an activation that may come within a factor 2 of
-    /// `t`'s largest finite value. Activations are bounded from `magnitude`
-    /// (each residual dimension's largest value, by label, doubled for its
-    /// error) through each sub-layer's weights.
-    pub fn check(model: &Model, t: FloatType, magnitude: &[f64]) -> Option<String> {
-        let max = t.max_finite() / 2.0;
-        let normal = t.min_positive_normal();
-        let mut weights = model
-            .embed
-            .iter()
-            .chain(model.pos_embed.iter())
-            .chain(model.unembed.iter())
-            .chain(model.unembed_bias.iter());
-        if let Some(w) = weights.find(|w| !fits(**w, max, normal)) {
-            return Some(format!("a weight of {w:e} is not a normal {t} number"));
-        }
-        for (l, layer) in model.layers.iter().enumerate() {
-            let a = &layer.attn;
-            let m = &layer.mlp;
-            let mut all = a
-                .w_q
-                .iter()
-                .chain(a.w_k.iter())
-                .chain(a.w_v.iter())
-                .chain(a.w_o.iter())
-                .chain(a.b_q.iter())
-                .chain(a.b_k.iter())
-                .chain(a.b_v.iter())
-                .chain(a.b_o.iter())
-                .chain(m.w_in.iter())
-                .chain(m.b_in.iter())
-                .chain(m.w_out.iter())
-                .chain(m.b_out.iter());
-            if let Some(w) = all.find(|w| !fits(**w, max, normal)) {
-                return Some(format!(
-                    "a weight of layer {l} ({w:e}) is not a normal {t} number"
-                ));
-            }
-        }
-        let d = model.config.d_model;
-        let residual: Vec<f64> = (0..d)
-            .map(|r| 2.0 * magnitude.get(r + 1).copied().unwrap_or(1.0))
-            .collect();
-        if let Some(x) = residual.iter().find(|x| !super::below(**x, max)) {
-            return Some(format!("the residual stream may hold {x:e}"));
-        }
-        let through = |w: ArrayView2<f64>, b: Option<ArrayView1<f64>>, x: &[f64]| -> Vec<f64> {
-            (0..w.ncols())
-                .map(|c| {
-                    let sum: f64 = (0..w.nrows()).map(|r| w[[r, c]].abs() * x[r]).sum();
-                    sum + b.map_or(0.0, |b| b[c].abs())
-                })
-                .collect()
-        };
-        let big = |what: &str, l: usize, xs: &[f64]| {
-            xs.iter()
-                .find(|x| !super::below(**x, max))
-                .map(|x| format!("the {what} of layer {l} may reach {x:e}"))
-        };
-        for (l, layer) in model.layers.iter().enumerate() {
-            let a = &layer.attn;
-            for h in 0..model.config.n_heads {
-                let q = through(
-                    a.w_q.slice(ndarray::s![h, .., ..]),
-                    Some(a.b_q.row(h)),
-                    &residual,
-                );
-                let k = through(
-                    a.w_k.slice(ndarray::s![h, .., ..]),
-                    Some(a.b_k.row(h)),
-                    &residual,
-                );
-                let v = through(
-                    a.w_v.slice(ndarray::s![h, .., ..]),
-                    Some(a.b_v.row(h)),
-                    &residual,
-                );
-                let out = through(a.w_o.slice(ndarray::s![h, .., ..]), None, &v);
-                for (what, xs) in [
-                    ("queries", &q),
-                    ("keys", &k),
-                    ("values", &v),
-                    ("attention output", &out),
-                ] {
-                    if let Some(why) = big(what, l, xs) {
-                        return Some(why);
-                    }
-                }
-            }
-            let m = &layer.mlp;
-            let pre = through(m.w_in.view(), Some(m.b_in.view()), &residual);
-            let out = through(m.w_out.view(), Some(m.b_out.view()), &pre);
-            for (what, xs) in [("MLP pre-activations", &pre), ("MLP output", &out)] {
-                if let Some(why) = big(what, l, xs) {
-                    return Some(why);
-                }
-            }
-        }
-        let logits = through(
-            model.unembed.view(),
-            Some(model.unembed_bias.view()),
-            &residual,
-        );
-        logits
-            .iter()
-            .find(|x| !super::below(**x, max))
-            .map(|x| format!("a logit may reach {x:e}"))
+    /// How large and small a model's numbers get: its weights, and its
+    /// activations as bounded from each residual dimension's largest value
+    /// (doubled for its error) through each sub-layer's weights.
+    #[derive(Debug, Clone)]
+    pub struct Extent {
+        /// A weight that is not finite, if any.
+        non_finite: Option<f64>,
+        largest_weight: f64,
+        /// The smallest non-zero weight magnitude (infinite if none).
+        smallest_weight: f64,
+        /// The largest activation bound, and where it is.
+        largest: (f64, String),
     }
 
-    fn fits(w: f64, max: f64, normal: f64) -> bool {
-        w == 0.0 || (w.is_finite() && w.abs() < max && w.abs() >= normal)
+    impl Extent {
+        /// Measures `model`, whose residual dimensions hold at most
+        /// `magnitude` (by label, the constant first).
+        pub fn of(model: &Model, magnitude: &[f64]) -> Extent {
+            let mut extent = Extent {
+                non_finite: None,
+                largest_weight: 0.0,
+                smallest_weight: f64::INFINITY,
+                largest: (0.0, String::new()),
+            };
+            let mut scan = |ws: &mut dyn Iterator<Item = &f64>| {
+                for &w in ws {
+                    if !w.is_finite() {
+                        extent.non_finite.get_or_insert(w);
+                    } else if w != 0.0 {
+                        extent.largest_weight = extent.largest_weight.max(w.abs());
+                        extent.smallest_weight = extent.smallest_weight.min(w.abs());
+                    }
+                }
+            };
+            scan(
+                &mut model
+                    .embed
+                    .iter()
+                    .chain(model.pos_embed.iter())
+                    .chain(model.unembed.iter())
+                    .chain(model.unembed_bias.iter()),
+            );
+            for layer in &model.layers {
+                let (a, m) = (&layer.attn, &layer.mlp);
+                scan(
+                    &mut a
+                        .w_q
+                        .iter()
+                        .chain(a.w_k.iter())
+                        .chain(a.w_v.iter())
+                        .chain(a.w_o.iter())
+                        .chain(a.b_q.iter())
+                        .chain(a.b_k.iter())
+                        .chain(a.b_v.iter())
+                        .chain(a.b_o.iter())
+                        .chain(m.w_in.iter())
+                        .chain(m.b_in.iter())
+                        .chain(m.w_out.iter())
+                        .chain(m.b_out.iter()),
+                );
+            }
+            let residual: Vec<f64> = (0..model.config.d_model)
+                .map(|r| 2.0 * magnitude.get(r + 1).copied().unwrap_or(1.0))
+                .collect();
+            let mut note = |what: &str, xs: &[f64]| {
+                for &x in xs {
+                    if x.is_nan() || x > extent.largest.0 {
+                        extent.largest = (x, what.to_string());
+                    }
+                }
+            };
+            note("the residual stream", &residual);
+            for (l, layer) in model.layers.iter().enumerate() {
+                let a = &layer.attn;
+                for h in 0..model.config.n_heads {
+                    let head = |w| head_of(w, h);
+                    let q = through(head(&a.w_q), Some(a.b_q.row(h)), &residual);
+                    let k = through(head(&a.w_k), Some(a.b_k.row(h)), &residual);
+                    let v = through(head(&a.w_v), Some(a.b_v.row(h)), &residual);
+                    note(&format!("the queries of layer {l}"), &q);
+                    note(&format!("the keys of layer {l}"), &k);
+                    note(&format!("the values of layer {l}"), &v);
+                    let out = through(head(&a.w_o), None, &v);
+                    note(&format!("the attention output of layer {l}"), &out);
+                }
+                let m = &layer.mlp;
+                let pre = through(m.w_in.view(), Some(m.b_in.view()), &residual);
+                note(&format!("the MLP pre-activations of layer {l}"), &pre);
+                let out = through(m.w_out.view(), Some(m.b_out.view()), &pre);
+                note(&format!("the MLP output of layer {l}"), &out);
+            }
+            let logits = through(
+                model.unembed.view(),
+                Some(model.unembed_bias.view()),
+                &residual,
+            );
+            note("a logit", &logits);
+            extent
+        }
+
+        /// Why the model does not fit `t`, if it does not: a weight that is
+        /// not finite or not a normal number of `t` (it would lose its
+        /// relative precision), or an activation that may come within a
+        /// factor 2 of `t`'s largest finite value.
+        pub fn check(&self, t: FloatType) -> Option<String> {
+            let max = t.max_finite() / 2.0;
+            if let Some(w) = self.non_finite {
+                return Some(format!("a weight is {w}"));
+            }
+            if !super::below(self.largest_weight, max) {
+                let w = self.largest_weight;
+                return Some(format!("a weight of {w:e} is too large for {t}"));
+            }
+            if self.smallest_weight < t.min_positive_normal() {
+                let w = self.smallest_weight;
+                return Some(format!("a weight of {w:e} is not a normal {t} number"));
+            }
+            let (x, what) = &self.largest;
+            (!super::below(*x, max)).then(|| format!("{what} may reach {x:e}"))
+        }
+    }
+
+    /// Head `h`'s matrix of a `[n_heads, ..]` weight.
+    fn head_of(w: &ndarray::Array3<f64>, h: usize) -> ArrayView2<'_, f64> {
+        w.slice(ndarray::s![h, .., ..])
+    }
+
+    /// Bounds on `x·w + b` for `|x| <= x` elementwise.
+    fn through(w: ArrayView2<f64>, b: Option<ArrayView1<f64>>, x: &[f64]) -> Vec<f64> {
+        (0..w.ncols())
+            .map(|c| {
+                let sum: f64 = (0..w.nrows()).map(|r| w[[r, c]].abs() * x[r]).sum();
+                sum + b.map_or(0.0, |b| b[c].abs())
+            })
+            .collect()
     }
 }
 
@@ -507,23 +532,26 @@ mod tests {
         let vocab = [1, 2, 3].map(crate::eval::atom::Atom::Int);
         let model = crate::compile::compile(&sop, "task", program, &vocab, 4).expect("compiles");
         let ones = vec![1.0; model.config.d_model + 1];
+        let check = |m: &crate::model::Model, t, magnitude: &[f64]| {
+            range::Extent::of(m, magnitude).check(t)
+        };
         for t in FloatType::ALL {
-            assert_eq!(range::check(&model, t, &ones), None, "{t}");
+            assert_eq!(check(&model, t, &ones), None, "{t}");
         }
         // A residual dimension near float16's largest finite value.
         let mut big = ones.clone();
         big[2] = 20_000.0;
-        let why = range::check(&model, FloatType::Float16, &big).expect("too big");
+        let why = check(&model, FloatType::Float16, &big).expect("too big");
         assert!(why.contains("residual stream"), "{why}");
-        assert_eq!(range::check(&model, FloatType::Bfloat16, &big), None);
+        assert_eq!(check(&model, FloatType::Bfloat16, &big), None);
         // A weight below float16's normal numbers, one above its range.
         let mut tiny = model.clone();
         tiny.embed[[1, 0]] = 1e-6;
-        let why = range::check(&tiny, FloatType::Float16, &ones).expect("subnormal");
+        let why = check(&tiny, FloatType::Float16, &ones).expect("subnormal");
         assert!(why.contains("not a normal float16"), "{why}");
-        assert_eq!(range::check(&tiny, FloatType::Float32, &ones), None);
+        assert_eq!(check(&tiny, FloatType::Float32, &ones), None);
         let mut huge = model.clone();
         huge.layers[0].mlp.b_in[0] = 1e5;
-        assert!(range::check(&huge, FloatType::Float16, &ones).is_some());
+        assert!(check(&huge, FloatType::Float16, &ones).is_some());
     }
 }
