@@ -137,9 +137,14 @@ fn on_a_terminal(term: &str, steps: &[(&str, &str, f64)]) -> Option<(String, Opt
         eprintln!("skipped: no `script` (util-linux) to make a terminal");
         return None;
     }
+    // `script` runs its command through `$SHELL -c`; a shell that waits
+    // for the REPL instead of becoming it dies of the same Ctrl-C (dash
+    // does), and `script` reports that. `exec` makes the shell the REPL.
     let binary = env!("CARGO_BIN_EXE_rasp");
+    let command = format!("exec '{}'", binary.replace('\'', "'\\''"));
     let mut child = Command::new("script")
-        .args(["-qec", binary, "/dev/null"])
+        .args(["-qec", &command, "/dev/null"])
+        .env("SHELL", "/bin/sh")
         .env("TERM", term)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
