@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod map;
 pub mod matrix;
 pub mod ops;
+mod order;
 pub mod print;
 pub mod pyfmt;
 pub mod run;

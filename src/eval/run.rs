@@ -14,19 +14,18 @@
 //! limited by bytes. [`Kernels::Bitset`] materialises every selector, the
 //! straightforward evaluation the fast one is tested against.
 
-use foldhash::{HashMap, HashMapExt};
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use super::atom::Atom;
 use super::error::{ErrorKind, EvalError, EvalResult};
 use super::kernels::{exact_keys, string_ranks, Form, Keys, Mean, SelectPlan, Term};
+use super::map::MapFn;
 use super::matrix::Selection;
-use super::sop::{
-    topological_order, Node, NodeId, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv,
-};
+use super::order::{Chain, Plan, Slot, Step};
+use super::sop::{Node, Origin, SOp, SOpKind, Selector, SelectorKind, TokenConv};
 use super::value::{SeqType, Sequence};
-use crate::syntax::ast::CmpOp;
+use crate::syntax::ast::{BinaryOp, CmpOp};
 
 /// The longest input an s-op is evaluated on. Selectors that need an n×n
 /// bit matrix are limited further, by [`MAX_SELECTION_BYTES`].
@@ -58,12 +57,15 @@ pub fn eval_sop_with(sop: &SOp, input: &[Atom], kernels: Kernels) -> EvalResult<
 
 /// Evaluates `selector` on `input`, as a bit matrix.
 pub fn eval_selector(selector: &Selector, input: &[Atom]) -> EvalResult<Selection> {
-    let plan = Plan::new(&[Node::Selector(selector.clone())]);
+    let plan = Plan::new(&[Node::Selector(selector.clone())])?;
     let mut run = Run::new(input, &plan, Kernels::Fast)?;
     run.execute()?;
-    let value = run.selections.remove(&selector.id()).ok_or_else(|| {
-        EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
-    })?;
+    let value = plan
+        .slot(selector.id())
+        .and_then(|slot| run.selections[slot].take())
+        .ok_or_else(|| {
+            EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
+        })?;
     let bits = run.read_bits(selector, &value)?;
     drop(value);
     Ok(Rc::try_unwrap(bits).unwrap_or_else(|rc| (*rc).clone()))
@@ -100,54 +102,13 @@ pub fn check_input(input: &[Atom]) -> EvalResult<()> {
     Ok(())
 }
 
-/// How to evaluate some roots: their nodes in dependency order, what each
-/// reads, and how many nodes read each. Worked out once per program, used
-/// for every input.
-struct Plan {
-    order: Vec<Node>,
-    /// `children[i]`: the nodes `order[i]` reads.
-    children: Vec<Vec<NodeId>>,
-    /// How many nodes read each node.
-    readers: HashMap<NodeId, usize>,
-    /// Where the first reader of each node was written (errors in builtin
-    /// nodes such as `tokens_int` point there).
-    first_reader: HashMap<NodeId, Origin>,
-    roots: Vec<NodeId>,
-}
-
-impl Plan {
-    fn new(roots: &[Node]) -> Plan {
-        let order = topological_order(roots);
-        let children: Vec<Vec<NodeId>> = order.iter().map(child_ids).collect();
-        let mut readers = HashMap::new();
-        let mut first_reader = HashMap::new();
-        for (node, children) in order.iter().zip(&children) {
-            let origin = match node {
-                Node::SOp(s) => s.origin(),
-                Node::Selector(s) => s.origin(),
-            };
-            for &child in children {
-                *readers.entry(child).or_insert(0) += 1;
-                if let Some(o) = origin {
-                    first_reader.entry(child).or_insert_with(|| o.clone());
-                }
-            }
-        }
-        Plan {
-            order,
-            children,
-            readers,
-            first_reader,
-            roots: roots.iter().map(Node::id).collect(),
-        }
-    }
-}
-
 /// An s-op prepared for evaluation on many inputs: [`eval_sop`] without
 /// working out the evaluation order again for each.
 pub struct PreparedSOp {
     sop: SOp,
-    plan: Plan,
+    /// The budget may run out while the plan is made: then every input
+    /// gets that error.
+    plan: EvalResult<Plan>,
 }
 
 impl PreparedSOp {
@@ -168,10 +129,11 @@ impl PreparedSOp {
     }
 
     fn eval_with(&self, input: &[Atom], kernels: Kernels) -> EvalResult<Sequence> {
-        let mut run = Run::new(input, &self.plan, kernels)?;
+        let plan = self.plan.as_ref().map_err(Clone::clone)?;
+        let mut run = Run::new(input, plan, kernels)?;
         run.execute()?;
-        run.columns
-            .remove(&self.sop.id())
+        plan.slot(self.sop.id())
+            .and_then(|slot| run.columns[slot].take())
             .map(|c| Rc::try_unwrap(c).unwrap_or_else(|rc| (*rc).clone()))
             .ok_or_else(|| {
                 EvalError::new(ErrorKind::Type("internal: root not evaluated".into()), None)
@@ -183,10 +145,11 @@ struct Run<'a> {
     input: &'a [Atom],
     n: usize,
     plan: &'a Plan,
-    /// How many not-yet-run nodes read each node.
-    readers_left: HashMap<NodeId, usize>,
-    columns: HashMap<NodeId, Rc<Sequence>>,
-    selections: HashMap<NodeId, Rc<SelValue>>,
+    /// How many not-yet-run nodes read each slot.
+    readers_left: Vec<u32>,
+    /// Each slot's column, from its evaluation until its last reader ran.
+    columns: Vec<Option<Rc<Sequence>>>,
+    selections: Vec<Option<Rc<SelValue>>>,
     kernels: Kernels,
     /// The memory this evaluation may hold (see [`crate::memory`]).
     budget: crate::memory::Budget,
@@ -203,8 +166,8 @@ impl<'a> Run<'a> {
             n: input.len(),
             plan,
             readers_left: plan.readers.clone(),
-            columns: HashMap::new(),
-            selections: HashMap::new(),
+            columns: vec![None; plan.order.len()],
+            selections: vec![None; plan.order.len()],
             kernels,
             budget: crate::memory::Budget::start(),
             interned: RefCell::new(Vec::new()),
@@ -213,29 +176,71 @@ impl<'a> Run<'a> {
 
     fn execute(&mut self) -> EvalResult<()> {
         let plan = self.plan;
-        for (node, children) in plan.order.iter().zip(&plan.children) {
-            match node {
-                Node::SOp(sop) => {
-                    let column = self.sop_column(sop)?;
-                    self.columns.insert(sop.id(), Rc::new(column));
+        for (slot, (node, step)) in plan.order.iter().zip(&plan.steps).enumerate() {
+            match (node, step) {
+                (_, Step::Skip) => {}
+                (Node::SOp(sop), Step::Chain(chain)) => {
+                    let column = self.chain_column(chain)?;
+                    self.columns[slot] = Some(Rc::new(column));
                     self.check_memory(sop)?;
                 }
-                Node::Selector(sel) => {
+                (Node::SOp(sop), _) => {
+                    let column = self.sop_column(sop)?;
+                    self.columns[slot] = Some(Rc::new(column));
+                    self.check_memory(sop)?;
+                }
+                (Node::Selector(sel), _) => {
                     let value = self.selection(sel)?;
-                    self.selections.insert(sel.id(), Rc::new(value));
+                    self.selections[slot] = Some(Rc::new(value));
                 }
             }
-            for child in children {
-                if let Some(left) = self.readers_left.get_mut(child) {
-                    *left -= 1;
-                    if *left == 0 && !plan.roots.contains(child) {
-                        self.columns.remove(child);
-                        self.selections.remove(child);
-                    }
+            for &child in &plan.children[slot] {
+                let left = &mut self.readers_left[child];
+                *left = left.saturating_sub(1);
+                if *left == 0 && !plan.is_root(child) {
+                    self.columns[child] = None;
+                    self.selections[child] = None;
                 }
             }
         }
         Ok(())
+    }
+
+    /// A fused chain's column: in one pass where no step can overflow,
+    /// else step by step as unfused maps.
+    fn chain_column(&mut self, chain: &Chain) -> EvalResult<Sequence> {
+        let input = self.column(&chain.input);
+        let Some((last, _)) = chain.steps.last() else {
+            return Ok((*input).clone());
+        };
+        let fused = chain.fused(&input.values, || self.check_memory(last))?;
+        if let Some(values) = fused {
+            return Ok(Sequence {
+                values,
+                ty: SeqType::Int,
+            });
+        }
+        let mut previous: Option<Slot> = None;
+        for (sop, _) in &chain.steps {
+            let SOpKind::Map { func, args } = sop.kind() else {
+                return Err(self.fail(sop, ErrorKind::Type("internal: not a map".into()), None));
+            };
+            let column = self.map_column(sop, func, args)?;
+            self.check_memory(sop)?;
+            if let Some(slot) = previous.take() {
+                self.columns[slot] = None;
+            }
+            if std::ptr::eq(sop, last) {
+                return Ok(column);
+            }
+            let slot = self
+                .plan
+                .slot(sop.id())
+                .ok_or_else(|| self.fail(sop, ErrorKind::Type("internal: no slot".into()), None))?;
+            self.columns[slot] = Some(Rc::new(column));
+            previous = Some(slot);
+        }
+        Ok((*input).clone())
     }
 
     /// Fails when the evaluation holds more memory than its budget.
@@ -247,8 +252,20 @@ impl<'a> Run<'a> {
     }
 
     fn column(&self, sop: &SOp) -> Rc<Sequence> {
-        match self.columns.get(&sop.id()) {
+        let held = self
+            .plan
+            .slot(sop.id())
+            .and_then(|slot| self.columns[slot].as_ref());
+        match held {
             Some(c) => c.clone(),
+            None if matches!(sop.kind(), SOpKind::Const(_)) => {
+                let SOpKind::Const(atom) = sop.kind() else {
+                    unreachable!("matched above")
+                };
+                let values = vec![atom.clone(); self.n];
+                let ty = SeqType::of(&values).unwrap_or(SeqType::Int);
+                Rc::new(Sequence { values, ty })
+            }
             // Unreachable by construction (inputs run first); an empty
             // column makes any mistake here visible as an error, not a panic.
             None => Rc::new(Sequence {
@@ -258,8 +275,20 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Whether the run holds a column for `sop` (a constant has one only
+    /// as a root).
+    fn holds(&self, sop: &SOp) -> bool {
+        self.plan
+            .slot(sop.id())
+            .is_some_and(|slot| self.columns[slot].is_some())
+    }
+
     fn sel(&self, sel: &Selector) -> Rc<SelValue> {
-        match self.selections.get(&sel.id()) {
+        let held = self
+            .plan
+            .slot(sel.id())
+            .and_then(|slot| self.selections[slot].as_ref());
+        match held {
             Some(s) => s.clone(),
             None => Rc::new(SelValue::Bits(Rc::new(Selection::empty(self.n)))),
         }
@@ -270,7 +299,8 @@ impl<'a> Run<'a> {
         let bytes = self.n.saturating_mul(self.n.div_ceil(64) * 8);
         let alive = self
             .selections
-            .values()
+            .iter()
+            .flatten()
             .filter(|v| matches!(***v, SelValue::Bits(_)))
             .count();
         if (alive + extra).saturating_mul(bytes) > MAX_SELECTION_BYTES {
@@ -362,7 +392,7 @@ impl<'a> Run<'a> {
 
     fn fail(&self, sop: &SOp, kind: impl Into<ErrorKind>, position: Option<usize>) -> EvalError {
         let builtin = sop.origin().is_none_or(|o| o.source.name() == "<builtin>");
-        let origin = match self.plan.first_reader.get(&sop.id()) {
+        let origin = match self.plan.first_reader(sop.id()) {
             Some(reader) if builtin => Some(reader),
             _ => sop.origin(),
         };
@@ -389,32 +419,7 @@ impl<'a> Run<'a> {
             SOpKind::Indices => (0..n).map(|i| Atom::Int(i as i64)).collect(),
             SOpKind::Length => vec![Atom::Int(n as i64); n],
             SOpKind::Const(atom) => vec![atom.clone(); n],
-            SOpKind::Map { func, args } => {
-                let cols: Vec<Rc<Sequence>> = args.iter().map(|a| self.column(a)).collect();
-                let mut out = Vec::with_capacity(n);
-                let mut row: Vec<&Atom> = Vec::with_capacity(cols.len());
-                for i in 0..n {
-                    row.clear();
-                    for c in &cols {
-                        match c.values.get(i) {
-                            Some(v) => row.push(v),
-                            None => {
-                                return Err(self.fail(
-                                    sop,
-                                    ErrorKind::Type("internal: short column".into()),
-                                    Some(i),
-                                ))
-                            }
-                        }
-                    }
-                    out.push(func.apply(&row).map_err(|e| self.fail(sop, e, Some(i)))?);
-                    // A map may build a long string at every position.
-                    if i % 1024 == 1023 {
-                        self.check_memory(sop)?;
-                    }
-                }
-                out
-            }
+            SOpKind::Map { func, args } => return self.map_column(sop, func, args),
             SOpKind::Aggregate {
                 selector,
                 values,
@@ -450,6 +455,92 @@ impl<'a> Run<'a> {
         let ty = SeqType::of(&values)
             .ok_or_else(|| self.fail(sop, ErrorKind::MixedSequence(describe_mix(&values)), None))?;
         Ok(Sequence { values, ty })
+    }
+
+    /// A map's column: its function at every position. Constant inputs
+    /// are read as their atom; a binary operator on two ints takes a loop
+    /// of machine arithmetic, any other case (an overflow among them) the
+    /// function itself.
+    fn map_column(&self, sop: &SOp, func: &MapFn, args: &[SOp]) -> EvalResult<Sequence> {
+        let n = self.n;
+        let held: Vec<Arg> = args
+            .iter()
+            .map(|a| match a.kind() {
+                SOpKind::Const(atom) if !self.holds(a) => Arg::Const(atom),
+                _ => Arg::Column(self.column(a)),
+            })
+            .collect();
+        if held
+            .iter()
+            .any(|a| matches!(a, Arg::Column(c) if c.values.len() != n))
+        {
+            return Err(self.fail(sop, ErrorKind::Type("internal: short column".into()), None));
+        }
+        let mut out = Vec::with_capacity(n);
+        let general = |i: usize, out: &mut Vec<Atom>| -> EvalResult<()> {
+            let value = match held.as_slice() {
+                [a] => func.apply(&[a.at(i)]),
+                [a, b] => func.apply(&[a.at(i), b.at(i)]),
+                [a, b, c] => func.apply(&[a.at(i), b.at(i), c.at(i)]),
+                more => {
+                    let row: Vec<&Atom> = more.iter().map(|a| a.at(i)).collect();
+                    func.apply(&row)
+                }
+            };
+            out.push(value.map_err(|e| self.fail(sop, e, Some(i)))?);
+            Ok(())
+        };
+        let mut every_int = false;
+        if let (MapFn::Binary(op), [a, b]) = (func, held.as_slice()) {
+            let int_op: Option<fn(i64, i64) -> Option<Atom>> = match op {
+                BinaryOp::Add => Some(|x, y| x.checked_add(y).map(Atom::Int)),
+                BinaryOp::Sub => Some(|x, y| x.checked_sub(y).map(Atom::Int)),
+                BinaryOp::Mul => Some(|x, y| x.checked_mul(y).map(Atom::Int)),
+                BinaryOp::Cmp(CmpOp::Eq) => Some(|x, y| Some(Atom::Bool(x == y))),
+                BinaryOp::Cmp(CmpOp::Ne) => Some(|x, y| Some(Atom::Bool(x != y))),
+                BinaryOp::Cmp(CmpOp::Lt) => Some(|x, y| Some(Atom::Bool(x < y))),
+                BinaryOp::Cmp(CmpOp::Gt) => Some(|x, y| Some(Atom::Bool(x > y))),
+                BinaryOp::Cmp(CmpOp::Le) => Some(|x, y| Some(Atom::Bool(x <= y))),
+                BinaryOp::Cmp(CmpOp::Ge) => Some(|x, y| Some(Atom::Bool(x >= y))),
+                _ => None,
+            };
+            if let (Some(int_op), true, true) = (int_op, a.may_be_int(), b.may_be_int()) {
+                every_int = true;
+                for i in 0..n {
+                    match (a.at(i), b.at(i)) {
+                        (Atom::Int(x), Atom::Int(y)) => match int_op(*x, *y) {
+                            Some(v) => out.push(v),
+                            None => general(i, &mut out)?,
+                        },
+                        _ => {
+                            every_int = false;
+                            general(i, &mut out)?;
+                        }
+                    }
+                    if i % 4096 == 4095 {
+                        self.check_memory(sop)?;
+                    }
+                }
+            }
+        }
+        if !every_int && out.is_empty() {
+            for i in 0..n {
+                general(i, &mut out)?;
+                // A map may build a long string at every position.
+                if i % 1024 == 1023 {
+                    self.check_memory(sop)?;
+                }
+            }
+        }
+        let ty = match func {
+            // Every position took the machine loop (an overflow is an error).
+            MapFn::Binary(BinaryOp::Cmp(_)) if every_int => Some(SeqType::Bool),
+            MapFn::Binary(_) if every_int => Some(SeqType::Int),
+            _ => SeqType::of(&out),
+        };
+        let ty =
+            ty.ok_or_else(|| self.fail(sop, ErrorKind::MixedSequence(describe_mix(&out)), None))?;
+        Ok(Sequence { values: out, ty })
     }
 
     /// One query position of an aggregate: the default if nothing is
@@ -629,7 +720,7 @@ fn fill_row(keys: &[f64], row: &mut [u64], selected: impl Fn(f64) -> bool) {
 
 /// An error at a node. A node made inside a library function is reported
 /// at the user's call that made it, with the library line as a note.
-fn node_error(
+pub(super) fn node_error(
     kind: impl Into<ErrorKind>,
     origin: Option<&Origin>,
     label: String,
@@ -655,17 +746,6 @@ fn node_error(
             .with_label(label)
             .at_position(position),
     }
-}
-
-fn child_ids(node: &Node) -> Vec<NodeId> {
-    let (sops, sels) = match node {
-        Node::SOp(s) => s.children(),
-        Node::Selector(s) => s.children(),
-    };
-    sops.iter()
-        .map(|s| s.id())
-        .chain(sels.iter().map(|s| s.id()))
-        .collect()
 }
 
 /// Python's `sum(values) * 1.0 / len(values)`: ints summed exactly, floats
@@ -741,3 +821,26 @@ const _: () = {
     const fn thread_safe<T: Send + Sync>() {}
     thread_safe::<PreparedSOp>();
 };
+
+/// One input of a map: a column, or a constant's atom.
+enum Arg<'c> {
+    Column(Rc<Sequence>),
+    Const(&'c Atom),
+}
+
+impl Arg<'_> {
+    fn at(&self, i: usize) -> &Atom {
+        match self {
+            Arg::Column(c) => &c.values[i],
+            Arg::Const(atom) => atom,
+        }
+    }
+
+    /// Whether every value may be an int (bools can sit among ints).
+    fn may_be_int(&self) -> bool {
+        match self {
+            Arg::Column(c) => c.ty == SeqType::Int,
+            Arg::Const(atom) => matches!(atom, Atom::Int(_)),
+        }
+    }
+}

@@ -371,31 +371,60 @@ fn drain(mut sops: Vec<SOp>, mut sels: Vec<Selector>) {
 /// Visits every node reachable from `roots` once, inputs before the nodes
 /// that read them (an explicit stack: no recursion on deep graphs).
 pub fn topological_order(roots: &[Node]) -> Vec<Node> {
-    let mut seen = std::collections::HashSet::new();
+    match topological_order_checked(roots, || Ok::<(), std::convert::Infallible>(())) {
+        Ok(order) => order,
+        Err(never) => match never {},
+    }
+}
+
+/// [`topological_order`], calling `check` every few thousand nodes and
+/// giving up with its error (a time or memory budget on a graph of
+/// millions of nodes).
+pub fn topological_order_checked<E>(
+    roots: &[Node],
+    check: impl FnMut() -> Result<(), E>,
+) -> Result<Vec<Node>, E> {
+    Ok(topological_slots(roots, check)?.0)
+}
+
+/// [`topological_order_checked`], with each node's index in the order.
+pub fn topological_slots<E>(
+    roots: &[Node],
+    mut check: impl FnMut() -> Result<(), E>,
+) -> Result<(Vec<Node>, foldhash::HashMap<NodeId, usize>), E> {
+    // A node's index once it is placed; `usize::MAX` while its inputs are.
+    let mut seen: foldhash::HashMap<NodeId, usize> = foldhash::HashMap::default();
     let mut order = Vec::new();
     let mut stack: Vec<(Node, bool)> = roots.iter().map(|r| (r.clone(), false)).collect();
+    let mut steps = 0usize;
     while let Some((node, expanded)) = stack.pop() {
+        steps += 1;
+        if steps % 4096 == 0 {
+            check()?;
+        }
         if expanded {
+            seen.insert(node.id(), order.len());
             order.push(node);
             continue;
         }
-        if !seen.insert(node.id()) {
+        if seen.contains_key(&node.id()) {
             continue;
         }
+        seen.insert(node.id(), usize::MAX);
         let (sops, sels) = node.children();
         stack.push((node, true));
         for sel in sels.into_iter().rev() {
-            if !seen.contains(&sel.id()) {
+            if !seen.contains_key(&sel.id()) {
                 stack.push((Node::Selector(sel), false));
             }
         }
         for sop in sops.into_iter().rev() {
-            if !seen.contains(&sop.id()) {
+            if !seen.contains_key(&sop.id()) {
                 stack.push((Node::SOp(sop), false));
             }
         }
     }
-    order
+    Ok((order, seen))
 }
 
 /// Either kind of graph node.

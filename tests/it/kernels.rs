@@ -208,3 +208,221 @@ fn library_tasks_agree_on_long_inputs() {
         assert_eq!(fast, outcome(text, &input, Kernels::Bitset), "{text}");
     }
 }
+
+/// An operand of a binary map and its value at position `i` of `tokens`
+/// (ints): a column of ints, one of ints and bools mixed, or a constant.
+const OPERANDS: [&str; 7] = [
+    "tokens_int",
+    "indices",
+    "mixed",
+    "3",
+    "9223372036854775807",
+    "True",
+    "2.5",
+];
+
+fn operand_at(name: &str, tokens: &[i64], i: usize) -> Atom {
+    match name {
+        "tokens_int" => Atom::Int(tokens[i]),
+        "indices" => Atom::Int(i as i64),
+        "mixed" if i % 2 == 0 => Atom::Int(tokens[i]),
+        "mixed" => Atom::Bool(tokens[i] > 0),
+        "True" => Atom::Bool(true),
+        "2.5" => Atom::Float(2.5),
+        int => Atom::Int(int.parse().expect("an int constant")),
+    }
+}
+
+fn int_token() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        -5i64..6,
+        Just(i64::MAX),
+        Just(i64::MIN),
+        Just(i64::MAX / 2 + 1),
+        any::<i64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(300), .. ProptestConfig::default() })]
+
+    /// Binary maps on ints take a loop of machine arithmetic: it gives
+    /// what the operator gives atom by atom (overflow an error), with bools
+    /// among the ints, constants on either side, and the sequence's type.
+    #[test]
+    fn binary_maps_on_ints_equal_the_operator_atom_by_atom(
+        tokens in prop::collection::vec(int_token(), 1..12),
+        column in prop::sample::select(OPERANDS[..3].to_vec()),
+        other in prop::sample::select(OPERANDS.to_vec()),
+        swap in any::<bool>(),
+        op in prop::sample::select(vec!["+", "-", "*", "==", "!=", "<", ">", "<=", ">=", "%"]),
+    ) {
+        // At least one side is a column (two constants make a constant).
+        let (left, right) = if swap { (other, column) } else { (column, other) };
+        let program = format!(
+            "mixed = tokens_int if indices % 2 == 0 else (tokens_int > 0);\ny = {left} {op} {right};"
+        );
+        let mut interp = Interpreter::new().expect("starts");
+        interp.run(&source("<maps>", program.clone()), None, &mut |_| {}).expect("runs");
+        let Some(Value::SOp(y)) = interp.get("y") else {
+            panic!("{program}: y is an s-op");
+        };
+        let input: Vec<Atom> = tokens.iter().map(|&t| Atom::Int(t)).collect();
+        use rasp::syntax::ast::{BinaryOp, CmpOp};
+        let binary = match op {
+            "+" => BinaryOp::Add,
+            "-" => BinaryOp::Sub,
+            "*" => BinaryOp::Mul,
+            "%" => BinaryOp::Mod,
+            "==" => BinaryOp::Cmp(CmpOp::Eq),
+            "!=" => BinaryOp::Cmp(CmpOp::Ne),
+            "<" => BinaryOp::Cmp(CmpOp::Lt),
+            ">" => BinaryOp::Cmp(CmpOp::Gt),
+            "<=" => BinaryOp::Cmp(CmpOp::Le),
+            _ => BinaryOp::Cmp(CmpOp::Ge),
+        };
+        let expected: Result<Vec<Atom>, _> = (0..tokens.len())
+            .map(|i| Atom::binary(binary, &operand_at(left, &tokens, i), &operand_at(right, &tokens, i)))
+            .collect();
+        let got = eval_sop_with(&y, &input, Kernels::Fast);
+        match (expected, got) {
+            (Ok(want), Ok(got)) => {
+                let want_repr: Vec<String> = want.iter().map(Atom::repr).collect();
+                let got_repr: Vec<String> = got.values.iter().map(Atom::repr).collect();
+                prop_assert_eq!(&got_repr, &want_repr, "{}", program);
+                prop_assert_eq!(Some(got.ty), rasp::eval::value::SeqType::of(&got.values), "{}", program);
+            }
+            (Err(_), Err(_)) => {}
+            (want, got) => prop_assert!(false, "{program}: {want:?} vs {got:?}"),
+        }
+    }
+}
+
+/// One step of an affine chain: a template (`{x}` its input, `{c}` the
+/// constant) and the constant.
+fn chain_step() -> impl Strategy<Value = (&'static str, Option<i64>)> {
+    let constant = prop_oneof![
+        -3i64..4,
+        Just(i64::MAX),
+        Just(i64::MIN),
+        Just(1i64 << 40),
+        any::<i64>(),
+    ];
+    let affine = (
+        prop::sample::select(vec![
+            "{x} + {c}",
+            "{c} + {x}",
+            "{x} - {c}",
+            "{c} - {x}",
+            "{x} * {c}",
+            "{c} * {x}",
+        ]),
+        constant,
+    )
+        .prop_map(|(t, c)| (t, Some(c)));
+    prop_oneof![
+        6 => affine,
+        1 => Just(("-{x}", None)),
+        // Not affine on ints: ends one chain, starts the next.
+        1 => Just(("{x} % 7", None)),
+        1 => Just(("{x} + 0.5", None)),
+    ]
+}
+
+/// An int constant as a program writes it (an atom expression).
+fn int_literal(c: i64) -> String {
+    match c {
+        i64::MIN => "(-9223372036854775807 - 1)".into(),
+        c if c < 0 => format!("(-{})", c.unsigned_abs()),
+        c => c.to_string(),
+    }
+}
+
+/// What one step does to one atom.
+fn chain_step_atom(template: &str, c: Option<i64>, x: &Atom) -> Result<Atom, String> {
+    use rasp::syntax::ast::{BinaryOp, UnaryOp};
+    let c = Atom::Int(c.unwrap_or(0));
+    match template {
+        "{x} + {c}" => Atom::binary(BinaryOp::Add, x, &c),
+        "{c} + {x}" => Atom::binary(BinaryOp::Add, &c, x),
+        "{x} - {c}" => Atom::binary(BinaryOp::Sub, x, &c),
+        "{c} - {x}" => Atom::binary(BinaryOp::Sub, &c, x),
+        "{x} * {c}" => Atom::binary(BinaryOp::Mul, x, &c),
+        "{c} * {x}" => Atom::binary(BinaryOp::Mul, &c, x),
+        "-{x}" => Atom::unary(UnaryOp::Neg, x),
+        "{x} % 7" => Atom::binary(BinaryOp::Mod, x, &Atom::Int(7)),
+        _ => Atom::binary(BinaryOp::Add, x, &Atom::Float(0.5)),
+    }
+    .map_err(|e| format!("{e:?}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: crate::proptest_cases(300), .. ProptestConfig::default() })]
+
+    /// A chain of affine int maps (`s = s + 1` in a loop) runs fused, as
+    /// one function of its input: it gives what the steps give one after
+    /// the other, position by position, with the same errors (an overflow
+    /// at any step), and runs step by step where a bool or a float is among
+    /// the values or a middle step has a second reader.
+    #[test]
+    fn fused_chains_of_affine_maps_equal_their_steps(
+        tokens in prop::collection::vec(prop_oneof![-5i64..6, Just(i64::MAX), Just(i64::MIN), any::<i64>()], 1..10),
+        start in prop::sample::select(vec!["tokens_int", "indices", "mixed"]),
+        chain in prop::collection::vec(chain_step(), 1..8),
+        read_twice in any::<bool>(),
+    ) {
+        let mut program = String::from(
+            "mixed = tokens_int if indices % 2 == 0 else (tokens_int > 0);\n",
+        );
+        program.push_str(&format!("s0 = {start};\n"));
+        for (k, (template, c)) in chain.iter().enumerate() {
+            let c = c.map(int_literal).unwrap_or_default();
+            let step = template.replace("{x}", &format!("s{k}")).replace("{c}", &c);
+            program.push_str(&format!("s{} = {step};\n", k + 1));
+        }
+        let last = chain.len();
+        let twice = read_twice && last >= 2;
+        if twice {
+            program.push_str(&format!("y = s{last} + s{};\n", last / 2));
+        } else {
+            program.push_str(&format!("y = s{last};\n"));
+        }
+        let mut interp = Interpreter::new().expect("starts");
+        interp.run(&source("<chain>", program.clone()), None, &mut |_| {}).expect("runs");
+        let Some(Value::SOp(y)) = interp.get("y") else {
+            panic!("{program}: y is an s-op");
+        };
+        let input: Vec<Atom> = tokens.iter().map(|&t| Atom::Int(t)).collect();
+        let expected: Result<Vec<Atom>, String> = (0..tokens.len())
+            .map(|i| {
+                let mut values = vec![match start {
+                    "tokens_int" => Atom::Int(tokens[i]),
+                    "indices" => Atom::Int(i as i64),
+                    _ if i % 2 == 0 => Atom::Int(tokens[i]),
+                    _ => Atom::Bool(tokens[i] > 0),
+                }];
+                for &(template, c) in &chain {
+                    let next = chain_step_atom(template, c, &values[values.len() - 1])?;
+                    values.push(next);
+                }
+                if twice {
+                    Atom::binary(rasp::syntax::ast::BinaryOp::Add, &values[last], &values[last / 2])
+                        .map_err(|e| format!("{e:?}"))
+                } else {
+                    Ok(values[last].clone())
+                }
+            })
+            .collect();
+        let got = eval_sop_with(&y, &input, Kernels::Fast);
+        match (expected, got) {
+            (Ok(want), Ok(got)) => {
+                let want_repr: Vec<String> = want.iter().map(Atom::repr).collect();
+                let got_repr: Vec<String> = got.values.iter().map(Atom::repr).collect();
+                prop_assert_eq!(&got_repr, &want_repr, "{}", program);
+                prop_assert_eq!(Some(got.ty), rasp::eval::value::SeqType::of(&got.values), "{}", program);
+            }
+            (Err(_), Err(_)) => {}
+            (want, got) => prop_assert!(false, "{program}: {want:?} vs {got:?}"),
+        }
+    }
+}

@@ -576,12 +576,13 @@ fn a_time_limit_stops_an_evaluation_and_every_other_input_still_runs() {
         "{err}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    // One input's s-op: a chain of 20,000 maps is quick on 3 tokens and far
-    // past a second on 100,000; the inputs around it get their outputs.
+    // One input's s-op: a chain of 20,000 maps of two columns each is
+    // quick on 3 tokens and far past a second on 100,000; the inputs around
+    // it get their outputs.
     let chain = dir.join("chain.rasp");
     std::fs::write(
         &chain,
-        "s = indices;\nfor i in range(20000) { s = s + 1; }\n",
+        "s = indices;\nfor i in range(20000) { s = s + indices; }\n",
     )
     .expect("write");
     let long = "a".repeat(100_000);
@@ -595,16 +596,12 @@ fn a_time_limit_stops_an_evaluation_and_every_other_input_still_runs() {
         .lines()
         .map(str::to_string)
         .collect();
-    assert_eq!(
-        lines,
-        ["[20000, 20001, 20002]", "[20000, 20001]"],
-        "{lines:?}"
-    );
+    assert_eq!(lines, ["[0, 20001, 40002]", "[0, 20001]"], "{lines:?}");
     let err = flat(&out.stderr);
     assert!(err.contains("time limit of 1 s"), "{err}");
     // The s-op that was running is pointed at, with the input.
     assert!(
-        err.contains("s + 1") && err.contains("fails on input `aaaa"),
+        err.contains("s + indices") && err.contains("fails on input `aaaa"),
         "{err}"
     );
     // A limit that is not a number of seconds is a usage error.
@@ -671,4 +668,88 @@ fn one_memory_budget_for_the_process_and_every_other_output_still_printed() {
         Some("ab\n"),
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn ordering_a_graph_of_many_nodes_checks_its_budget() {
+    // The order of a long chain is made with a check every few thousand
+    // nodes (the time budget and Ctrl-C reach it), and stops at its error.
+    use rasp::eval::sop::{topological_order, topological_order_checked, Node};
+    let chain = sop(
+        "s = indices; for i in range(20000) { s = s + 1; }\ny = s;",
+        "y",
+    );
+    let roots = [Node::SOp(chain)];
+    let mut checks = 0;
+    let stopped = topological_order_checked(&roots, || {
+        checks += 1;
+        if checks == 3 {
+            Err("stop")
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(stopped.err(), Some("stop"));
+    assert_eq!(checks, 3, "stops at the first failed check");
+    let mut checks = 0;
+    let order = topological_order_checked(&roots, || {
+        checks += 1;
+        Ok::<(), ()>(())
+    })
+    .expect("no check fails");
+    assert!(checks >= 5, "checked while it went: {checks}");
+    let ids: Vec<_> = order.iter().map(Node::id).collect();
+    let plain: Vec<_> = topological_order(&roots).iter().map(Node::id).collect();
+    assert_eq!(ids, plain);
+}
+
+#[test]
+fn a_long_chain_of_affine_maps_runs_in_one_pass() {
+    // `s = s + 1` two hundred thousand times on 100,000 tokens: one column
+    // pass per map would be 2·10^10 steps; fused, the chain is one pass,
+    // well inside the time limit. Its values and an overflow are the
+    // unfused ones (tests/it/kernels.rs checks every step kind).
+    let dir = std::env::temp_dir().join(format!("rasp-limits-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let chain = dir.join("chain.rasp");
+    std::fs::write(
+        &chain,
+        "s = indices;\nfor i in range(200000) { s = s + 1; s = s * 1; }\ny = 2 * s - 1;\n",
+    )
+    .expect("write");
+    let long = "a".repeat(100_000);
+    let stdin = format!("{long}\nab\n");
+    let out = crate::rasp(
+        &[
+            "run",
+            chain.to_str().expect("utf-8"),
+            "--timeout",
+            "120",
+            "--json",
+        ],
+        Some(&stdin),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", flat(&out.stderr));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].contains(r#""output":[399999,400001,400003,"#),
+        "starts with 2·200,000 − 1"
+    );
+    assert!(
+        lines[0].ends_with(",599997]}"),
+        "ends with 2·(99,999 + 200,000) − 1"
+    );
+    assert_eq!(lines[1], r#"{"input":["a","b"],"output":[399999,400001]}"#);
+    // An overflow half-way is the error of the step that overflows.
+    std::fs::write(&chain, "s = indices;\nfor i in range(100) { s = s * 2; }\n").expect("write");
+    let out = crate::rasp(
+        &["run", chain.to_str().expect("utf-8"), "--input", "ab"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = flat(&out.stderr);
+    assert!(err.contains("s * 2") && err.contains("overflow"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
