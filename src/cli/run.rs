@@ -325,6 +325,7 @@ pub fn for_each_block(
         let mut texts = Vec::with_capacity(BLOCK);
         let mut number = 0usize;
         let mut done = false;
+        let mut skip_rest = false;
         while !done {
             texts.clear();
             let mut bytes = 0;
@@ -332,18 +333,32 @@ pub fn for_each_block(
             // ends the block; its error follows the block's outputs.
             let mut bad: Option<(usize, String, String)> = None;
             loop {
+                if skip_rest {
+                    // The rest of a line over the limit, read and dropped
+                    // after its error was printed.
+                    skip_rest = false;
+                    if let Err(e) = skip_line(&mut reader) {
+                        bad = Some((number, String::new(), format!("it cannot be read: {e}")));
+                        done = true;
+                        break;
+                    }
+                }
                 number += 1;
                 let line = match read_capped(&mut reader, MAX_LINE_BYTES) {
                     Ok(Line::End) => {
                         done = true;
                         break;
                     }
-                    Ok(Line::TooLong(n)) => {
+                    Ok(Line::TooLong) => {
                         bad = Some((
                             number,
                             String::new(),
-                            format!("it is {n} bytes long, over the limit of {MAX_LINE_BYTES}"),
+                            format!(
+                                "it is longer than the limit of {} MiB",
+                                MAX_LINE_BYTES >> 20
+                            ),
                         ));
+                        skip_rest = true;
                         break;
                     }
                     Ok(Line::Text(bytes)) => bytes,
@@ -532,17 +547,17 @@ pub const MAX_LINE_BYTES: usize = 64 << 20;
 enum Line {
     /// The bytes of the line, its newline included if it had one.
     Text(Vec<u8>),
-    /// A line of at least this many bytes, skipped to its end.
-    TooLong(usize),
+    /// A line longer than the bound: what was read of it is dropped, the
+    /// rest is still to be skipped ([`skip_line`]).
+    TooLong,
     End,
 }
 
-/// Reads one line of at most `cap` bytes; a longer one is skipped to its
-/// end without being held.
+/// Reads one line of at most `cap` bytes. A longer one is reported as soon
+/// as it passes the bound (an endless line gets its error at once), its
+/// rest left unread.
 fn read_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Result<Line> {
     let mut line = Vec::new();
-    let mut total = 0usize;
-    let mut over = false;
     loop {
         let buf = match reader.fill_buf() {
             Ok(b) => b,
@@ -557,25 +572,42 @@ fn read_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Result<Line> {
             None => (buf, false),
         };
         let n = chunk.len();
-        total += n;
-        if !over {
-            if line.len() + n > cap {
-                over = true;
-                line = Vec::new();
-            } else {
-                line.extend_from_slice(chunk);
-            }
+        if line.len() + n > cap {
+            return Ok(Line::TooLong);
         }
+        line.extend_from_slice(chunk);
         reader.consume(n);
         if end {
             break;
         }
     }
-    Ok(if over {
-        Line::TooLong(total)
-    } else if total == 0 {
+    Ok(if line.is_empty() {
         Line::End
     } else {
         Line::Text(line)
     })
+}
+
+/// Reads and drops the rest of a line, its newline included.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
 }

@@ -690,9 +690,53 @@ fn a_line_that_is_not_an_input_gets_its_error_in_its_place() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "[b, a]\n[a, b]\n");
     assert!(
-        stderr(&out)
-            .contains("line 2 of standard input is not an input: it is 67108866 bytes long"),
+        stderr(&out).contains(
+            "line 2 of standard input is not an input: it is longer than the limit of 64 MiB"
+        ),
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn an_endless_line_gets_its_error_before_it_ends() {
+    // A line that never ends (`< /dev/zero`) is reported as soon as it
+    // passes the bound, while it is still being written; its rest is
+    // skipped and the next line runs.
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rasp"))
+        .args(["run", "examples/reverse.rasp"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rasp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let (more, wait_for_more) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..(rasp::cli::MAX_LINE_BYTES >> 20) + 2 {
+            if stdin.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        // The line is not over until the error has been read.
+        let _ = wait_for_more.recv();
+        let _ = stdin.write_all(b"aaa\nab\n");
+    });
+    let mut errors = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("line 1 of standard input is not an input") {
+        let mut line = String::new();
+        if errors.read_line(&mut line).expect("stderr reads") == 0 {
+            panic!("standard error ended before the line's error: {seen}");
+        }
+        seen.push_str(&line);
+    }
+    more.send(()).expect("the writer waits");
+    writer.join().expect("writer");
+    let out = child.wait_with_output().expect("rasp finishes");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[b, a]\n");
 }
