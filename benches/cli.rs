@@ -4,6 +4,11 @@
 //!
 //! Run with `cargo bench --bench cli`; results go in `BENCHMARKS.md`.
 
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -2,6 +2,11 @@
 //!
 //! Run with `cargo bench --bench compiler`; results go in `BENCHMARKS.md`.
 
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rasp::compile::compile;
 use rasp::eval::atom::Atom;

@@ -7,6 +7,11 @@
 //! `cargo bench --bench interpreter -- '/1000$'` runs only the 1,000-token
 //! cases.
 
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};

@@ -7,6 +7,11 @@
 //! The `dense_*` groups report throughput in floating-point operations per
 //! second (criterion's "elem/s").
 
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3};

@@ -6,6 +6,7 @@
 //! that later stages consume.
 
 pub mod analyze;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;
@@ -13,12 +14,17 @@ pub mod draw;
 pub mod error;
 pub mod eval;
 pub mod files;
-pub mod golden;
 pub mod memory;
 pub mod model;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod repl;
 pub mod syntax;
 
 pub use error::Error;
 pub use eval::Interpreter;
+
+// The crate's own unit tests count allocations as the binary does.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;

@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+/// Counts each thread's allocations, for the memory limits (`rasp::memory`).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 /// Deeply nested values (a list built by wrapping itself in a loop) are
 /// dropped and printed recursively; a large stack keeps that safe.
 const STACK_SIZE: usize = 512 * 1024 * 1024;

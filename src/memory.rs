@@ -2,9 +2,10 @@
 //! diagnostic (`rasp::eval::limit`) instead of being killed for running out
 //! of memory.
 //!
-//! With the `memory-limit` feature (on by default) the crate installs a
-//! global allocator: the system's, wrapped to keep, per thread, the bytes that
-//! thread has allocated minus those it has freed. A [`Budget`] taken when an
+//! Counting needs [`Counting`] installed as the program's global allocator
+//! (the `rasp` binary does, as do the crate's tests): the system's
+//! allocator, wrapped to keep, per thread, the bytes that thread has
+//! allocated minus those it has freed. A [`Budget`] taken when an
 //! evaluation starts (a `run` of the interpreter, one s-op evaluation on one
 //! input) then knows how much the evaluation holds, and the evaluator checks
 //! it at every step (call or loop iteration), after every s-op column and
@@ -19,7 +20,8 @@
 //! its changes to a shared count in batches of 256 KiB, so the shared count
 //! stays off the allocation path. Unless set, both are [`default_limit`]:
 //! [`MAX_DEFAULT_LIMIT`], or half the machine's memory if that is less.
-//! Without the feature nothing is counted and budgets never run out.
+//! Without it nothing is counted and memory budgets never run out
+//! ([`is_counting`] tells); the time limit holds either way.
 //!
 //! A budget also carries the time limit ([`set_time_limit`]) and Ctrl-C's
 //! request to stop ([`interrupt`]).
@@ -118,8 +120,8 @@ fn net() -> isize {
     NET.try_with(Cell::get).unwrap_or(0)
 }
 
-/// The bytes this thread has allocated and not freed (0 without the
-/// `memory-limit` feature): equal before and after a piece of work that
+/// The bytes this thread has allocated and not freed (0 unless [`Counting`]
+/// is the global allocator): equal before and after a piece of work that
 /// frees everything it allocates, so tests use it to find leaks (a cycle of
 /// `Rc`s, say) where no leak sanitizer can run.
 pub fn held() -> isize {
@@ -273,14 +275,25 @@ impl Budget {
     }
 }
 
-#[cfg(feature = "memory-limit")]
+pub use counting::Counting;
+
+/// Whether [`Counting`] is the global allocator (allocations are counted).
+pub fn is_counting() -> bool {
+    let before = net();
+    let probe = std::hint::black_box(Box::new([0u8; 64]));
+    let counted = net() != before;
+    drop(probe);
+    counted
+}
+
 mod counting {
     use std::alloc::{GlobalAlloc, Layout, System};
 
     /// The system allocator, counting each thread's net bytes in `NET` (a
     /// constant-initialised thread local without destructor: reading it
-    /// never allocates).
-    struct Counting;
+    /// never allocates). Install it with
+    /// `#[global_allocator] static A: rasp::memory::Counting = rasp::memory::Counting;`.
+    pub struct Counting;
 
     fn add(delta: isize) {
         let _ = super::NET.try_with(|n| n.set(n.get().wrapping_add(delta)));
@@ -332,11 +345,9 @@ mod counting {
         }
     }
 
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
 }
 
-#[cfg(all(test, feature = "memory-limit"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,9 @@
 //! Runs every golden case in `tests/programs/`, every program of the corpus
 //! in `tests/corpus/` and every example in `examples/` through the
-//! interpreter, one test per file (see `rasp::golden` for the format).
+//! interpreter, one test per file (see `support/golden.rs` for the format).
+
+#[path = "support/golden.rs"]
+mod golden;
 
 use std::path::{Path, PathBuf};
 
@@ -10,9 +13,14 @@ use rasp::eval::print::{sequence_text, value_text};
 use rasp::eval::run::eval_sop;
 use rasp::eval::value::Value;
 use rasp::eval::Event;
-use rasp::golden::{parse_case, Case, Expected};
+use golden::{parse_case, Case, Expected};
 use rasp::syntax::span::source;
 use rasp::Interpreter;
+
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
 
 fn main() {
     let args = Arguments::from_args();

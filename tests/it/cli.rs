@@ -7,7 +7,7 @@ use std::process::Output;
 
 use crate::{files_in, rasp};
 
-use rasp::golden::{parse_case, Expected};
+use crate::golden::{parse_case, Expected};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -156,7 +156,7 @@ fn a_corrupted_model_is_caught() {
 /// input, and every input must give the expected output.
 #[test]
 fn golden_task_cases_run_through_compiled_models() {
-    use rasp::golden::{parse_case, Expected};
+    use crate::golden::{parse_case, Expected};
     let files = crate::files_in("tests/programs", "task_", ".rasp");
     let mut compiled = 0;
     let mut skipped = Vec::new();

@@ -29,7 +29,7 @@ fn every_corpus_program_compiles_and_equals_the_interpreter_on_every_small_input
     assert!(files.len() >= 40, "the corpus has {} programs", files.len());
     let mut checked = 0u128;
     for file in &files {
-        let case = rasp::golden::parse_case(&std::fs::read_to_string(file).expect("read"))
+        let case = crate::golden::parse_case(&std::fs::read_to_string(file).expect("read"))
             .expect("valid case");
         let (text, name, sop) = crate::program_sop(file, &case);
         let vocab = Interpreter::parse_vocab(case.vocab.as_deref().expect("a vocabulary"))
@@ -65,7 +65,7 @@ fn tracr_programs_at_sixteen_are_exact_and_no_larger_than_tracr_s() {
     // parameters never more.
     let mut compared = 0;
     for file in crate::files_in("tests/corpus", "tracr_", ".rasp") {
-        let case = rasp::golden::parse_case(&std::fs::read_to_string(&file).expect("read"))
+        let case = crate::golden::parse_case(&std::fs::read_to_string(&file).expect("read"))
             .expect("valid case");
         let Some(tracr) = case.tracr else { continue };
         let (text, name, sop) = crate::program_sop(&file, &case);

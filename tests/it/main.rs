@@ -3,6 +3,8 @@
 
 mod analyze;
 mod cli;
+#[path = "../support/golden.rs"]
+mod golden;
 mod compile;
 mod corpus;
 mod diagnostics;
@@ -15,6 +17,11 @@ mod kernels;
 mod limits;
 mod precision;
 mod repl;
+
+/// Allocations counted as the `rasp` binary counts them (memory limits,
+/// leak checks).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,7 +97,7 @@ pub fn proptest_cases(default: u32) -> u32 {
 /// names (`#> sop:`), or else the last s-op it assigned, with that name.
 pub fn program_sop(
     file: &Path,
-    case: &rasp::golden::Case,
+    case: &crate::golden::Case,
 ) -> (String, String, rasp::eval::sop::SOp) {
     use rasp::eval::value::Value;
     use rasp::eval::Interpreter;

@@ -625,7 +625,7 @@ fn corpus() -> Vec<Program> {
     crate::files_in("tests/corpus", "", ".rasp")
         .into_iter()
         .map(|file| {
-            let case = rasp::golden::parse_case(&std::fs::read_to_string(&file).expect("read"))
+            let case = crate::golden::parse_case(&std::fs::read_to_string(&file).expect("read"))
                 .expect("valid case");
             let (text, sop_name, sop) = crate::program_sop(&file, &case);
             let vocab = Interpreter::parse_vocab(case.vocab.as_deref().expect("a vocabulary"))

@@ -152,6 +152,10 @@ pub fn parse_case(text: &str) -> Result<Case, CaseError> {
 
 #[cfg(test)]
 mod tests {
+    #[allow(
+        unused_imports,
+        reason = "tests/programs.rs has its own harness and runs none of these"
+    )]
     use super::*;
 
     #[test]
