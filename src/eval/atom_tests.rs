@@ -1,15 +1,93 @@
 //! Table-driven tests of atom semantics against what python3 prints, plus
 //! property tests that no operator panics on any 64-bit ints or floats.
 
-#[rustfmt::skip]
-#[path = "atom_table.rs"]
-mod table;
-
 use proptest::prelude::*;
 
 use super::*;
 use crate::eval::pyfmt::{parse_float, parse_int, repr_str, round_float};
-use table::{BINARY_TABLE, FLOAT_TABLE, INT_DIV_TABLE, STR_REPR_TABLE, UNARY_TABLE};
+
+/// The expected results, written by `python3 scripts/atom_table.py`: lines of a
+/// table name and tab-separated fields, after `#` comments that include the
+/// line `# rows: binary 529, unary 55, ...`.
+const TABLE: &str = include_str!("atom_table.tsv");
+
+/// Each table with its fields per row and its fewest rows, so that a table
+/// cut short (or a generator that lost operands) fails `table_is_complete`.
+const TABLES: [(&str, usize, usize); 5] = [
+    ("binary", 16, 529),
+    ("unary", 9, 55),
+    ("float", 3, 104),
+    ("str", 2, 20),
+    ("int_div", 3, 49),
+];
+
+/// The rows of one table of [`TABLE`], each its fields after the table name.
+fn rows(table: &str) -> Vec<Vec<&'static str>> {
+    let (_, width, _) = TABLES
+        .iter()
+        .find(|(name, _, _)| *name == table)
+        .expect("a known table");
+    TABLE
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .filter(|fields| fields[0] == table)
+        .map(|fields| {
+            assert_eq!(
+                fields.len(),
+                width + 1,
+                "a row of table {table} in atom_table.tsv has {} fields, not {}: {fields:?}",
+                fields.len() - 1,
+                width
+            );
+            fields[1..].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn table_is_complete() {
+    let declared = TABLE
+        .lines()
+        .find_map(|line| line.strip_prefix("# rows: "))
+        .expect("atom_table.tsv declares its row counts (`# rows: ...`)");
+    let declared: Vec<(&str, usize)> = declared
+        .split(", ")
+        .map(|entry| {
+            let (name, count) = entry.split_once(' ').expect("`name count`");
+            (name, count.parse().expect("a row count"))
+        })
+        .collect();
+    let names: Vec<&str> = TABLES.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(
+        declared.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        names,
+        "atom_table.tsv declares other tables than the tests read"
+    );
+    for line in TABLE.lines().filter(|line| !line.starts_with('#')) {
+        let name = line.split('\t').next().unwrap_or_default();
+        assert!(
+            names.contains(&name),
+            "a row of no known table in atom_table.tsv: {line:?}"
+        );
+    }
+    for ((name, _, fewest), (_, count)) in TABLES.iter().zip(&declared) {
+        let found = rows(name).len();
+        assert_eq!(
+            found, *count,
+            "atom_table.tsv declares {count} {name} rows but holds {found}: cut short? \
+             Regenerate it with `python3 scripts/atom_table.py`"
+        );
+        assert!(
+            found >= *fewest,
+            "atom_table.tsv has {found} {name} rows, fewer than the {fewest} the tests expect"
+        );
+    }
+    assert!(
+        TABLE.ends_with('\n'),
+        "atom_table.tsv ends mid-line: cut short?"
+    );
+}
 
 const BINARY_OPS: [BinaryOp; 14] = [
     BinaryOp::Pow,
@@ -36,7 +114,7 @@ fn atom(literal: &str) -> Atom {
         "inf" => Atom::Float(f64::INFINITY),
         "-inf" => Atom::Float(f64::NEG_INFINITY),
         "nan" => Atom::Float(f64::NAN),
-        _ if literal.starts_with('\'') => Atom::str(&unescape(&literal[1..literal.len() - 1])),
+        _ if literal.starts_with(['\'', '"']) => Atom::str(&py_str(literal)),
         _ => match literal.parse::<i64>() {
             Ok(i) => Atom::Int(i),
             Err(_) => Atom::Float(literal.parse().expect("a float literal in the table")),
@@ -44,22 +122,37 @@ fn atom(literal: &str) -> Atom {
     }
 }
 
-/// Decodes the `\xhh` and `\uhhhh` escapes of a Python string repr.
-fn unescape(body: &str) -> String {
+/// The string a Python string literal (a repr or `ascii()`) stands for:
+/// `'it\'s'`, `"it's"`, `'\xa0\u3000\U0001f600'`.
+fn py_str(literal: &str) -> String {
+    let body = &literal[1..literal.len() - 1];
     let mut out = String::new();
-    let mut rest = body;
-    while let Some(index) = rest.find('\\') {
-        out.push_str(&rest[..index]);
-        let width = if rest[index + 1..].starts_with('x') {
-            2
-        } else {
-            4
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let escape = chars.next().expect("an escape after a backslash");
+        let width = match escape {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => {
+                out.push(match escape {
+                    't' => '\t',
+                    'n' => '\n',
+                    'r' => '\r',
+                    '\\' | '\'' | '"' => escape,
+                    _ => panic!("an escape Python's repr does not write: \\{escape}"),
+                });
+                continue;
+            }
         };
-        let hex = &rest[index + 2..index + 2 + width];
-        out.push(char::from_u32(u32::from_str_radix(hex, 16).expect("hex")).expect("a char"));
-        rest = &rest[index + 2 + width..];
+        let hex: String = chars.by_ref().take(width).collect();
+        let code = u32::from_str_radix(&hex, 16).expect("hex digits");
+        out.push(char::from_u32(code).expect("a char"));
     }
-    out.push_str(rest);
     out
 }
 
@@ -81,7 +174,8 @@ fn outcome(result: Result<Atom, AtomError>) -> String {
 #[test]
 fn binary_operators_match_python() {
     let mut failures = Vec::new();
-    for (left, right, expected) in BINARY_TABLE {
+    for row in rows("binary") {
+        let (left, right, expected) = (row[0], row[1], &row[2..]);
         for (op, expected) in BINARY_OPS.iter().zip(expected) {
             let got = outcome(Atom::binary(*op, &atom(left), &atom(right)));
             // Python's OverflowError for a repeat count beyond an index is,
@@ -106,7 +200,8 @@ fn binary_operators_match_python() {
 #[test]
 fn unary_operators_and_conversions_match_python() {
     let mut failures = Vec::new();
-    for (value, expected) in UNARY_TABLE {
+    for row in rows("unary") {
+        let (value, expected) = (row[0], &row[1..]);
         let a = atom(value);
         let got = [
             outcome(Atom::unary(UnaryOp::Neg, &a)),
@@ -139,18 +234,23 @@ fn unary_operators_and_conversions_match_python() {
 
 #[test]
 fn float_repr_and_short_match_python() {
-    for (x, repr, short) in FLOAT_TABLE {
-        assert_eq!(format_float_repr(*x), *repr, "repr({x:e})");
-        assert_eq!(Atom::Float(*x).short(), *short, "str(round({x:e}, 3))");
+    for row in rows("float") {
+        let (bits, repr, short) = (row[0], row[1], row[2]);
+        let bits = bits.strip_prefix("0x").expect("bits in hex");
+        let x = f64::from_bits(u64::from_str_radix(bits, 16).expect("64 bits in hex"));
+        assert_eq!(format_float_repr(x), repr, "repr({x:e})");
+        assert_eq!(Atom::Float(x).short(), short, "str(round({x:e}, 3))");
     }
 }
 
 #[test]
 fn int_true_division_is_correctly_rounded() {
-    for (i, j, expected) in INT_DIV_TABLE {
+    for row in rows("int_div") {
+        let i: i64 = row[0].parse().expect("an int");
+        let j: i64 = row[1].parse().expect("an int");
         assert_eq!(
-            outcome(Atom::binary(BinaryOp::Div, &Atom::Int(*i), &Atom::Int(*j))),
-            *expected,
+            outcome(Atom::binary(BinaryOp::Div, &Atom::Int(i), &Atom::Int(j))),
+            row[2],
             "{i} / {j}"
         );
     }
@@ -158,8 +258,9 @@ fn int_true_division_is_correctly_rounded() {
 
 #[test]
 fn string_repr_matches_python() {
-    for (s, expected) in STR_REPR_TABLE {
-        assert_eq!(repr_str(s), *expected, "repr of {s:?}");
+    for row in rows("str") {
+        let s = py_str(row[0]);
+        assert_eq!(repr_str(&s), row[1], "repr of {s:?}");
     }
 }
 
