@@ -1,5 +1,7 @@
 //! `rasp exec` inputs: any text is parsed as an input, encoded against a
-//! small compiled model and run, or gives a diagnostic.
+//! small compiled model and run, or gives a diagnostic. Doing it again for
+//! the same text must free all it allocates ([`rasp_fuzz::leak_checked`];
+//! the models are compiled once, in the first run of the first input).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -39,10 +41,17 @@ fn compile_models() -> Vec<Model> {
     .collect()
 }
 
-fuzz_target!(|bytes: &[u8]| {
+fuzz_target!(init: rasp_fuzz::init(), |bytes: &[u8]| {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
+    rasp_fuzz::leak_checked(|| {
+        exec(text);
+        true
+    });
+});
+
+fn exec(text: &str) {
     let input = match Interpreter::parse_input(text) {
         Ok(input) => input,
         Err(e) => {
@@ -64,4 +73,4 @@ fuzz_target!(|bytes: &[u8]| {
             }
         }
     });
-});
+}
