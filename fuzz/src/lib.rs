@@ -14,6 +14,11 @@
 
 use std::time::Duration;
 
+/// The crate's counting allocator, which the memory limits and the leak
+/// check read (the `rasp` binary installs it too).
+#[global_allocator]
+static ALLOCATOR: rasp::memory::Counting = rasp::memory::Counting;
+
 /// The time one evaluation (a program's run, one s-op on one input) may
 /// take: well under libFuzzer's `-timeout=10` of `scripts/fuzz.sh`, so a
 /// slow input ends with the evaluator's `rasp::eval::limit` diagnostic.
@@ -28,6 +33,10 @@ pub const PROCESS_MEMORY_LIMIT: usize = 1 << 30;
 /// Once, before the first input: sets the evaluator's time and memory
 /// limits (budgets taken later, on this thread).
 pub fn init() {
+    assert!(
+        rasp::memory::is_counting(),
+        "the counting allocator is not installed"
+    );
     rasp::memory::set_time_limit(Some(TIME_LIMIT));
     // Sets this thread's limit too, so the per-evaluation one comes after.
     rasp::memory::set_process_limit(PROCESS_MEMORY_LIMIT);
