@@ -275,6 +275,23 @@ impl Budget {
     }
 }
 
+/// `Err` unless `bytes` more fit in this thread's limit and the process's,
+/// beside what they hold now: checked before a large allocation whose size
+/// is known in advance (a forward pass's buffers), so that it fails with a
+/// diagnostic instead of aborting.
+pub fn reserve(bytes: usize) -> Result<(), Exceeded> {
+    let held = |n: isize| usize::try_from(n).unwrap_or(0);
+    let thread = limit();
+    if held(net()).saturating_add(bytes) > thread {
+        return Err(Exceeded::Memory(thread));
+    }
+    let process = process_limit();
+    if held(process_held()).saturating_add(bytes) > process {
+        return Err(Exceeded::Memory(process));
+    }
+    Ok(())
+}
+
 pub use counting::Counting;
 
 /// Whether [`Counting`] is the global allocator (allocations are counted).
@@ -344,7 +361,6 @@ mod counting {
             p
         }
     }
-
 }
 
 #[cfg(test)]

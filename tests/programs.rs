@@ -7,13 +7,13 @@ mod golden;
 
 use std::path::{Path, PathBuf};
 
+use golden::{parse_case, Case, Expected};
 use libtest_mimic::{Arguments, Failed, Trial};
 use rasp::eval::atom::Atom;
 use rasp::eval::print::{sequence_text, value_text};
 use rasp::eval::run::eval_sop;
 use rasp::eval::value::Value;
 use rasp::eval::Event;
-use golden::{parse_case, Case, Expected};
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 

@@ -16,7 +16,6 @@ use crate::compile::verify::{
     all_inputs, count_all, hard_input_count, sample_inputs, verify_parallel, Report,
 };
 use crate::compile::{compile_noting, CompileError, CompileOptions};
-use crate::diagnostics::render;
 use crate::eval::atom::Atom;
 use crate::eval::run::PreparedSOp;
 use crate::model::forward::{Prediction, Runner};
@@ -118,7 +117,7 @@ fn compile_target(target: &Target) -> Result<(Model, Loaded), ExitCode> {
         report(&e);
         ExitCode::from(EXIT_USAGE)
     })?;
-    let loaded = load_program(&target.file, target.sop.as_deref(), false)?;
+    let loaded = load_program(&target.file, target.sop.as_deref())?;
     let options = CompileOptions {
         dtype: target.dtype.into(),
     };
@@ -221,6 +220,13 @@ struct Texts {
     /// Each output value as `rasp run` prints it, and as JSON.
     value_text: Vec<String>,
     value_json: Vec<String>,
+    /// Each output value as the other number type (`1.0` for `1`, `1` for
+    /// `1.0`), as printed and as JSON, where there is one; and whether the
+    /// value itself is a float.
+    other_text: Vec<Option<(String, String)>>,
+    is_float: Vec<bool>,
+    /// The kind of the number at each position (numerical outputs).
+    kinds: Vec<crate::model::NumberKind>,
     max_len: usize,
 }
 
@@ -250,6 +256,26 @@ impl Texts {
                 .collect(),
             value_text: values.iter().map(Atom::short).collect(),
             value_json: values.iter().map(|a| atom_json(a).to_string()).collect(),
+            other_text: values
+                .iter()
+                .map(|a| {
+                    use crate::model::NumberKind;
+                    let other = match a {
+                        Atom::Int(_) => NumberKind::Float.apply(a.clone()),
+                        Atom::Float(_) => NumberKind::Int.apply(a.clone()),
+                        _ => return None,
+                    };
+                    matches!(other, Atom::Int(_) | Atom::Float(_))
+                        .then_some(())
+                        .filter(|()| std::mem::discriminant(&other) != std::mem::discriminant(a))
+                        .map(|()| (other.short(), atom_json(&other).to_string()))
+                })
+                .collect(),
+            is_float: values.iter().map(|a| matches!(a, Atom::Float(_))).collect(),
+            kinds: match &model.meta.output {
+                OutputDecoding::Numerical { kinds, .. } => kinds.clone(),
+                OutputDecoding::Categorical { .. } => Vec::new(),
+            },
             max_len: model.meta.max_len,
         }
     }
@@ -283,7 +309,26 @@ impl Texts {
         format!("[{}]", tokens.join(","))
     }
 
-    fn value(&self, p: Prediction, json: bool) -> String {
+    /// The text of prediction `p` at user position `position`.
+    fn value(&self, p: Prediction, position: usize, json: bool) -> String {
+        use crate::model::NumberKind;
+        if let (Prediction::Value(i), Some(kind)) = (p, self.kinds.get(position)) {
+            let listed_float = self.is_float.get(i as usize).copied().unwrap_or(false);
+            let wanted_other = match kind {
+                NumberKind::Float => !listed_float,
+                NumberKind::Int => listed_float,
+                NumberKind::Either => false,
+            };
+            if let Some(Some((text, json_text))) =
+                self.other_text.get(i as usize).filter(|_| wanted_other)
+            {
+                return if json {
+                    json_text.clone()
+                } else {
+                    text.clone()
+                };
+            }
+        }
         let (texts, index) = match p {
             Prediction::Value(i) => (
                 if json {
@@ -312,7 +357,11 @@ impl Texts {
     /// One output line, as `rasp run` prints it; `input` is the JSON of
     /// the input's tokens.
     fn line(&self, input: impl FnOnce() -> String, outputs: &[Prediction], json: bool) -> String {
-        let shown: Vec<String> = outputs.iter().map(|&p| self.value(p, json)).collect();
+        let shown: Vec<String> = outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| self.value(p, i, json))
+            .collect();
         if json {
             format!("{{\"input\":{},\"output\":[{}]}}", input(), shown.join(","))
         } else {
@@ -344,17 +393,15 @@ fn exec_block(
             lines.push(None);
             continue;
         }
-        let failure = |message: String, input: serde_json::Value, diagnostic: String| LineOutput {
-            stdout: json.then(|| serde_json::json!({"input": input, "error": message}).to_string()),
-            stderr: Some(diagnostic),
-        };
         let input = match Interpreter::parse_input(text) {
             Ok(i) => i,
             Err(e) => {
-                lines.push(Some(failure(
-                    e.to_string(),
-                    serde_json::Value::String(text.clone()),
-                    render(&e, color),
+                let shown = serde_json::Value::String(text.clone());
+                lines.push(Some(LineOutput::failure(
+                    || shown.to_string(),
+                    &e,
+                    json,
+                    color,
                 )));
                 general.push(None);
                 continue;
@@ -367,10 +414,11 @@ fn exec_block(
                 lines.push(None);
             }
             Err(e) => {
-                lines.push(Some(failure(
-                    e.to_string(),
-                    atoms_json(&input),
-                    render(&e, color),
+                lines.push(Some(LineOutput::failure(
+                    || atoms_json(&input).to_string(),
+                    &e,
+                    json,
+                    color,
                 )));
                 general.push(None);
             }
@@ -379,12 +427,13 @@ fn exec_block(
     let predictions = match model.predict(runner, &batch) {
         Ok(p) => p,
         Err(e) => {
-            let diagnostic = render(&e, color);
+            // Every input of the block gets the error line and the
+            // diagnostic (the model could not run them).
             return block
                 .iter()
-                .map(|_| LineOutput {
-                    stdout: None,
-                    stderr: Some(diagnostic.clone()),
+                .map(|text| {
+                    let shown = serde_json::Value::String(text.clone());
+                    LineOutput::failure(|| shown.to_string(), &e, json, color)
                 })
                 .collect();
         }
@@ -411,11 +460,7 @@ fn exec_block(
                 Some(atoms) => atoms_json(atoms).to_string(),
                 None => texts.ids_json(ids),
             };
-            let message = serde_json::Value::String(e.to_string());
-            lines[*i] = Some(LineOutput {
-                stdout: json.then(|| format!("{{\"input\":{input},\"error\":{message}}}")),
-                stderr: Some(render(&e, color)),
-            });
+            lines[*i] = Some(LineOutput::failure(|| input, &e, json, color));
             continue;
         }
         let text = text.unwrap_or_else(|| {

@@ -39,6 +39,23 @@ pub struct DrawArgs {
     pub format: Option<FormatArg>,
 }
 
+/// An output file that does not say what `rasp draw` writes.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+enum DrawUsage {
+    #[error("`{path}` is not a name for what `rasp draw` writes")]
+    #[diagnostic(
+        code(rasp::cli::draw_format),
+        help("a drawing is SVG (`-o flow.svg`) or graphviz DOT (`-o flow.dot`, `.gv`); for a PNG, convert the SVG (`rsvg-convert flow.svg -o flow.png`) or the DOT (`dot -Tpng flow.dot -o flow.png`)")
+    )]
+    Extension { path: String },
+    #[error("`--format {format}` does not match the name `{path}`")]
+    #[diagnostic(
+        code(rasp::cli::draw_format),
+        help("give the file the format's extension, or leave `--format` out to take it from the name")
+    )]
+    Mismatch { path: String, format: &'static str },
+}
+
 /// Runs `rasp draw`.
 pub fn run_draw(args: &DrawArgs) -> ExitCode {
     let input = match Interpreter::parse_input(&args.input) {
@@ -48,15 +65,32 @@ pub fn run_draw(args: &DrawArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let loaded = match load_program(&args.file, args.sop.as_deref(), false) {
+    let loaded = match load_program(&args.file, args.sop.as_deref()) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let format = match (args.format, &args.output) {
-        (Some(FormatArg::Svg), _) => Format::Svg,
-        (Some(FormatArg::Dot), _) => Format::Dot,
-        (None, Some(path)) => Format::for_path(path),
-        (None, None) => Format::Svg,
+    let asked = args.format.map(|f| match f {
+        FormatArg::Svg => Format::Svg,
+        FormatArg::Dot => Format::Dot,
+    });
+    let format = match (asked, args.output.as_deref()) {
+        (asked, Some(path)) if path.as_os_str() != "-" => match (asked, Format::for_path(path)) {
+            (Some(a), Some(f)) if a != f => {
+                report(&DrawUsage::Mismatch {
+                    path: path.display().to_string(),
+                    format: a.extension(),
+                });
+                return ExitCode::from(EXIT_USAGE);
+            }
+            (_, Some(f)) => f,
+            (_, None) => {
+                report(&DrawUsage::Extension {
+                    path: path.display().to_string(),
+                });
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        (asked, _) => asked.unwrap_or(Format::Svg),
     };
     let drawn = match flow(&loaded.sop, &loaded.name, &input, None) {
         Ok(f) => f,

@@ -143,7 +143,7 @@ pub fn stderr_color() -> bool {
 
 /// Runs `rasp analyze`.
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
-    let loaded = match run::load_program(&args.file, args.sop.as_deref(), false) {
+    let loaded = match run::load_program(&args.file, args.sop.as_deref()) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -11,7 +11,6 @@ use super::progress::{progress_bar, show_progress, PROGRESS_MIN};
 use super::{stderr_color, RunArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
-use crate::eval::print::value_text;
 use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;
@@ -101,22 +100,27 @@ pub enum Draws<'a> {
     Carry(Option<&'a [Atom]>),
 }
 
-/// Loads `file`, runs it (printing top-level values with `verbose`) and
-/// picks the s-op: `--sop NAME`, or the last one the program bound or
-/// printed. On failure, reports and returns the exit code.
-pub fn load_program(
-    file: &std::path::Path,
-    sop_name: Option<&str>,
-    verbose: bool,
-) -> Result<Loaded, ExitCode> {
-    load_program_with(file, sop_name, verbose, Draws::Ignore)
+/// Loads `file`, runs it and picks the s-op: `--sop NAME`, or the last one
+/// the program bound or printed. On failure, reports and returns the exit
+/// code.
+pub fn load_program(file: &std::path::Path, sop_name: Option<&str>) -> Result<Loaded, ExitCode> {
+    load_program_with(file, sop_name, None, Draws::Ignore)
 }
 
-/// [`load_program`], doing `draws` with the program's `draw` statements.
+/// `rasp run --verbose`: show the program's top-level values.
+pub struct Verbose {
+    /// The example s-ops are shown on, unless the program sets one.
+    pub first_input: Option<crate::repl::Example>,
+    /// Whether standard output is for JSON lines only.
+    pub json: bool,
+}
+
+/// [`load_program`], showing the top-level values with `verbose` and doing
+/// `draws` with the program's `draw` statements.
 pub fn load_program_with(
     file: &std::path::Path,
     sop_name: Option<&str>,
-    verbose: bool,
+    verbose: Option<Verbose>,
     draws: Draws<'_>,
 ) -> Result<Loaded, ExitCode> {
     let path = file.display().to_string();
@@ -127,9 +131,31 @@ pub fn load_program_with(
         });
         ExitCode::from(EXIT_FAILURE)
     })?;
-    let mut show = |value: &Value| {
-        if verbose {
-            super::out::write(&format!("{}\n", value_text(value)));
+    // `--verbose` shows each top-level value as the REPL would, s-ops on
+    // the running example: the program's `set example`, else the first
+    // `--input`, else the REPL's own. With `--json` it goes to standard
+    // error, so that standard output holds only the JSON lines.
+    let json = verbose.as_ref().is_some_and(|v| v.json);
+    let mut display = crate::repl::show::Display::new(
+        verbose
+            .as_ref()
+            .and_then(|v| v.first_input.clone())
+            .unwrap_or_else(crate::repl::Example::hello),
+    );
+    display.color = json && stderr_color();
+    let mut show = |value: &Value, example: Option<&crate::repl::Example>| {
+        if verbose.is_none() {
+            return;
+        }
+        if let Some(example) = example {
+            display.example = example.clone();
+            display.selector_example = example.clone();
+        }
+        let text = crate::repl::show::verbose_value(&display, value);
+        if json {
+            eprint!("{text}");
+        } else {
+            super::out::write(&text);
         }
     };
     let picked = pick_sop(file, &text, sop_name, draws, &mut show);
@@ -164,7 +190,7 @@ fn pick_sop(
     text: &str,
     sop_name: Option<&str>,
     draws: Draws<'_>,
-    show: &mut dyn FnMut(&Value),
+    show: &mut dyn FnMut(&Value, Option<&crate::repl::Example>),
 ) -> Result<(String, SOp), Picked> {
     let path = file.display().to_string();
     let mut interp = Interpreter::new().map_err(|e| Picked::Failed(Box::new(e)))?;
@@ -173,14 +199,14 @@ fn pick_sop(
     let mut draw_failed = false;
     // The program's `set example`, which later `draw`s use before the
     // first `--input`, as the REPL uses its running example.
-    let mut example: Option<Vec<Atom>> = None;
+    let mut example: Option<crate::repl::Example> = None;
     interp
         .run(&src, file.parent(), &mut |event| match event {
             Event::Value { value, .. } => {
                 if let Value::SOp(s) = &value {
                     last = Some((s.label(), s.clone()));
                 }
-                show(&value);
+                show(&value, example.as_ref());
             }
             Event::Assigned(bound) => {
                 for (name, v) in bound {
@@ -200,7 +226,7 @@ fn pick_sop(
                         &sop,
                         &name,
                         input.as_deref(),
-                        example.as_deref().or(fallback),
+                        example.as_ref().map(|e| e.atoms.as_slice()).or(fallback),
                         &origin,
                     ) {
                         Ok(path) => eprintln!("drawn to {}", path.display()),
@@ -211,9 +237,13 @@ fn pick_sop(
                     }
                 }
             }
-            Event::SetExample { subset, atoms, .. } => {
+            Event::SetExample {
+                subset,
+                value,
+                atoms,
+            } => {
                 if subset.sops() {
-                    example = Some(atoms);
+                    example = Some(crate::repl::Example { value, atoms });
                 }
             }
             // The REPL's display settings mean nothing here (and `exit`
@@ -249,7 +279,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .first()
         .and_then(|text| Interpreter::parse_input(text).ok());
     let draws = Draws::Carry(first_input.as_deref());
-    let loaded = match load_program_with(&args.file, args.sop.as_deref(), args.verbose, draws) {
+    let verbose = args.verbose.then(|| Verbose {
+        first_input: args.inputs.first().and_then(|text| {
+            let value = if text.trim_start().starts_with('[') {
+                let atoms = Interpreter::parse_input(text).ok()?;
+                Value::List(std::rc::Rc::new(
+                    atoms.into_iter().map(Value::Atom).collect(),
+                ))
+            } else {
+                Value::Atom(Atom::str(text))
+            };
+            crate::repl::Example::new(value)
+        }),
+        json: args.json,
+    });
+    let loaded = match load_program_with(&args.file, args.sop.as_deref(), verbose, draws) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -296,6 +340,33 @@ pub fn run(args: &RunArgs) -> ExitCode {
 pub struct LineOutput {
     pub stdout: Option<String>,
     pub stderr: Option<String>,
+}
+
+impl LineOutput {
+    /// What an input that fails prints: its diagnostic on standard error,
+    /// and in its place on standard output an error line, so that output
+    /// lines stay in step with input lines: `error: MESSAGE`, or with
+    /// `--json` an object whose `input` is `input` (JSON text).
+    pub fn failure(
+        input: impl FnOnce() -> String,
+        error: &dyn Diagnostic,
+        json: bool,
+        color: bool,
+    ) -> LineOutput {
+        let message = error.to_string();
+        LineOutput {
+            stdout: Some(if json {
+                format!(
+                    "{{\"input\":{},\"error\":{}}}",
+                    input(),
+                    serde_json::Value::String(message)
+                )
+            } else {
+                format!("error: {}", message.replace('\n', " "))
+            }),
+            stderr: Some(render(error, color)),
+        }
+    }
 }
 
 /// Feeds the inputs to `block` in blocks of [`BLOCK`]: the `inputs`
@@ -392,13 +463,8 @@ pub fn for_each_block(
                     bar.inc(texts.len() as u64);
                 }
                 let e = CliError::BadInputLine { line, reason };
-                let out = LineOutput {
-                    stdout: json.then(|| {
-                        serde_json::json!({"input": shown.trim_end_matches(['\n', '\r']), "error": e.to_string()})
-                            .to_string()
-                    }),
-                    stderr: Some(render(&e, stderr_color())),
-                };
+                let shown = serde_json::Value::String(shown.trim_end_matches(['\n', '\r']).into());
+                let out = LineOutput::failure(|| shown.to_string(), &e, json, stderr_color());
                 print_block(&[out], &bar);
                 ok = false;
                 bar.inc(1);
@@ -479,19 +545,14 @@ fn run_input_noting(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> (
     }
 }
 
-/// What an input that fails prints: its diagnostic, and with `--json` an
-/// error line whose `input` is `input`.
+/// What an input that fails prints ([`LineOutput::failure`]).
 fn failure_line(
     input: serde_json::Value,
     error: &dyn Diagnostic,
     json: bool,
     color: bool,
 ) -> LineOutput {
-    LineOutput {
-        stdout: json
-            .then(|| serde_json::json!({"input": input, "error": error.to_string()}).to_string()),
-        stderr: Some(render(error, color)),
-    }
+    LineOutput::failure(|| input.to_string(), error, json, color)
 }
 
 /// What an input's outputs print: `[a, b]`, or with `--json` a line with
@@ -528,16 +589,9 @@ pub fn atoms_json(atoms: &[Atom]) -> serde_json::Value {
     serde_json::Value::Array(atoms.iter().map(atom_json).collect())
 }
 
-/// An atom as a JSON value of its real type.
+/// An atom as a JSON value of its real type ([`crate::eval::print::atom_json`]).
 pub fn atom_json(a: &Atom) -> serde_json::Value {
-    match a {
-        Atom::Bool(b) => serde_json::Value::Bool(*b),
-        Atom::Int(i) => serde_json::Value::from(*i),
-        Atom::Float(x) => serde_json::Number::from_f64(*x)
-            .map(serde_json::Value::Number)
-            .unwrap_or_else(|| serde_json::Value::String(a.to_py_str())),
-        Atom::Str(s) => serde_json::Value::String(s.to_string()),
-    }
+    crate::eval::print::atom_json(a)
 }
 
 /// The longest line of standard input read as one input.

@@ -137,6 +137,7 @@ pub fn assemble(
             form,
             values,
             bound,
+            kinds,
         } => {
             // Logit 0 is the number, logit 1 its negation (exactly: the
             // same sums with every sign flipped), so that centring the
@@ -157,6 +158,7 @@ pub fn assemble(
                 OutputDecoding::Numerical {
                     values: values.clone(),
                     bound: bound.map(|e| e.at(low.eps)),
+                    kinds: kinds.clone(),
                 },
             )
         }

@@ -207,7 +207,11 @@ fn check_blocks(
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let got = got.into_iter().map(|p| model.prediction_value(p)).collect();
+                    let got = got
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, p)| model.prediction_value(p, i))
+                        .collect();
                     report.mismatches.push((input, want, got));
                 }
             }

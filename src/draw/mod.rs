@@ -449,11 +449,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a file name asks for: `.dot`/`.gv` is DOT, anything else SVG.
-    pub fn for_path(path: &Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("dot" | "gv") => Format::Dot,
-            _ => Format::Svg,
+    /// The format a file name asks for: `.dot`/`.gv` is DOT, `.svg` (or no
+    /// extension) SVG; `None` for any other extension, which would hold
+    /// something it does not say (SVG in a `.png`).
+    pub fn for_path(path: &Path) -> Option<Format> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        {
+            Some(e) if e == "dot" || e == "gv" => Some(Format::Dot),
+            Some(e) if e == "svg" => Some(Format::Svg),
+            None => Some(Format::Svg),
+            Some(_) => None,
         }
     }
 

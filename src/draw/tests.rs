@@ -126,8 +126,11 @@ fn default_paths_are_plain_file_names() {
         default_path("../..", Format::Svg),
         PathBuf::from("flow.svg")
     );
-    assert_eq!(Format::for_path(Path::new("x.gv")), Format::Dot);
-    assert_eq!(Format::for_path(Path::new("x.svg")), Format::Svg);
+    assert_eq!(Format::for_path(Path::new("x.gv")), Some(Format::Dot));
+    assert_eq!(Format::for_path(Path::new("x.svg")), Some(Format::Svg));
+    assert_eq!(Format::for_path(Path::new("x.SVG")), Some(Format::Svg));
+    assert_eq!(Format::for_path(Path::new("x")), Some(Format::Svg));
+    assert_eq!(Format::for_path(Path::new("x.png")), None);
 }
 
 #[test]

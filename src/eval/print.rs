@@ -4,7 +4,11 @@
 //!   rounded to 3 decimals (`[o, l, l, e, h]`, `[0.333, 2.0]`).
 //! - Atoms, lists and dicts print as Python prints them (`3.5`,
 //!   `[1, 'a']`, `{'a': 1}`); a string on its own prints in double quotes.
+//! - In JSON ([`atom_json`]) an atom is a value of its own type; a float
+//!   that JSON cannot hold is `{"float": "inf"}`, `{"float": "-inf"}` or
+//!   `{"float": "nan"}`, never a string that a string token could equal.
 
+use super::atom::Atom;
 use super::matrix::Selection;
 use super::value::{Sequence, Value};
 
@@ -117,6 +121,29 @@ pub fn matrix_text(m: &Selection, labels: Option<&[String]>) -> String {
         out.push_str(cells.join(" ").trim_end());
     }
     out
+}
+
+/// An atom as a JSON value of its own type (every float exactly, as
+/// `serde_json` writes the shortest text that reads back to it); a
+/// non-finite float is `{"float": "inf" | "-inf" | "nan"}`, the one
+/// convention of `--json` output and weight files.
+pub fn atom_json(atom: &Atom) -> serde_json::Value {
+    match atom {
+        Atom::Bool(b) => serde_json::Value::Bool(*b),
+        Atom::Int(i) => serde_json::Value::from(*i),
+        Atom::Float(x) if x.is_finite() => serde_json::Value::from(*x),
+        Atom::Float(x) => {
+            let text = if x.is_nan() {
+                "nan"
+            } else if *x > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            };
+            serde_json::json!({ "float": text })
+        }
+        Atom::Str(s) => serde_json::Value::String(s.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -236,6 +236,17 @@ pub enum ModelError {
     )]
     EmptyInput,
 
+    /// A forward pass whose buffers would pass the memory budget.
+    #[error("running this batch needs about {needed} MiB for activations, {exceeded}")]
+    #[diagnostic(
+        code(rasp::model::memory),
+        help("run fewer inputs at once, or raise the budget with `--memory MIB`")
+    )]
+    Memory {
+        needed: usize,
+        exceeded: crate::memory::Exceeded,
+    },
+
     /// A token id sequence handed to the forward pass that breaks its contract.
     #[error("batch item {item}: {reason}")]
     #[diagnostic(

@@ -42,7 +42,7 @@ use serde_json::Value;
 use super::error::{wrong_dtype, wrong_shape};
 use super::{
     check_consistency, Attention, Dtype, FloatType, Layer, Mlp, Model, ModelConfig, ModelError,
-    ModelMeta, OutputDecoding, FORMAT_VERSION, LAYER_TENSORS, NUMERICAL_LOGITS,
+    ModelMeta, NumberKind, OutputDecoding, FORMAT_VERSION, LAYER_TENSORS, NUMERICAL_LOGITS,
 };
 use crate::eval::atom::Atom;
 
@@ -666,6 +666,10 @@ enum OutputJson {
         logit: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rule: Option<String>,
+        /// Per position after BOS: `"int"`, `"float"` or `"either"`, the
+        /// type of the program's number there (format 2, optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kinds: Option<Vec<String>>,
     },
 }
 
@@ -734,12 +738,18 @@ fn meta_json(meta: &ModelMeta, dtype: Dtype) -> String {
                 decode: Some(decode.into()),
                 rule: Some(rule.into()),
             },
-            OutputDecoding::Numerical { values, bound } => OutputJson::Numerical {
+            OutputDecoding::Numerical {
+                values,
+                bound,
+                kinds,
+            } => OutputJson::Numerical {
                 values: values.iter().map(atom_to_json).collect(),
                 bound: *bound,
                 decode: Some(decode.into()),
                 logit: Some(0),
                 rule: Some(rule.into()),
+                kinds: (!kinds.is_empty())
+                    .then(|| kinds.iter().map(|k| k.name().to_string()).collect()),
             },
         },
         min_dtype: meta
@@ -817,8 +827,29 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
             values,
             bound,
             logit,
+            kinds,
             ..
         } => {
+            let kinds = match kinds {
+                None => Vec::new(),
+                Some(names) if names.len() == json.max_len => names
+                    .iter()
+                    .map(|n| {
+                        NumberKind::from_name(n).ok_or_else(|| {
+                            malformed(format!(
+                                "`output.kinds` holds {n:?}, not \"int\", \"float\" or \"either\""
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(names) => {
+                    return Err(malformed(format!(
+                        "`output.kinds` has {} entries, not max_len = {}",
+                        names.len(),
+                        json.max_len
+                    )))
+                }
+            };
             if json.format_version >= 2 && logit != Some(0) {
                 return Err(malformed("`output.logit` must be 0".into()));
             }
@@ -832,6 +863,7 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
                     }
                     b => b,
                 },
+                kinds,
             }
         }
     };
@@ -867,22 +899,7 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
 /// An atom as the JSON value of its own type; non-finite floats, which JSON
 /// lacks, as `{"float": "inf" | "-inf" | "nan"}`.
 pub(crate) fn atom_to_json(atom: &Atom) -> Value {
-    match atom {
-        Atom::Bool(b) => Value::Bool(*b),
-        Atom::Int(i) => Value::from(*i),
-        Atom::Float(x) if x.is_finite() => Value::from(*x),
-        Atom::Float(x) => {
-            let text = if x.is_nan() {
-                "nan"
-            } else if *x > 0.0 {
-                "inf"
-            } else {
-                "-inf"
-            };
-            serde_json::json!({ "float": text })
-        }
-        Atom::Str(s) => Value::String(s.to_string()),
-    }
+    crate::eval::print::atom_json(atom)
 }
 
 fn atom_from_json(value: &Value) -> Result<Atom, String> {

@@ -728,6 +728,7 @@ fn numerical_model(values: Vec<Atom>) -> Model {
     model.meta.output = crate::model::OutputDecoding::Numerical {
         values,
         bound: None,
+        kinds: Vec::new(),
     };
     model
 }

@@ -143,8 +143,10 @@ impl Model {
     /// intermediate residual stream and attention pattern. It runs in the
     /// model's dtype; the results are widened to `f64`.
     pub fn forward(&self, batch: &[Vec<u32>], record: bool) -> Result<Forward, ModelError> {
-        let runner = Runner::prepare(self, record)?;
         let (lengths, offsets) = self.check_batch(batch)?;
+        let rows: usize = lengths.iter().map(|n| n + 1).sum();
+        self.reserve_activations(rows, record)?;
+        let runner = Runner::prepare(self, record)?;
         let (residual, logits, recording) = match &runner.run {
             Run::F32(run) => run.forward(batch, record),
             Run::F64(run) => run.forward(batch, record),
@@ -169,6 +171,9 @@ impl Model {
         batch: &[Vec<u32>],
     ) -> Result<Vec<Vec<Prediction>>, ModelError> {
         self.check_batch(batch)?;
+        // Each worker holds one chunk's buffers at a time.
+        let rows = (CHUNK_ROWS + self.config.n_ctx) * rayon::current_num_threads();
+        self.reserve_activations(rows, false)?;
         let chunks = chunks(batch);
         let parts: Vec<Vec<Vec<Prediction>>> = chunks
             .par_iter()
@@ -177,21 +182,40 @@ impl Model {
         Ok(parts.into_iter().flatten().collect())
     }
 
-    /// The value a [`Prediction`] stands for, as [`Model::decode`] gives it.
-    pub fn prediction_value(&self, prediction: Prediction) -> Atom {
+    /// The value a [`Prediction`] at user position `position` (0 the first
+    /// token) stands for, as [`Model::decode`] gives it.
+    pub fn prediction_value(&self, prediction: Prediction, position: usize) -> Atom {
         let values = match &self.meta.output {
             OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
                 values
             }
         };
         match prediction {
-            Prediction::Value(i) => values
-                .get(i as usize)
-                .cloned()
-                .unwrap_or(Atom::Float(f64::NAN)),
+            Prediction::Value(i) => match values.get(i as usize) {
+                Some(v) => self.meta.output.kind_at(position).apply(v.clone()),
+                None => Atom::Float(f64::NAN),
+            },
             Prediction::Number(x) => Atom::Float(x),
             Prediction::NonFinite => Atom::Float(f64::NAN),
         }
+    }
+
+    /// Fails unless the buffers of a forward pass over `rows` positions fit
+    /// in the memory budget (with `record`, every layer's residual stream
+    /// and attention pattern kept, widened to `f64`), before they are made.
+    fn reserve_activations(&self, rows: usize, record: bool) -> Result<(), ModelError> {
+        let c = &self.config;
+        let per_layer = 4 * c.d_model + c.d_mlp + 3 * c.n_heads * c.d_head + c.n_heads * c.n_ctx;
+        let per_row = if record {
+            (c.n_layers + 1) * per_layer + c.d_vocab_out
+        } else {
+            per_layer + c.d_vocab_out
+        };
+        let bytes = rows.saturating_mul(per_row).saturating_mul(8);
+        crate::memory::reserve(bytes).map_err(|exceeded| ModelError::Memory {
+            needed: bytes.div_ceil(1 << 20),
+            exceeded,
+        })
     }
 
     /// Each item's length and starting row, after checking that it is BOS then

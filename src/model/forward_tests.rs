@@ -413,7 +413,8 @@ fn predict_reads_what_decode_reads() {
         .map(|p| {
             strings(
                 &p.into_iter()
-                    .map(|p| model.prediction_value(p))
+                    .enumerate()
+                    .map(|(i, p)| model.prediction_value(p, i))
                     .collect::<Vec<_>>(),
             )
         })
@@ -556,4 +557,28 @@ fn an_f64_model_runs_in_f64() {
     let runner = super::Runner::new(&model).unwrap();
     assert_eq!(runner.dtype(), Dtype::F64);
     assert_eq!(super::Runner::new(&as_f32).unwrap().dtype(), Dtype::F32);
+}
+
+#[test]
+fn a_forward_pass_past_the_memory_budget_is_an_error_before_it_allocates() {
+    let model = previous_token_model();
+    let runner = super::Runner::new(&model).unwrap();
+    let batch: Vec<_> = ["abca", "cab"]
+        .iter()
+        .map(|s| model.encode(&atoms(s)).unwrap())
+        .collect();
+    // A budget far below one chunk's buffers, on this thread only.
+    crate::memory::set_limit(1024);
+    let predicted = model.predict(&runner, &batch);
+    let forward = model.forward(&batch, true);
+    crate::memory::set_limit(crate::memory::default_limit());
+    for result in [predicted.map(|_| ()), forward.map(|_| ())] {
+        match result {
+            Err(e @ crate::model::ModelError::Memory { .. }) => {
+                assert!(e.to_string().contains("MiB for activations"), "{e}");
+            }
+            other => panic!("expected a memory error, got {other:?}"),
+        }
+    }
+    assert!(model.predict(&runner, &batch).is_ok());
 }

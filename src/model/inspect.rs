@@ -102,6 +102,7 @@ fn output_text(output: &OutputDecoding) -> String {
         OutputDecoding::Numerical {
             values,
             bound: Some(b),
+            ..
         } if values.is_empty() => {
             format!("numerical, a raw number within {b:.1e} of the program's")
         }
@@ -237,6 +238,12 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
             "logit": match &m.output {
                 OutputDecoding::Numerical { .. } => json!(0),
                 OutputDecoding::Categorical { .. } => serde_json::Value::Null,
+            },
+            "kinds": match &m.output {
+                OutputDecoding::Numerical { kinds, .. } if !kinds.is_empty() => {
+                    json!(kinds.iter().map(|k| k.name()).collect::<Vec<_>>())
+                }
+                _ => serde_json::Value::Null,
             },
             "rule": rule,
         },

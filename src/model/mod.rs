@@ -119,7 +119,84 @@ pub enum OutputDecoding {
     Numerical {
         values: Vec<Atom>,
         bound: Option<f64>,
+        /// Per position (BOS excluded), whether the program's number there
+        /// is always an int, always a float, or either: the interpreter
+        /// gives `1` for a mean over one key and `1.0` over two, which the
+        /// model holds as one value. Empty when the file does not say.
+        kinds: Vec<NumberKind>,
     },
+}
+
+/// What type the program's number at one position has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberKind {
+    Int,
+    Float,
+    /// Either, depending on the input (or not known).
+    Either,
+}
+
+impl NumberKind {
+    /// The kind of every value in `values` (ints and floats; bools count
+    /// as ints).
+    pub fn of<'a>(values: impl IntoIterator<Item = &'a Atom>) -> NumberKind {
+        let (mut ints, mut floats) = (false, false);
+        for v in values {
+            match v {
+                Atom::Float(_) => floats = true,
+                _ => ints = true,
+            }
+        }
+        match (ints, floats) {
+            (true, false) => NumberKind::Int,
+            (false, true) => NumberKind::Float,
+            _ => NumberKind::Either,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NumberKind::Int => "int",
+            NumberKind::Float => "float",
+            NumberKind::Either => "either",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<NumberKind> {
+        match name {
+            "int" => Some(NumberKind::Int),
+            "float" => Some(NumberKind::Float),
+            "either" => Some(NumberKind::Either),
+            _ => None,
+        }
+    }
+
+    /// `value` as this kind prints it: a whole float as an int where the
+    /// position holds ints, an int as a float where it holds floats.
+    pub fn apply(self, value: Atom) -> Atom {
+        match (self, &value) {
+            (NumberKind::Float, Atom::Int(i)) => Atom::Float(*i as f64),
+            (NumberKind::Int, Atom::Float(x))
+                if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 =>
+            {
+                Atom::Int(*x as i64)
+            }
+            _ => value,
+        }
+    }
+}
+
+impl OutputDecoding {
+    /// The kind of the number at user position `position` (0 the first
+    /// token), when the output is numerical and the file says.
+    pub fn kind_at(&self, position: usize) -> NumberKind {
+        match self {
+            OutputDecoding::Numerical { kinds, .. } => {
+                kinds.get(position).copied().unwrap_or(NumberKind::Either)
+            }
+            OutputDecoding::Categorical { .. } => NumberKind::Either,
+        }
+    }
 }
 
 /// A transformer: embeddings, layers, unembedding.
@@ -232,14 +309,18 @@ impl Model {
                     .rows()
                     .into_iter()
                     .skip(1)
-                    .map(|row| match &self.meta.output {
+                    .enumerate()
+                    .map(|(position, row)| match &self.meta.output {
                         OutputDecoding::Categorical { values } => {
                             let best = argmax(row.iter().copied());
                             values.get(best).cloned().unwrap_or(Atom::Float(f64::NAN))
                         }
                         OutputDecoding::Numerical { values, .. } => {
                             let x = row.first().copied().unwrap_or(f64::NAN);
-                            nearest(values, x).unwrap_or(Atom::Float(x))
+                            match nearest(values, x) {
+                                Some(v) => self.meta.output.kind_at(position).apply(v),
+                                None => Atom::Float(x),
+                            }
                         }
                     })
                     .collect()

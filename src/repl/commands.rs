@@ -224,13 +224,13 @@ pub(super) fn apply(session: &mut Session, command: Command, out: &mut Output) {
         Command::ShowExample(subset) => show_example(session, subset, out),
         Command::Examples { subset, on } => {
             if subset.sops() {
-                session.show_examples = on;
+                session.display.show_examples = on;
             }
             if subset.selectors() {
-                session.show_selector_examples = on;
+                session.display.show_selector_examples = on;
             }
         }
-        Command::FullSeqDisplay(on) => session.full_seq_display = on,
+        Command::FullSeqDisplay(on) => session.display.full_seq_display = on,
         Command::Exit => out.status = Status::Exit,
     }
 }
@@ -238,8 +238,8 @@ pub(super) fn apply(session: &mut Session, command: Command, out: &mut Output) {
 /// `show [s-op|selector] example`: one line when the examples shown are
 /// the same, else one for each.
 fn show_example(session: &Session, subset: Subset, out: &mut Output) {
-    let sops = session.example.text();
-    let selectors = session.selector_example.text();
+    let sops = session.display.example.text();
+    let selectors = session.display.selector_example.text();
     let text = match subset {
         Subset::Both if sops == selectors => format!("running example is: {sops}\n"),
         Subset::Both => format!("s-op example is: {sops}\nselector example is: {selectors}\n"),
@@ -258,10 +258,10 @@ pub(super) fn set_example(
     out: &mut Output,
 ) {
     if subset.selectors() {
-        session.selector_example = example.clone();
+        session.display.selector_example = example.clone();
     }
     if subset.sops() {
-        session.example = example;
+        session.display.example = example;
     }
     show_example(session, subset, out);
 }
@@ -414,13 +414,13 @@ fn type_of(session: &mut Session, expr: &str, out: &mut Output) {
         return;
     };
     let text = match &value {
-        Value::SOp(sop) => match eval_sop(sop, &session.example.atoms) {
+        Value::SOp(sop) => match eval_sop(sop, &session.display.example.atoms) {
             Ok(seq) => format!(
                 "s-op of {} (on {})",
                 seq.ty.plural(),
-                session.example.text()
+                session.display.example.text()
             ),
-            Err(_) => format!("s-op (fails on {})", session.example.text()),
+            Err(_) => format!("s-op (fails on {})", session.display.example.text()),
         },
         other => kind_text(other),
     };
@@ -485,9 +485,12 @@ fn draw(session: &mut Session, rest: &str, out: &mut Output) {
         return;
     };
     let name = drawn_name(expr, &sop);
-    let format = file.as_deref().map_or(Format::Svg, Format::for_path);
+    let format = file
+        .as_deref()
+        .and_then(Format::for_path)
+        .unwrap_or(Format::Svg);
     let path = file.unwrap_or_else(|| default_path(&name, format));
-    let drawn = crate::draw::flow(&sop, &name, &session.example.atoms, None)
+    let drawn = crate::draw::flow(&sop, &name, &session.display.example.atoms, None)
         .and_then(|f| crate::draw::write(&f, &path, format).map(|()| f));
     match drawn {
         Ok(f) => {
@@ -495,7 +498,7 @@ fn draw(session: &mut Session, rest: &str, out: &mut Output) {
             out.text.push_str(&format!(
                 "drawn to {}: {name} on {}, {} layer{}, {heads} head{}\n",
                 path.display(),
-                session.example.text(),
+                session.display.example.text(),
                 f.layers.len() - 1,
                 if f.layers.len() == 2 { "" } else { "s" },
                 if heads == 1 { "" } else { "s" }

@@ -20,7 +20,7 @@
 
 pub mod commands;
 pub mod complete;
-mod show;
+pub mod show;
 
 use std::path::Path;
 
@@ -81,7 +81,25 @@ pub struct Example {
 }
 
 impl Example {
-    fn text(&self) -> String {
+    /// The example of an input value (a string or a list of atoms), if it
+    /// is one.
+    pub fn new(value: Value) -> Option<Example> {
+        let atoms = crate::eval::interp::input_atoms(&value).ok()?;
+        Some(Example { value, atoms })
+    }
+
+    /// The REPL's first running example, `"hello"`.
+    pub fn hello() -> Example {
+        let hello = Value::Atom(Atom::Str("hello".into()));
+        let atoms = crate::eval::interp::input_atoms(&hello).unwrap_or_default();
+        Example {
+            value: hello,
+            atoms,
+        }
+    }
+
+    /// The example as the user wrote it: `"hello"`, `[1, 2, 3]`.
+    pub fn text(&self) -> String {
         crate::eval::print::value_text(&self.value)
     }
 }
@@ -90,16 +108,9 @@ impl Example {
 /// switches and the unfinished input.
 pub struct Session {
     interp: Interpreter,
-    /// The running example s-ops are shown on (and drawn on).
-    example: Example,
-    /// The running example selectors are shown on: the reference keeps
-    /// its own (`set selector example E`); `set example E` sets both.
-    selector_example: Example,
-    show_examples: bool,
-    show_selector_examples: bool,
-    full_seq_display: bool,
+    /// The running examples and the display switches.
+    display: show::Display,
     pending: String,
-    color: bool,
     /// The statements that ran without error and the files loaded, in order:
     /// the program `:compile` records in a model.
     program: String,
@@ -108,30 +119,17 @@ pub struct Session {
 impl Session {
     /// A session with the standard library loaded, running example `"hello"`.
     pub fn new() -> Result<Session, Error> {
-        let hello = Value::Atom(Atom::Str("hello".into()));
-        let atoms = crate::eval::interp::input_atoms(&hello).unwrap_or_default();
         Ok(Session {
             interp: Interpreter::new()?,
-            selector_example: Example {
-                value: hello.clone(),
-                atoms: atoms.clone(),
-            },
-            example: Example {
-                value: hello,
-                atoms,
-            },
-            show_examples: true,
-            show_selector_examples: true,
-            full_seq_display: false,
+            display: show::Display::new(Example::hello()),
             pending: String::new(),
-            color: false,
             program: String::new(),
         })
     }
 
     /// Whether diagnostics get ANSI colours (off by default).
     pub fn with_color(mut self, color: bool) -> Session {
-        self.color = color;
+        self.display.color = color;
         self
     }
 
@@ -140,7 +138,7 @@ impl Session {
         format!(
             "RASP 0.1 (rasp {}): `:help` lists the commands\nrunning example is: {}\n",
             env!("CARGO_PKG_VERSION"),
-            self.example.text()
+            self.display.example.text()
         )
     }
 
@@ -264,11 +262,11 @@ impl Session {
                 let text = &origin.source.inner()[origin.span.start..origin.span.end];
                 let text = text.trim();
                 let name = (!text.contains('\n') && text.chars().count() <= 40).then_some(text);
-                show::named_value(self, name, &value, false, out);
+                show::named_value(&self.display, name, &value, false, out);
             }
             Event::Assigned(bound) => {
                 for (name, value) in bound {
-                    show::named_value(self, Some(&name), &value, true, out);
+                    show::named_value(&self.display, Some(&name), &value, true, out);
                 }
             }
             Event::Draw {
@@ -277,7 +275,7 @@ impl Session {
                 input,
                 origin,
             } => {
-                let example = Some(self.example.atoms.as_slice());
+                let example = Some(self.display.example.atoms.as_slice());
                 match crate::draw::draw_statement(&sop, &name, input.as_deref(), example, &origin) {
                     Ok(path) => out.text.push_str(&format!("drawn to {}\n", path.display())),
                     Err(e) => self.report(out, &e),
@@ -294,7 +292,7 @@ impl Session {
 
     /// Appends a rendered diagnostic and marks the output failed.
     fn report(&self, out: &mut Output, diagnostic: &dyn miette::Diagnostic) {
-        let text = render(diagnostic, self.color);
+        let text = render(diagnostic, self.display.color);
         out.text.push_str(&text);
         if !text.ends_with('\n') {
             out.text.push('\n');

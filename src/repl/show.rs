@@ -16,7 +16,7 @@
 //! `input:` and `output:`. An s-op or selector that fails on the running
 //! example is still bound: the failure is shown beside it.
 
-use super::{Output, Session};
+use super::{Example, Output};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
 use crate::eval::print::{matrix_text, sequence_typed, value_repr, value_text};
@@ -28,10 +28,70 @@ const HEAD: &str = "     ";
 const BODY: &str = "         ";
 const ROWS: &str = "             ";
 
+/// How values are shown: the running examples and the display switches
+/// (the REPL's, or `rasp run --verbose`'s on its first input).
+#[derive(Debug, Clone)]
+pub struct Display {
+    /// The running example s-ops are shown on (and drawn on).
+    pub example: Example,
+    /// The running example selectors are shown on: the reference keeps
+    /// its own (`set selector example E`); `set example E` sets both.
+    pub selector_example: Example,
+    pub show_examples: bool,
+    pub show_selector_examples: bool,
+    pub full_seq_display: bool,
+    /// Whether diagnostics get ANSI colours.
+    pub color: bool,
+}
+
+impl Display {
+    /// Both examples `example`, every example shown, short sequences.
+    pub fn new(example: Example) -> Display {
+        Display {
+            selector_example: example.clone(),
+            example,
+            show_examples: true,
+            show_selector_examples: true,
+            full_seq_display: false,
+            color: false,
+        }
+    }
+}
+
+/// The lines `rasp run --verbose` prints for a top-level value: atoms,
+/// lists and dicts as `rasp run` prints values (`64`, `[1, 'x']`), an s-op
+/// as its value on the example (`tokens_str("abc") = [a, b, c] (strings)`,
+/// or why it fails there), a selector as its matrix on the example.
+pub fn verbose_value(display: &Display, value: &Value) -> String {
+    match value {
+        Value::SOp(sop) => {
+            let call = format!("{}({})", callee(&sop.label()), display.example.text());
+            match eval_sop(sop, &display.example.atoms) {
+                Ok(seq) => format!("{call} = {}\n", sequence_typed(&seq)),
+                Err(e) => format!("{call} fails: {e}\n"),
+            }
+        }
+        Value::Selector(selector) => {
+            let example = &display.selector_example;
+            let call = format!("{}({})", callee(&selector.label()), example.text());
+            match eval_selector(selector, &example.atoms) {
+                Ok(m) => {
+                    let labels: Vec<String> = example.atoms.iter().map(Atom::short).collect();
+                    let mut text = format!("{call} =\n");
+                    push_indented(&mut text, &matrix_text(&m, Some(&labels)), "    ");
+                    text
+                }
+                Err(e) => format!("{call} fails: {e}\n"),
+            }
+        }
+        other => format!("{}\n", value_text(other)),
+    }
+}
+
 /// Shows `value`, bound to `name` when `bound`, or the value of the
 /// expression whose text is `name` otherwise.
 pub(super) fn named_value(
-    session: &Session,
+    session: &Display,
     name: Option<&str>,
     value: &Value,
     bound: bool,
@@ -119,7 +179,7 @@ fn callee(label: &str) -> String {
 }
 
 fn failure(
-    session: &Session,
+    session: &Display,
     call: &str,
     bound: bool,
     error: &dyn miette::Diagnostic,

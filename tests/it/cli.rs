@@ -64,10 +64,23 @@ fn every_language_example_runs_through_rasp_run() {
         for (_, expected) in &case.inputs {
             match expected {
                 Expected::Output(o) => want.push(o.clone()),
-                Expected::Error => failures += 1,
+                // An error line in the input's place.
+                Expected::Error => {
+                    failures += 1;
+                    want.push("error: ...".into());
+                }
             }
         }
-        let got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+        let got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| {
+                if l.starts_with("error: ") {
+                    "error: ...".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
         if case.inputs.is_empty() {
             // The extra line is the default s-op on `x`, if there is one.
             assert!(
@@ -150,7 +163,11 @@ fn a_failing_input_does_not_stop_the_others() {
         &["run", p, "--input", "ab", "--input", "az", "--input", "ba"],
         None,
     );
-    assert_eq!(stdout(&out), "[1, 2]\n[2, 1]\n");
+    // The failing input's line is an error line in its place.
+    assert_eq!(
+        stdout(&out),
+        "[1, 2]\nerror: key 'z' is not in the dict\n[2, 1]\n"
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("rasp::eval::missing_key"), "{err}");
@@ -281,8 +298,10 @@ fn large_batches_print_in_input_order_with_failures_in_place() {
     let out = rasp(&["run", p], Some(&(lines.join("\n") + "\n")));
     let expected: String = lines
         .iter()
-        .filter(|l| !l.contains('z'))
         .map(|l| {
+            if l.contains('z') {
+                return "error: key 'z' is not in the dict\n".to_string();
+            }
             let values: Vec<&str> = l
                 .chars()
                 .map(|c| if c == 'a' { "1" } else { "2" })
@@ -688,7 +707,10 @@ fn a_line_that_is_not_an_input_gets_its_error_in_its_place() {
     long.extend_from_slice(b"\nba\n");
     let out = rasp_bytes(&["run", program], &long);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout(&out), "[b, a]\n[a, b]\n");
+    assert_eq!(
+        stdout(&out),
+        "[b, a]\nerror: line 2 of standard input is not an input: it is longer than the limit of 64 MiB\n[a, b]\n"
+    );
     assert!(
         stderr(&out).contains(
             "line 2 of standard input is not an input: it is longer than the limit of 64 MiB"
@@ -738,5 +760,133 @@ fn an_endless_line_gets_its_error_before_it_ends() {
     writer.join().expect("writer");
     let out = child.wait_with_output().expect("rasp finishes");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "[b, a]\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "error: line 1 of standard input is not an input: it is longer than the limit of 64 MiB\n[b, a]\n"
+    );
+}
+
+#[test]
+fn exec_gives_one_line_per_input_and_prints_numbers_as_run_does() {
+    // frac_prevs: a mean over one key is the int 1 at the first position,
+    // over two keys the float 1.0 at the second; the model holds them as one
+    // value, and its record says which type each position has.
+    let prog = write_program("fracs.rasp", "f = frac_prevs(tokens, \"a\");\n");
+    let p = prog.to_str().expect("utf-8");
+    let model =
+        std::env::temp_dir().join(format!("rasp-cli-fracs-{}.safetensors", std::process::id()));
+    let m = model.to_str().expect("utf-8");
+    let out = rasp(
+        &["compile", p, "--vocab", "a,b", "--max-len", "5", "-o", m],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inputs = "a\naab\nbab\nac\nabab\n";
+    for json in [false, true] {
+        let flag: &[&str] = if json { &["--json"] } else { &[] };
+        let ran = rasp(&[&["run", p], flag].concat(), Some(inputs));
+        let executed = rasp(&[&["exec", m], flag].concat(), Some(inputs));
+        let (ran, executed) = (stdout(&ran), stdout(&executed));
+        let (ran, executed): (Vec<&str>, Vec<&str>) =
+            (ran.lines().collect(), executed.lines().collect());
+        assert_eq!(ran.len(), 5);
+        assert_eq!(executed.len(), 5, "{executed:?}");
+        // Every line but the unknown token's is the same; the model gives
+        // that one an error line in its place (the interpreter runs it).
+        for (i, (r, e)) in ran.iter().zip(&executed).enumerate() {
+            if i == 3 {
+                assert!(e.contains("not in the model's vocabulary"), "{e}");
+            } else {
+                assert_eq!(r, e);
+            }
+        }
+        if !json {
+            assert_eq!(executed[1], "[1, 1.0, 0.667]");
+            assert!(executed[3].starts_with("error: "), "{}", executed[3]);
+        }
+    }
+    let inspected = rasp(&["inspect", m, "--json"], None);
+    let record: serde_json::Value = serde_json::from_str(&stdout(&inspected)).expect("json");
+    assert_eq!(
+        record["output"]["kinds"],
+        serde_json::json!(["int", "float", "float", "float", "float"])
+    );
+    let _ = std::fs::remove_file(&model);
+}
+
+#[test]
+fn verbose_shows_sops_on_the_input_and_keeps_json_lines_apart() {
+    let prog = write_program(
+        "verbose.rasp",
+        "tokens;\nx = 1 + 2;\nx;\nselect(indices, indices, ==);\ny = reverse(tokens);\n",
+    );
+    let p = prog.to_str().expect("utf-8");
+    let out = rasp(&["run", p, "--verbose", "--input", "abc"], None);
+    assert_eq!(
+        stdout(&out),
+        "tokens_str(\"abc\") = [a, b, c] (strings)\n3\n(select(indices, indices, ==))(\"abc\") =\n        a b c\n    a | 1\n    b |   1\n    c |     1\n[c, b, a]\n"
+    );
+    // With --json, standard output holds only JSON lines.
+    let out = rasp(&["run", p, "--verbose", "--json", "--input", "abc"], None);
+    assert_eq!(
+        stdout(&out),
+        "{\"input\":[\"a\",\"b\",\"c\"],\"output\":[\"c\",\"b\",\"a\"]}\n"
+    );
+    assert!(
+        stderr(&out).contains("tokens_str(\"abc\") = [a, b, c]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn json_writes_non_finite_floats_as_tagged_objects() {
+    // A string token "inf" and the float infinity must not look alike.
+    let prog = write_program(
+        "inf.rasp",
+        "big = tokens_float * 10.0 ^ 308 * 10;\nlabel = tokens_str;\n",
+    );
+    let p = prog.to_str().expect("utf-8");
+    let out = rasp(
+        &["run", p, "--sop", "big", "--json", "--input", "[1.0, -1.0]"],
+        None,
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("json");
+    assert_eq!(
+        line["output"],
+        serde_json::json!([{"float": "inf"}, {"float": "-inf"}])
+    );
+    let out = rasp(
+        &["run", p, "--sop", "label", "--json", "--input", "[\"inf\"]"],
+        None,
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("json");
+    assert_eq!(line["output"], serde_json::json!(["inf"]));
+}
+
+#[test]
+fn draw_refuses_a_file_name_that_says_another_format() {
+    for (args, wanted) in [
+        (
+            &["-o", "flow.png"][..],
+            "is not a name for what `rasp draw` writes",
+        ),
+        (
+            &["-o", "flow.svg", "--format", "dot"][..],
+            "does not match the name",
+        ),
+    ] {
+        let out = rasp(
+            &[&["draw", "examples/sort.rasp", "--input", "abc"], args].concat(),
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("rasp::cli::draw_format"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(wanted), "{}", stderr(&out));
+    }
+    assert!(!std::path::Path::new("flow.png").exists());
 }

@@ -390,7 +390,8 @@ fn a_mean_of_means_is_a_raw_number_within_its_proven_bound() {
         "2 * smooth - aggregate(select(indices, indices, ==), smooth) + frac",
     ] {
         let model = sampled_after(definitions, expr, &abc, 16, 200);
-        let rasp::model::OutputDecoding::Numerical { values, bound } = &model.meta.output else {
+        let rasp::model::OutputDecoding::Numerical { values, bound, .. } = &model.meta.output
+        else {
             panic!("{expr}: a numerical output");
         };
         assert!(values.is_empty(), "{expr}: no values to snap to");

@@ -101,7 +101,8 @@ fn a_file_from_before_dtypes_loads_as_f32_and_runs_bit_identically() {
         assert_eq!(shown, sorted);
         let values: Vec<Atom> = predicted
             .into_iter()
-            .map(|p| model.prediction_value(p))
+            .enumerate()
+            .map(|(i, p)| model.prediction_value(p, i))
             .collect();
         assert_eq!(values.iter().map(Atom::short).collect::<Vec<_>>(), sorted);
     }

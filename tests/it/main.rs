@@ -3,8 +3,6 @@
 
 mod analyze;
 mod cli;
-#[path = "../support/golden.rs"]
-mod golden;
 mod compile;
 mod corpus;
 mod diagnostics;
@@ -13,6 +11,8 @@ mod dtype;
 mod format;
 mod fuzz;
 mod generate;
+#[path = "../support/golden.rs"]
+mod golden;
 mod kernels;
 mod limits;
 mod precision;

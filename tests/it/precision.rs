@@ -559,7 +559,8 @@ pub fn emulated_predict(model: &Model, t: FloatType, tokens: &[u32]) -> Vec<Atom
     emulator
         .predict(tokens, &mut Trace::default())
         .into_iter()
-        .map(|p| model.prediction_value(p))
+        .enumerate()
+        .map(|(i, p)| model.prediction_value(p, i))
         .collect()
 }
 
@@ -761,7 +762,11 @@ fn emulate_against_interpreter(
         };
         tally.defined += 1;
         tally.trace.merge(&trace);
-        let got: Vec<Atom> = got.into_iter().map(|p| model.prediction_value(p)).collect();
+        let got: Vec<Atom> = got
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| model.prediction_value(p, i))
+            .collect();
         let agree = want.len() == got.len()
             && want
                 .iter()
@@ -920,7 +925,11 @@ fn the_emulation_in_the_models_own_type_equals_the_forward_pass() {
             }
             // The one-input entry point decodes the same.
             for (ids, want) in batch.iter().zip(&real).take(20) {
-                let want: Vec<Atom> = want.iter().map(|&p| model.prediction_value(p)).collect();
+                let want: Vec<Atom> = want
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| model.prediction_value(p, i))
+                    .collect();
                 let got = emulated_predict(&model, t, ids);
                 assert!(
                     want.iter().zip(&got).all(|(w, g)| same_output(w, g)),

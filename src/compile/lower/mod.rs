@@ -130,11 +130,14 @@ pub enum OutputEnc {
         dims: Vec<usize>,
         values: Vec<Atom>,
     },
-    /// `bound`: for a raw number (no `values` to snap to), its error.
+    /// `bound`: for a raw number (no `values` to snap to), its error;
+    /// `kinds`: whether the number at each position is an int, a float or
+    /// either, from the values the analysis found there.
     Numerical {
         form: Form,
         values: Vec<Atom>,
         bound: Option<Err>,
+        kinds: Vec<crate::model::NumberKind>,
     },
 }
 
@@ -616,6 +619,7 @@ impl Lowerer<'_> {
                 form: num.form,
                 values: Vec::new(),
                 bound: Some(num.err),
+                kinds: self.output_kinds(out),
             });
         }
         let affine = matches!(self.desc[out], Desc::Affine { .. });
@@ -650,6 +654,7 @@ impl Lowerer<'_> {
                     form: num.form,
                     values: reps,
                     bound: None,
+                    kinds: self.output_kinds(out),
                 });
             }
         }
@@ -660,6 +665,19 @@ impl Lowerer<'_> {
             dims: h.dims,
             values: h.values.values().to_vec(),
         })
+    }
+
+    /// The number kind at each position of output `out` (empty when the
+    /// analysis has no values per position, as for a span).
+    fn output_kinds(&self, out: NodeId) -> Vec<crate::model::NumberKind> {
+        let per_index = &self.an.nodes[out].per_index;
+        if per_index.len() != self.an.max_len || per_index.iter().any(|v| v.is_empty()) {
+            return Vec::new();
+        }
+        per_index
+            .iter()
+            .map(|v| crate::model::NumberKind::of(v.values()))
+            .collect()
     }
 }
 
