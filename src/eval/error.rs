@@ -90,6 +90,13 @@ pub enum ErrorKind {
     /// An input that is not a non-empty string or list of atoms.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// An input whose atoms mix strings with others: `--input '[1, "a"]'`.
+    #[error("an input cannot mix {0}")]
+    MixedInput(String),
+    /// A `--vocab` that is not a list of atoms or comma-separated tokens:
+    /// `--vocab '[1, 2'`.
+    #[error("invalid vocabulary: {0}")]
+    InvalidVocab(String),
     /// A statement this version does not run yet.
     #[error("{0}")]
     Unsupported(String),
@@ -148,6 +155,8 @@ impl ErrorKind {
             ErrorKind::Limit(_) | ErrorKind::Budget(_) => "rasp::eval::limit",
             ErrorKind::Unpack { .. } => "rasp::eval::unpack",
             ErrorKind::InvalidInput(_) => "rasp::eval::invalid_input",
+            ErrorKind::MixedInput(_) => "rasp::eval::mixed_input",
+            ErrorKind::InvalidVocab(_) => "rasp::eval::invalid_vocab",
             ErrorKind::Unsupported(_) => "rasp::eval::unsupported",
         }
     }
@@ -183,6 +192,12 @@ impl ErrorKind {
             ),
             ErrorKind::InvalidInput(_) => {
                 "an input is a non-empty string, or a non-empty list of atoms such as `[3, 1, 2]`".into()
+            }
+            ErrorKind::MixedInput(_) => {
+                "an input is a sequence, whose items are all strings, all bools, or numbers (ints and floats, with bools counted as ints among them); quote every item to make strings, as in `[\"1\", \"a\"]`".into()
+            }
+            ErrorKind::InvalidVocab(_) => {
+                "a vocabulary is tokens separated by commas, as in `a,b,c`, or a list of atoms that are all strings, all bools, or numbers, as in `[1, 2, 3]`".into()
             }
             ErrorKind::Overflow => "ints are 64-bit; use floats for larger numbers".into(),
             _ => return None,

@@ -31,3 +31,34 @@ fn exec_of_a_program_says_it_is_one() {
     );
     fails_with("exec_text", &["exec", "README.md", "--input", "abc"], 1);
 }
+
+#[test]
+fn a_bad_vocabulary_is_reported_as_one() {
+    let reverse = "examples/reverse.rasp";
+    fails_with(
+        "vocab_unclosed",
+        &[
+            "compile",
+            reverse,
+            "--vocab",
+            "[1, 2",
+            "--max-len",
+            "4",
+            "-o",
+            "x.st",
+        ],
+        2,
+    );
+    fails_with(
+        "vocab_mixed",
+        &["verify", reverse, "--vocab", "[\"a\", 2]", "--max-len", "4"],
+        2,
+    );
+}
+
+#[test]
+fn an_input_is_checked_before_the_program_runs() {
+    let program = "tests/errors/input_mixed.rasp";
+    fails_with("input_mixed", &["run", program, "--input", "[1, \"a\"]"], 1);
+    fails_with("input_unclosed", &["run", program, "--input", "[1, 2"], 1);
+}
