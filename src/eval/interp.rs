@@ -475,7 +475,11 @@ impl Machine {
                 for a in args {
                     values.push(self.eval(a, ctx)?);
                 }
-                self.call(f, values, at)
+                let written = match &callee.kind {
+                    ExprKind::Name(name) => Some(&**name),
+                    _ => None,
+                };
+                self.call(f, values, at, written)
             }
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand, ctx)?;
@@ -611,19 +615,27 @@ impl Machine {
         Ok(Value::list(items))
     }
 
-    /// Calls a function, or applies an s-op or selector to an input.
-    pub fn call(&mut self, f: Value, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+    /// Calls a function, or applies an s-op or selector to an input; the
+    /// callee is `written` where it is a name.
+    pub fn call(
+        &mut self,
+        f: Value,
+        args: Vec<Value>,
+        at: Origin,
+        written: Option<&str>,
+    ) -> EvalResult<Value> {
+        let applied = |kind: &'static str| Applied { kind, written };
         match f {
             Value::Func(func) => self.call_function(&func, args, at),
             Value::Builtin(b) => self.call_builtin(b, args, at),
             Value::SOp(s) => {
-                let input = apply_input(&args, &at)?;
+                let input = apply_input(&args, &at, applied("s-op"))?;
                 run::eval_sop(&s, &input)
                     .map(|s| Value::Sequence(Rc::new(s)))
                     .map_err(|e| at_call(e, &at))
             }
             Value::Selector(s) => {
-                let input = apply_input(&args, &at)?;
+                let input = apply_input(&args, &at, applied("selector"))?;
                 run::eval_selector(&s, &input)
                     .map(|m| Value::Matrix(Rc::new(m)))
                     .map_err(|e| at_call(e, &at))
@@ -830,10 +842,32 @@ impl Machine {
     }
 }
 
-/// The single input an s-op or selector is applied to.
-fn apply_input(args: &[Value], at: &Origin) -> EvalResult<Vec<Atom>> {
+/// An s-op or selector applied to something, as written.
+#[derive(Clone, Copy)]
+struct Applied<'a> {
+    /// "s-op" or "selector".
+    kind: &'static str,
+    /// Its name, where it was called by name.
+    written: Option<&'a str>,
+}
+
+/// The single input an s-op or selector is applied to. Anything but a
+/// string or a list (`length(tokens)`) is taken for a function call.
+fn apply_input(args: &[Value], at: &Origin, applied: Applied<'_>) -> EvalResult<Vec<Atom>> {
     match args {
-        [input] => input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone()))),
+        [input @ (Value::Atom(Atom::Str(_)) | Value::List(_))] => {
+            input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone())))
+        }
+        [other] => Err(EvalError::new(
+            ErrorKind::NotAFunction {
+                callee: applied
+                    .written
+                    .map_or_else(|| "this".to_string(), |name| format!("`{name}`")),
+                kind: applied.kind,
+            },
+            Some(at.clone()),
+        )
+        .with_label(format!("applied to {}", other.describe()))),
         _ => Err(EvalError::new(
             ErrorKind::Arity {
                 name: "an s-op or selector".into(),
@@ -871,7 +905,7 @@ pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
             })
             .collect(),
         other => Err(ErrorKind::InvalidInput(format!(
-            "an s-op or selector is applied to a string or a list, not {}",
+            "an input is a string or a list of atoms, not {}",
             other.describe()
         ))),
     }

@@ -32,7 +32,7 @@ use self::interp::{Ctx, Machine};
 use self::sop::{Origin, SOp, SOpKind, TokenConv};
 use self::value::Value;
 use crate::error::Error;
-use crate::syntax::ast::{Command, Subset};
+use crate::syntax::ast::{Command, Stmt, Subset};
 use crate::syntax::parse_program;
 use crate::syntax::span::{source, Source};
 
@@ -244,6 +244,19 @@ impl Interpreter {
         sink: &mut dyn FnMut(Event),
     ) -> Result<(), Error> {
         let program = parse_program(src)?;
+        self.run_statements(src, &program.stmts, dir, sink)
+    }
+
+    /// Runs statements parsed from `src` (all of a program, or some of its
+    /// top-level statements) in the global scope, as [`Interpreter::run`]
+    /// does; their spans point into `src`.
+    pub fn run_statements(
+        &mut self,
+        src: &Source,
+        stmts: &[Stmt],
+        dir: Option<&Path>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Error> {
         let ctx = Ctx::new(
             self.globals.clone(),
             src.clone(),
@@ -252,7 +265,7 @@ impl Interpreter {
         self.machine.steps = 0;
         self.machine.depth = 0;
         self.machine.budget = crate::memory::Budget::start();
-        self.machine.exec_block(&program.stmts, &ctx, sink)?;
+        self.machine.exec_block(stmts, &ctx, sink)?;
         Ok(())
     }
 
