@@ -174,6 +174,10 @@ impl Excerpt {
         if whole.span().offset() != 0 {
             return None;
         }
+        let long = |line: &str| line.len() > MAX_COLUMNS && line.chars().count() > MAX_COLUMNS;
+        if !original.split('\n').any(long) {
+            return None;
+        }
         let mut line_ranges = Vec::new();
         let mut start = 0;
         for (at, _) in original.match_indices('\n') {
@@ -181,12 +185,7 @@ impl Excerpt {
             start = at + 1;
         }
         line_ranges.push((start, original.len()));
-        let too_long = |&(s, e): &(usize, usize)| {
-            e - s > MAX_COLUMNS && original[s..e].chars().count() > MAX_COLUMNS
-        };
-        if !line_ranges.iter().any(too_long) {
-            return None;
-        }
+        let too_long = |&(s, e): &(usize, usize)| long(&original[s..e]);
         let mut text = String::with_capacity(original.len().min(1 << 16));
         let mut lines = Vec::with_capacity(line_ranges.len());
         for (i, &(start, end)) in line_ranges.iter().enumerate() {
@@ -344,7 +343,7 @@ impl SourceCode for Excerpt {
             0
         } else {
             let original = self.unmap(contents.span().offset());
-            original - self.line_of(original).start
+            original.saturating_sub(self.line_of(original).start)
         };
         let data = contents.data();
         let (line, line_count, span) = (contents.line(), contents.line_count(), *contents.span());
@@ -513,5 +512,57 @@ mod tests {
         assert_eq!(excerpt.unmap(label.offset()), x);
         let contents = excerpt.read_span(label.inner(), 0, 0).expect("readable");
         assert_eq!(contents.column(), x);
+    }
+
+    proptest::proptest! {
+        /// Any text and any two labels render without panicking, every
+        /// drawn source line is short, and a label's first and last
+        /// characters are where they were or on a `…`.
+        #[test]
+        fn any_labels_on_any_lines_render_short(
+            lines in proptest::collection::vec(("[ab é]{0,400}", proptest::bool::ANY), 1..5),
+            first in (0usize..2000, 0usize..600),
+            second in proptest::option::of((0usize..2000, 0usize..600)),
+        ) {
+            // Lines end with `\n` or `\r\n`.
+            let text: String = lines
+                .iter()
+                .map(|(line, crlf)| format!("{line}{}", if *crlf { "\r\n" } else { "\n" }))
+                .collect();
+            let boundary = |at: usize| {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let span = |(start, len): (usize, usize)| {
+                let start = boundary(start);
+                Span::new(start, boundary(start + len).max(start))
+            };
+            let error = Pointed {
+                src: source("t", text.clone()),
+                first: span(first),
+                second: second.map(span),
+            };
+            let rendered = crate::diagnostics::render(&error, false);
+            for line in rendered.lines() {
+                proptest::prop_assert!(line.chars().count() <= MAX_COLUMNS + 40, "{line}");
+            }
+            let trimmed = Trimmed::new(&error);
+            if let Some((excerpt, labels)) = &trimmed.cut {
+                let originals = std::iter::once(span(first)).chain(second.map(span));
+                for (label, original) in labels.iter().zip(originals) {
+                    let shown = &excerpt.text[label.offset()..label.offset() + label.len()];
+                    let wanted = &text[original.start..original.end];
+                    for (got, want) in [
+                        (shown.chars().next(), wanted.chars().next()),
+                        (shown.chars().next_back(), wanted.chars().next_back()),
+                    ] {
+                        proptest::prop_assert!(got == want || got == Some('…'), "{shown:?} for {wanted:?}");
+                    }
+                }
+            }
+        }
     }
 }
