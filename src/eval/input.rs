@@ -1,5 +1,5 @@
 //! Inputs and vocabularies as the command line and the REPL take them: data,
-//! never program text.
+//! never program text; and the values a program applies an s-op to.
 //!
 //! An input is a string (split into characters) or a list of literal atoms,
 //! `[3, -1, 2.5, "a", True]`, read with the RASP lexer but never parsed or
@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use super::atom::Atom;
-use super::error::{ErrorKind, EvalError};
+use super::error::{ErrorKind, EvalError, EvalResult};
 use super::sop::Origin;
-use super::value::SeqType;
+use super::value::{SeqType, Value};
 use crate::error::Error;
 use crate::syntax::lexer::{LexErrorKind, Lexer, Token};
 use crate::syntax::span::{source, Span};
@@ -263,6 +263,71 @@ fn kind_singular(atom: &Atom) -> &'static str {
         Atom::Bool(_) => "a bool",
         Atom::Int(_) => "an int",
         Atom::Float(_) => "a float",
+    }
+}
+
+/// An s-op or selector applied to something, as written.
+#[derive(Clone, Copy)]
+pub(crate) struct Applied<'a> {
+    /// "s-op" or "selector".
+    pub kind: &'static str,
+    /// Its name, where it was called by name.
+    pub written: Option<&'a str>,
+}
+
+/// The single input an s-op or selector is applied to. Anything but a
+/// string or a list (`length(tokens)`) is taken for a function call.
+pub(crate) fn apply_input(
+    args: &[Value],
+    at: &Origin,
+    applied: Applied<'_>,
+) -> EvalResult<Vec<Atom>> {
+    match args {
+        [input @ (Value::Atom(Atom::Str(_)) | Value::List(_))] => {
+            input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone())))
+        }
+        [other] => Err(EvalError::new(
+            ErrorKind::NotAFunction {
+                callee: applied
+                    .written
+                    .map_or_else(|| "this".to_string(), |name| format!("`{name}`")),
+                kind: applied.kind,
+            },
+            Some(at.clone()),
+        )
+        .with_label(format!("applied to {}", other.describe()))),
+        _ => Err(EvalError::new(
+            ErrorKind::Arity {
+                name: "an s-op or selector".into(),
+                expected: 1,
+                got: args.len(),
+            },
+            Some(at.clone()),
+        )),
+    }
+}
+
+/// The atoms of an input given to an s-op in a program: a string (its
+/// characters) or a list of atoms.
+pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
+    match value {
+        Value::Atom(Atom::Str(s)) => {
+            Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect())
+        }
+        Value::List(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::Atom(a) => Ok(a.clone()),
+                other => Err(ErrorKind::InvalidInput(format!(
+                    "an input list holds atoms only, not {}",
+                    other.describe()
+                ))),
+            })
+            .collect(),
+        other => Err(ErrorKind::InvalidInput(format!(
+            "an input is a string or a list of atoms, not {}",
+            other.describe()
+        ))),
     }
 }
 

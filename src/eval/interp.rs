@@ -17,6 +17,7 @@ use std::rc::Rc;
 use super::atom::Atom;
 use super::env::Env;
 use super::error::{ErrorKind, EvalError, EvalResult};
+use super::input::{apply_input, input_atoms, Applied};
 use super::ops;
 use super::run;
 use super::sop::{Origin, SOp, SOpKind, Selector, SelectorKind};
@@ -842,73 +843,12 @@ impl Machine {
     }
 }
 
-/// An s-op or selector applied to something, as written.
-#[derive(Clone, Copy)]
-struct Applied<'a> {
-    /// "s-op" or "selector".
-    kind: &'static str,
-    /// Its name, where it was called by name.
-    written: Option<&'a str>,
-}
-
-/// The single input an s-op or selector is applied to. Anything but a
-/// string or a list (`length(tokens)`) is taken for a function call.
-fn apply_input(args: &[Value], at: &Origin, applied: Applied<'_>) -> EvalResult<Vec<Atom>> {
-    match args {
-        [input @ (Value::Atom(Atom::Str(_)) | Value::List(_))] => {
-            input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone())))
-        }
-        [other] => Err(EvalError::new(
-            ErrorKind::NotAFunction {
-                callee: applied
-                    .written
-                    .map_or_else(|| "this".to_string(), |name| format!("`{name}`")),
-                kind: applied.kind,
-            },
-            Some(at.clone()),
-        )
-        .with_label(format!("applied to {}", other.describe()))),
-        _ => Err(EvalError::new(
-            ErrorKind::Arity {
-                name: "an s-op or selector".into(),
-                expected: 1,
-                got: args.len(),
-            },
-            Some(at.clone()),
-        )),
-    }
-}
-
 /// Errors without a place of their own (an empty input) point at the call.
 fn at_call(mut err: EvalError, at: &Origin) -> EvalError {
     if err.at.is_none() {
         err.at = Some(at.clone());
     }
     err
-}
-
-/// The atoms of an input given to an s-op in a program: a string (its
-/// characters) or a list of atoms.
-pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
-    match value {
-        Value::Atom(Atom::Str(s)) => {
-            Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect())
-        }
-        Value::List(items) => items
-            .iter()
-            .map(|v| match v {
-                Value::Atom(a) => Ok(a.clone()),
-                other => Err(ErrorKind::InvalidInput(format!(
-                    "an input list holds atoms only, not {}",
-                    other.describe()
-                ))),
-            })
-            .collect(),
-        other => Err(ErrorKind::InvalidInput(format!(
-            "an input is a string or a list of atoms, not {}",
-            other.describe()
-        ))),
-    }
 }
 
 /// For `select` and `aggregate` used as names (they are keywords only

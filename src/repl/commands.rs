@@ -14,7 +14,7 @@ use miette::Diagnostic;
 
 use super::{Example, Output, Session, Status};
 use crate::draw::{default_path, Format};
-use crate::eval::interp::input_atoms;
+use crate::eval::input::input_atoms;
 use crate::eval::run::{check_input, eval_sop};
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;

@@ -108,7 +108,7 @@ impl Session {
     /// A session with the standard library loaded, running example `"hello"`.
     pub fn new() -> Result<Session, Error> {
         let hello = Value::Atom(Atom::Str("hello".into()));
-        let atoms = crate::eval::interp::input_atoms(&hello).unwrap_or_default();
+        let atoms = crate::eval::input::input_atoms(&hello).unwrap_or_default();
         Ok(Session {
             interp: Interpreter::new()?,
             selector_example: Example {
