@@ -40,6 +40,9 @@ pub enum ErrorKind {
     /// `3(1)`.
     #[error("{0} is not a function, s-op or selector")]
     NotCallable(String),
+    /// An s-op or selector called like a function: `length(tokens)`.
+    #[error("{callee} is {} {kind}, not a function", if *kind == "s-op" { "an" } else { "a" })]
+    NotAFunction { callee: String, kind: &'static str },
     /// A sequence whose values are of different types, e.g.
     /// `tokens_int if indices == 0 else "a"`.
     #[error("a sequence cannot mix {0}")]
@@ -90,6 +93,13 @@ pub enum ErrorKind {
     /// An input that is not a non-empty string or list of atoms.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// An input whose atoms mix strings with others: `--input '[1, "a"]'`.
+    #[error("an input cannot mix {0}")]
+    MixedInput(String),
+    /// A `--vocab` that is not a list of atoms or comma-separated tokens:
+    /// `--vocab '[1, 2'`.
+    #[error("invalid vocabulary: {0}")]
+    InvalidVocab(String),
     /// A statement this version does not run yet.
     #[error("{0}")]
     Unsupported(String),
@@ -134,6 +144,7 @@ impl ErrorKind {
             ErrorKind::Arity { .. } => "rasp::eval::arity",
             ErrorKind::Type(_) => "rasp::eval::type_mismatch",
             ErrorKind::NotCallable(_) => "rasp::eval::not_callable",
+            ErrorKind::NotAFunction { .. } => "rasp::eval::not_a_function",
             ErrorKind::MixedSequence(_) => "rasp::eval::mixed_sequence",
             ErrorKind::AverageNonNumbers(_) => "rasp::eval::average_non_numbers",
             ErrorKind::IndexOutOfRange { .. } => "rasp::eval::index_out_of_range",
@@ -148,6 +159,8 @@ impl ErrorKind {
             ErrorKind::Limit(_) | ErrorKind::Budget(_) => "rasp::eval::limit",
             ErrorKind::Unpack { .. } => "rasp::eval::unpack",
             ErrorKind::InvalidInput(_) => "rasp::eval::invalid_input",
+            ErrorKind::MixedInput(_) => "rasp::eval::mixed_input",
+            ErrorKind::InvalidVocab(_) => "rasp::eval::invalid_vocab",
             ErrorKind::Unsupported(_) => "rasp::eval::unsupported",
         }
     }
@@ -164,6 +177,12 @@ impl ErrorKind {
             }
             ErrorKind::ReservedName(_) => {
                 "builtins and library names cannot be rebound; choose another name".into()
+            }
+            ErrorKind::NotAFunction { kind: "s-op", .. } => {
+                "an s-op already stands for a value at every position of the input the program runs on: use it as it is, as in `length - indices`, and make new s-ops with operators, `select` and `aggregate`; applied to a string or a list, as in `length(\"abc\")`, an s-op is evaluated on that input".into()
+            }
+            ErrorKind::NotAFunction { .. } => {
+                "a selector is used by `aggregate` and `selector_width`, as in `aggregate(flip, tokens)`; applied to a string or a list, as in `flip(\"abc\")`, it shows which positions it selects there".into()
             }
             ErrorKind::MixedSequence(_) => {
                 "all values of a sequence must be strings, bools, or numbers; an aggregate that selects nothing gives its default (0 unless given), so give a default of the values' type".into()
@@ -183,6 +202,12 @@ impl ErrorKind {
             ),
             ErrorKind::InvalidInput(_) => {
                 "an input is a non-empty string, or a non-empty list of atoms such as `[3, 1, 2]`".into()
+            }
+            ErrorKind::MixedInput(_) => {
+                "an input is a sequence, whose items are all strings, all bools, or numbers (ints and floats, with bools counted as ints among them); quote every item to make strings, as in `[\"1\", \"a\"]`".into()
+            }
+            ErrorKind::InvalidVocab(_) => {
+                "a vocabulary is tokens separated by commas, as in `a,b,c`, or a list of atoms that are all strings, all bools, or numbers, as in `[1, 2, 3]`".into()
             }
             ErrorKind::Overflow => "ints are 64-bit; use floats for larger numbers".into(),
             _ => return None,

@@ -17,6 +17,7 @@ use std::rc::Rc;
 use super::atom::Atom;
 use super::env::Env;
 use super::error::{ErrorKind, EvalError, EvalResult};
+use super::input::{apply_input, input_atoms, Applied};
 use super::ops;
 use super::run;
 use super::sop::{Origin, SOp, SOpKind, Selector, SelectorKind};
@@ -475,7 +476,11 @@ impl Machine {
                 for a in args {
                     values.push(self.eval(a, ctx)?);
                 }
-                self.call(f, values, at)
+                let written = match &callee.kind {
+                    ExprKind::Name(name) => Some(&**name),
+                    _ => None,
+                };
+                self.call(f, values, at, written)
             }
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand, ctx)?;
@@ -611,19 +616,27 @@ impl Machine {
         Ok(Value::list(items))
     }
 
-    /// Calls a function, or applies an s-op or selector to an input.
-    pub fn call(&mut self, f: Value, args: Vec<Value>, at: Origin) -> EvalResult<Value> {
+    /// Calls a function, or applies an s-op or selector to an input; the
+    /// callee is `written` where it is a name.
+    pub fn call(
+        &mut self,
+        f: Value,
+        args: Vec<Value>,
+        at: Origin,
+        written: Option<&str>,
+    ) -> EvalResult<Value> {
+        let applied = |kind: &'static str| Applied { kind, written };
         match f {
             Value::Func(func) => self.call_function(&func, args, at),
             Value::Builtin(b) => self.call_builtin(b, args, at),
             Value::SOp(s) => {
-                let input = apply_input(&args, &at)?;
+                let input = apply_input(&args, &at, applied("s-op"))?;
                 run::eval_sop(&s, &input)
                     .map(|s| Value::Sequence(Rc::new(s)))
                     .map_err(|e| at_call(e, &at))
             }
             Value::Selector(s) => {
-                let input = apply_input(&args, &at)?;
+                let input = apply_input(&args, &at, applied("selector"))?;
                 run::eval_selector(&s, &input)
                     .map(|m| Value::Matrix(Rc::new(m)))
                     .map_err(|e| at_call(e, &at))
@@ -830,51 +843,12 @@ impl Machine {
     }
 }
 
-/// The single input an s-op or selector is applied to.
-fn apply_input(args: &[Value], at: &Origin) -> EvalResult<Vec<Atom>> {
-    match args {
-        [input] => input_atoms(input).map_err(|k| EvalError::new(k, Some(at.clone()))),
-        _ => Err(EvalError::new(
-            ErrorKind::Arity {
-                name: "an s-op or selector".into(),
-                expected: 1,
-                got: args.len(),
-            },
-            Some(at.clone()),
-        )),
-    }
-}
-
 /// Errors without a place of their own (an empty input) point at the call.
 fn at_call(mut err: EvalError, at: &Origin) -> EvalError {
     if err.at.is_none() {
         err.at = Some(at.clone());
     }
     err
-}
-
-/// The atoms of an input given to an s-op in a program: a string (its
-/// characters) or a list of atoms.
-pub fn input_atoms(value: &Value) -> Result<Vec<Atom>, ErrorKind> {
-    match value {
-        Value::Atom(Atom::Str(s)) => {
-            Ok(s.chars().map(|c| Atom::Str(c.to_string().into())).collect())
-        }
-        Value::List(items) => items
-            .iter()
-            .map(|v| match v {
-                Value::Atom(a) => Ok(a.clone()),
-                other => Err(ErrorKind::InvalidInput(format!(
-                    "an input list holds atoms only, not {}",
-                    other.describe()
-                ))),
-            })
-            .collect(),
-        other => Err(ErrorKind::InvalidInput(format!(
-            "an s-op or selector is applied to a string or a list, not {}",
-            other.describe()
-        ))),
-    }
 }
 
 /// For `select` and `aggregate` used as names (they are keywords only

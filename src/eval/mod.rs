@@ -10,6 +10,7 @@
 pub mod atom;
 pub mod env;
 pub mod error;
+pub mod input;
 pub mod interp;
 pub mod kernels;
 pub mod map;
@@ -27,12 +28,11 @@ use std::rc::Rc;
 
 use self::atom::Atom;
 use self::env::{Env, Guard};
-use self::error::{ErrorKind, EvalError};
 use self::interp::{Ctx, Machine};
 use self::sop::{Origin, SOp, SOpKind, TokenConv};
 use self::value::Value;
 use crate::error::Error;
-use crate::syntax::ast::{Command, Subset};
+use crate::syntax::ast::{Command, Stmt, Subset};
 use crate::syntax::parse_program;
 use crate::syntax::span::{source, Source};
 
@@ -244,6 +244,19 @@ impl Interpreter {
         sink: &mut dyn FnMut(Event),
     ) -> Result<(), Error> {
         let program = parse_program(src)?;
+        self.run_statements(src, &program.stmts, dir, sink)
+    }
+
+    /// Runs statements parsed from `src` (all of a program, or some of its
+    /// top-level statements) in the global scope, as [`Interpreter::run`]
+    /// does; their spans point into `src`.
+    pub fn run_statements(
+        &mut self,
+        src: &Source,
+        stmts: &[Stmt],
+        dir: Option<&Path>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Error> {
         let ctx = Ctx::new(
             self.globals.clone(),
             src.clone(),
@@ -252,7 +265,7 @@ impl Interpreter {
         self.machine.steps = 0;
         self.machine.depth = 0;
         self.machine.budget = crate::memory::Budget::start();
-        self.machine.exec_block(&program.stmts, &ctx, sink)?;
+        self.machine.exec_block(stmts, &ctx, sink)?;
         Ok(())
     }
 
@@ -267,116 +280,17 @@ impl Interpreter {
     }
 
     /// Parses a vocabulary written as on the command line: comma-separated
-    /// strings (`a,b,c`), or a RASP list of atoms (`[1, 2, 3]`).
+    /// strings (`a,b,c`), or a list of atoms (`[1, 2, 3]`). See
+    /// [`input::parse_vocab`].
     pub fn parse_vocab(text: &str) -> Result<Vec<Atom>, Error> {
-        if text.trim_start().starts_with('[') {
-            return Interpreter::parse_input(text);
-        }
-        Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
+        input::parse_vocab(text)
     }
 
-    /// Parses an input written as on the command line: text starting with
-    /// `[` is a list of atoms (`[3, 1, 2]`, `["a", "b"]`, `[-0.5, True]`);
-    /// anything else is a string, split into characters.
-    ///
-    /// An input is data, never evaluated: its list holds literals alone
-    /// (integers and floats with an optional `-`, double-quoted strings,
-    /// `True` and `False`), separated by commas (a trailing one allowed), so
-    /// that no input can run a computation.
+    /// Parses an input written as on the command line: a list of literal
+    /// atoms (`[3, 1, 2]`), or a string split into characters. See
+    /// [`input::parse_input`].
     pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
-        if !text.trim_start().starts_with('[') {
-            let mut buf = [0u8; 4];
-            return Ok(text
-                .chars()
-                .map(|c| Atom::Str(std::sync::Arc::from(&*c.encode_utf8(&mut buf))))
-                .collect());
-        }
-        // The source is made only for a diagnostic.
-        let bad = |msg: &str, start: usize, end: usize| {
-            Error::Eval(EvalError::new(
-                ErrorKind::InvalidInput(msg.to_string()),
-                Some(Origin {
-                    source: source("<input>", text.to_string()),
-                    span: crate::syntax::span::Span::new(start, end.max(start)),
-                    call_site: None,
-                }),
-            ))
-        };
-        use crate::syntax::lexer::{Lexer, Token};
-        let mut tokens = Vec::new();
-        for item in Lexer::new(text) {
-            match item {
-                Ok(t) => tokens.push(t),
-                // The parser words lexing errors (a bad character, an
-                // unterminated string, an integer too large) with their span.
-                Err(e) => {
-                    parse_program(&source("<input>", text.to_string()))?;
-                    return Err(bad("this is not a list of atoms", e.span.start, e.span.end));
-                }
-            }
-        }
-        let end = text.len();
-        let literal = "an input list holds literals only (numbers, \"strings\", True, \
-                       False), such as `[3, 1, 2]`: inputs are data, not expressions";
-        let mut atoms = Vec::new();
-        let mut i = 1; // past `[`
-        let mut closed = None;
-        while i < tokens.len() {
-            let (start, token, stop) = &tokens[i];
-            if matches!(token, Token::RBracket) {
-                closed = Some(i);
-                break;
-            }
-            let negative = matches!(token, Token::Minus);
-            let (start, stop) = (*start, *stop);
-            // (A lexed integer is at most i64::MAX, so its negation fits.)
-            let atom = match (token, tokens.get(i + 1)) {
-                (Token::Minus, Some((_, Token::Int(n), _))) => Atom::Int(-n),
-                (Token::Minus, Some((_, Token::Float(x), _))) => Atom::Float(-x),
-                (Token::Minus, next) => {
-                    let end = next.map_or(stop, |(_, _, e)| *e);
-                    return Err(bad(literal, start, end));
-                }
-                (Token::Int(n), _) => Atom::Int(*n),
-                (Token::Float(x), _) => Atom::Float(*x),
-                (Token::Str(t), _) => Atom::Str(std::sync::Arc::from(*t)),
-                (Token::Ident("True"), _) => Atom::Bool(true),
-                (Token::Ident("False"), _) => Atom::Bool(false),
-                (Token::Ident(name), _) => {
-                    let msg = format!(
-                        "`{name}` is a name, not an atom: an input list holds literals \
-                         only (numbers, \"strings\", True, False)"
-                    );
-                    return Err(bad(&msg, start, stop));
-                }
-                _ => return Err(bad(literal, start, stop)),
-            };
-            atoms.push(atom);
-            i += if negative { 2 } else { 1 };
-            match tokens.get(i) {
-                Some((_, Token::Comma, _)) => i += 1,
-                Some((_, Token::RBracket, _)) => {}
-                Some((s, _, e)) => {
-                    return Err(bad("expected `,` or `]` after an atom", *s, *e));
-                }
-                None => {}
-            }
-        }
-        let Some(close) = closed else {
-            let open = tokens.first().map_or(0, |t| t.0);
-            return Err(bad("this list has no closing `]`", open, open + 1));
-        };
-        if let Some((s, _, _)) = tokens.get(close + 1) {
-            return Err(bad(
-                "expected one list, such as `[3, 1, 2]`, and nothing after it",
-                *s,
-                end,
-            ));
-        }
-        if atoms.is_empty() {
-            return Err(bad("the input is empty", 0, end));
-        }
-        Ok(atoms)
+        input::parse_input(text)
     }
 }
 
@@ -394,60 +308,6 @@ impl Drop for Interpreter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_input_is_data_and_never_evaluated() {
-        let atoms = |text: &str| format!("{:?}", Interpreter::parse_input(text).expect(text));
-        let want = |atoms: Vec<Atom>| format!("{atoms:?}");
-        assert_eq!(
-            atoms(" [3, -1, 2.5, -0.25, True, False, \"a b\",]"),
-            want(vec![
-                Atom::Int(3),
-                Atom::Int(-1),
-                Atom::Float(2.5),
-                Atom::Float(-0.25),
-                Atom::Bool(true),
-                Atom::Bool(false),
-                Atom::Str("a b".into()),
-            ])
-        );
-        assert_eq!(
-            atoms("ab"),
-            want(vec![Atom::Str("a".into()), Atom::Str("b".into())])
-        );
-        // Expressions, names and nested lists are refused where they start,
-        // before anything runs: a comprehension of nine million items is
-        // not built.
-        for (text, at) in [
-            ("[len([x for x in range(9000000)])]", 1),
-            ("[1+1]", 2),
-            ("[x]", 1),
-            ("[[1]]", 1),
-            ("[-\"a\"]", 1),
-            ("[1] [2]", 4),
-            ("[1 2]", 3),
-            ("[]", 0),
-            ("[1,", 0),
-            ("[true]", 1),
-        ] {
-            let err = Interpreter::parse_input(text).expect_err(text);
-            let Error::Eval(e) = &err else {
-                panic!("{text}: {err:?}");
-            };
-            assert!(
-                matches!(e.kind, ErrorKind::InvalidInput(_)),
-                "{text}: {:?}",
-                e.kind
-            );
-            let origin = e.at.as_ref().expect("a span");
-            assert_eq!(origin.span.start, at, "{text}");
-        }
-        // Lexing errors keep the parser's diagnostics.
-        for text in ["[\"abc", "[99999999999999999999]", "[$]"] {
-            let err = Interpreter::parse_input(text).expect_err(text);
-            assert!(matches!(err, Error::Syntax(_)), "{text}: {err:?}");
-        }
-    }
 
     #[test]
     fn events_give_the_sops_they_show_or_bind() {

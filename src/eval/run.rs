@@ -82,7 +82,8 @@ enum SelValue {
     Bits(Rc<Selection>),
 }
 
-/// Checks that an input is non-empty and not too long.
+/// Checks that an input is non-empty, not too long, and a sequence (all
+/// strings, all bools, or numbers).
 pub fn check_input(input: &[Atom]) -> EvalResult<()> {
     if input.is_empty() {
         return Err(EvalError::new(
@@ -96,6 +97,12 @@ pub fn check_input(input: &[Atom]) -> EvalResult<()> {
                 "an input of length {} is longer than the limit of {MAX_INPUT_LEN}",
                 input.len()
             )),
+            None,
+        ));
+    }
+    if SeqType::of(input).is_none() {
+        return Err(EvalError::new(
+            ErrorKind::MixedInput(describe_mix(input)),
             None,
         ));
     }

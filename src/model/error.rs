@@ -31,13 +31,35 @@ pub enum ModelError {
     },
 
     /// Fewer than 8 bytes, or a first 8 bytes that declare an absurd header
-    /// (random bytes, a text file, a PyTorch pickle).
+    /// (random bytes, a PyTorch pickle; text is told apart first).
     #[error("not a safetensors file: {reason}")]
     #[diagnostic(
         code(rasp::model::not_safetensors),
         help("a safetensors file starts with the header's length as 8 little-endian bytes, then the JSON header")
     )]
     NotSafetensors { reason: String },
+
+    /// A RASP program where a weight file belongs: `rasp exec prog.rasp`.
+    #[error("{} is a RASP program, not a compiled model", subject(path))]
+    #[diagnostic(
+        code(rasp::model::program_not_model),
+        help("use `rasp run` to run a program, or compile it first with `rasp compile` and give `rasp exec` the weight file it writes")
+    )]
+    ProgramNotModel {
+        /// The file, when it was read from one; empty otherwise.
+        path: String,
+    },
+
+    /// Other text where a weight file belongs: a README, a JSON file.
+    #[error("{} is a text file, not a compiled model", subject(path))]
+    #[diagnostic(
+        code(rasp::model::text_not_model),
+        help("a compiled model is the binary `.safetensors` file that `rasp compile` writes")
+    )]
+    TextNotModel {
+        /// The file, when it was read from one; empty otherwise.
+        path: String,
+    },
 
     /// The header length points past the end of the file.
     #[error("the file ends inside its header: the header needs {needed} bytes but only {available} follow")]
@@ -254,6 +276,15 @@ pub enum ModelError {
         help("each sequence is BOS (id 0) followed by 0 to max_len ids below d_vocab; `Model::encode` builds one")
     )]
     BadTokenIds { item: usize, reason: String },
+}
+
+/// What a message says of a file: its path, or "this" for bytes.
+fn subject(path: &str) -> String {
+    if path.is_empty() {
+        "this".to_string()
+    } else {
+        format!("`{path}`")
+    }
 }
 
 /// A [`ModelError::WrongShape`] for tensor `name`.

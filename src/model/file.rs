@@ -59,7 +59,15 @@ impl Model {
         let path = path.as_ref();
         let bytes = crate::files::read_capped(path, crate::files::MAX_MODEL_BYTES)
             .map_err(|e| io_error("read", path, &e))?;
-        Model::from_bytes(&bytes)
+        Model::from_bytes(&bytes).map_err(|error| match error {
+            ModelError::ProgramNotModel { .. } => ModelError::ProgramNotModel {
+                path: path.display().to_string(),
+            },
+            ModelError::TextNotModel { .. } => ModelError::TextNotModel {
+                path: path.display().to_string(),
+            },
+            other => other,
+        })
     }
 
     /// The `.safetensors` bytes of the model, after checking its shapes,
@@ -165,6 +173,9 @@ impl Model {
 
     /// Parses and validates the bytes of a `.safetensors` model file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        if let Some(error) = super::sniff::text_file_error(bytes) {
+            return Err(error);
+        }
         let (header_len, header) =
             SafeTensors::read_metadata(bytes).map_err(|e| structure_error(e, bytes))?;
         let data = bytes.get(8 + header_len..).unwrap_or_default();

@@ -43,6 +43,7 @@ pub mod error;
 pub mod file;
 pub mod forward;
 pub mod inspect;
+pub mod sniff;
 
 use ndarray::{Array1, Array2, Array3};
 

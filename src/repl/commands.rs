@@ -14,17 +14,17 @@ use miette::Diagnostic;
 
 use super::{Example, Output, Session, Status};
 use crate::draw::{default_path, Format};
-use crate::eval::interp::input_atoms;
+use crate::eval::input::input_atoms;
 use crate::eval::run::{check_input, eval_sop};
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;
 use crate::eval::Event;
 use crate::eval::Interpreter;
 use crate::model::inspect::summary;
-use crate::syntax::ast::StmtKind;
+use crate::syntax::ast::{Stmt, StmtKind};
 use crate::syntax::command::{recognize, Command, Subset, Words};
-use crate::syntax::parse_program;
 use crate::syntax::span::source;
+use crate::syntax::{parse_expression, parse_program};
 
 /// Our commands, with a one-line description each, as `:help` lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -294,33 +294,49 @@ fn set_example_typed(session: &mut Session, subset: Subset, expr: &str, out: &mu
         .and_then(|atoms| check_input(&atoms).map(|()| atoms));
     match atoms {
         Ok(atoms) => set_example(session, subset, Example { value, atoms }, out),
-        Err(e) => session.report(out, &e),
+        Err(mut e) => {
+            // An example that is no input points at the example typed.
+            e.at.get_or_insert_with(|| crate::eval::sop::Origin {
+                source: source(super::INPUT_NAME, expr.to_string()),
+                span: crate::syntax::span::Span::new(0, expr.len()),
+                call_site: None,
+            });
+            session.report(out, &e);
+        }
     }
 }
 
-/// Evaluates one expression in the session without binding anything.
+/// Evaluates one expression in the session without binding anything. The
+/// expression is parsed as typed (no `;` added), so a diagnostic shows
+/// exactly that text.
 fn evaluate(session: &mut Session, command: &str, expr: &str, out: &mut Output) -> Option<Value> {
-    let src = source(super::INPUT_NAME, format!("{expr};"));
-    let program = match parse_program(&src) {
-        Ok(p) => p,
+    let src = source(super::INPUT_NAME, expr.to_string());
+    let expr = match parse_expression(&src) {
+        Ok(Some(expr)) => expr,
+        Ok(None) => {
+            let error = CommandError::NotAnExpression {
+                command: command.to_string(),
+            };
+            session.report(out, &error);
+            return None;
+        }
         Err(e) => {
             session.report(out, &e);
             return None;
         }
     };
-    if !matches!(&program.stmts[..], [stmt] if matches!(stmt.kind, StmtKind::Expr(_))) {
-        let error = CommandError::NotAnExpression {
-            command: command.to_string(),
-        };
-        session.report(out, &error);
-        return None;
-    }
+    let stmt = Stmt {
+        span: expr.span,
+        kind: StmtKind::Expr(expr),
+    };
     let mut value = None;
-    let result = session.interp.run(&src, None, &mut |event| {
-        if let Event::Value { value: v, .. } = event {
-            value = Some(v);
-        }
-    });
+    let result = session
+        .interp
+        .run_statements(&src, &[stmt], None, &mut |event| {
+            if let Event::Value { value: v, .. } = event {
+                value = Some(v);
+            }
+        });
     if let Err(e) = result {
         session.report(out, &e);
         return None;

@@ -22,13 +22,12 @@ pub mod commands;
 pub mod complete;
 pub mod show;
 
-use std::path::Path;
-
 use crate::diagnostics::render;
 use crate::error::Error;
 use crate::eval::atom::Atom;
 use crate::eval::value::Value;
 use crate::eval::{Event, Interpreter};
+use crate::syntax::ast::Stmt;
 use crate::syntax::parse_program;
 use crate::syntax::span::{source, Source};
 
@@ -84,14 +83,14 @@ impl Example {
     /// The example of an input value (a string or a list of atoms), if it
     /// is one.
     pub fn new(value: Value) -> Option<Example> {
-        let atoms = crate::eval::interp::input_atoms(&value).ok()?;
+        let atoms = crate::eval::input::input_atoms(&value).ok()?;
         Some(Example { value, atoms })
     }
 
     /// The REPL's first running example, `"hello"`.
     pub fn hello() -> Example {
         let hello = Value::Atom(Atom::Str("hello".into()));
-        let atoms = crate::eval::interp::input_atoms(&hello).unwrap_or_default();
+        let atoms = crate::eval::input::input_atoms(&hello).unwrap_or_default();
         Example {
             value: hello,
             atoms,
@@ -196,8 +195,8 @@ impl Session {
                 self.pending.clear();
                 let mut out = Output::new(Status::Ready);
                 for stmt in &program.stmts {
-                    let one = statement_source(&src, stmt.span.start, stmt.span.end);
-                    if self.run_source(&one, None, &mut out) {
+                    let one = std::slice::from_ref(stmt);
+                    if self.run_statements(&src, one, &mut out) {
                         if let Some(text) = src.inner().get(stmt.span.start..stmt.span.end) {
                             self.program.push_str(text);
                             self.program.push('\n');
@@ -238,12 +237,14 @@ impl Session {
         )
     }
 
-    /// Runs source text in the global scope, printing what its top-level
-    /// statements produce; an error is reported and ends this run only.
-    /// True if it ran without error.
-    fn run_source(&mut self, src: &Source, dir: Option<&Path>, out: &mut Output) -> bool {
+    /// Runs statements of `src` in the global scope, printing what they
+    /// produce; an error is reported and ends this run only. True if they
+    /// ran without error. Diagnostics show `src` whole, as it was typed.
+    fn run_statements(&mut self, src: &Source, stmts: &[Stmt], out: &mut Output) -> bool {
         let mut events = Vec::new();
-        let result = self.interp.run(src, dir, &mut |e| events.push(e));
+        let result = self
+            .interp
+            .run_statements(src, stmts, None, &mut |e| events.push(e));
         for event in events {
             self.show_event(event, out);
         }
@@ -312,23 +313,6 @@ pub fn is_complete(text: &str) -> bool {
         Ok(_) => true,
         Err(e) => !e.is_incomplete(),
     }
-}
-
-/// The input up to `end` with everything before `start` blanked (newlines
-/// kept), so one statement runs alone while its spans still point into the
-/// text the user typed.
-fn statement_source(src: &Source, start: usize, end: usize) -> Source {
-    let text = src.inner();
-    let end = end.min(text.len());
-    let mut one = String::with_capacity(end);
-    for (i, c) in text[..end].char_indices() {
-        if i >= start || c == '\n' {
-            one.push(c);
-        } else {
-            one.extend(std::iter::repeat_n(' ', c.len_utf8()));
-        }
-    }
-    source(src.name(), one)
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
+use super::lexer::Token;
+use super::parser::{Bracket, Callee, Context, Open};
 use super::span::{Source, Span};
 
 /// Why a program could not be parsed.
@@ -72,10 +74,45 @@ pub enum SyntaxError {
     #[diagnostic(code(rasp::syntax::unexpected_eof))]
     UnexpectedEof {
         expected: String,
-        #[label("{expected}")]
+        #[label(primary, "{expected}")]
         span: Span,
+        /// The innermost bracket still open, if any.
+        #[label("not closed")]
+        unclosed: Option<Span>,
         #[help]
         help: Option<String>,
+        #[source_code]
+        src: Source,
+    },
+
+    /// `select` or `aggregate` with too few or too many arguments:
+    /// `select(a, b)`, `aggregate(s)`.
+    #[error("`{callee}` takes {takes}, {got} given")]
+    #[diagnostic(code(rasp::syntax::arity))]
+    Arity {
+        callee: &'static str,
+        takes: &'static str,
+        got: usize,
+        #[label("{got} argument{}", if *got == 1 { "" } else { "s" })]
+        span: Span,
+        #[help]
+        help: &'static str,
+        #[source_code]
+        src: Source,
+    },
+
+    /// A comparison operator anywhere but third in `select`, or something
+    /// else third: `select(==, a, b)`, `select(a, b, c)`.
+    #[error("{message}")]
+    #[diagnostic(
+        code(rasp::syntax::select_comparison),
+        help("write `select(keys, queries, ==)`: the comparison is one of `==`, `!=`, `<`, `>`, `<=`, `>=`, written as is")
+    )]
+    SelectComparison {
+        message: &'static str,
+        label: &'static str,
+        #[label("{label}")]
+        span: Span,
         #[source_code]
         src: Source,
     },
@@ -144,7 +181,9 @@ impl SyntaxError {
             | SyntaxError::UnexpectedEof { span, .. }
             | SyntaxError::ExtraToken { span, .. }
             | SyntaxError::TooDeep { span, .. }
-            | SyntaxError::BlocksTooDeep { span, .. } => *span,
+            | SyntaxError::BlocksTooDeep { span, .. }
+            | SyntaxError::Arity { span, .. }
+            | SyntaxError::SelectComparison { span, .. } => *span,
         }
     }
 
@@ -159,6 +198,8 @@ impl SyntaxError {
             SyntaxError::ExtraToken { .. } => "extra_token",
             SyntaxError::TooDeep { .. } => "too_deep",
             SyntaxError::BlocksTooDeep { .. } => "blocks_too_deep",
+            SyntaxError::Arity { .. } => "arity",
+            SyntaxError::SelectComparison { .. } => "select_comparison",
         }
     }
 }
@@ -182,25 +223,89 @@ pub(crate) fn invalid_token_help(text: &str, span: Span) -> Option<String> {
     Some(help.to_string())
 }
 
-/// Advice for an unexpected token or end of input.
-pub(crate) fn unexpected_help(found: Option<&str>, expected: &[String]) -> Option<String> {
+/// The error for `select` or `aggregate` given `got` arguments.
+pub(crate) fn arity_error(callee: Callee, got: usize, span: Span, src: Source) -> SyntaxError {
+    let (name, takes, help) = match callee {
+        Callee::Select => (
+            "select",
+            "3 arguments (keys, queries, comparison)",
+            "write `select(keys, queries, ==)`: the comparison is one of `==`, `!=`, `<`, `>`, \
+             `<=`, `>=`",
+        ),
+        Callee::Aggregate => (
+            "aggregate",
+            "2 or 3 arguments (selector, values, and a default)",
+            "write `aggregate(selector, values)`, or `aggregate(selector, values, default)` to \
+             say what a position that selects nothing gets (0 when not given)",
+        ),
+    };
+    SyntaxError::Arity {
+        callee: name,
+        takes,
+        got,
+        span,
+        help,
+        src,
+    }
+}
+
+/// Advice for an unexpected token (`found`), or the end of input (`None`).
+pub(crate) fn unexpected_help(
+    found: Option<Token<'_>>,
+    expected: &[String],
+    context: &Context<'_>,
+) -> Option<String> {
     let expects = |name: &str| expected.iter().any(|e| e == name);
     let help = match found {
-        Some("return") => "`return` may only end a function body, once",
-        Some("=") => "only plain names can be assigned to; to compare, write `==`",
-        _ if expects("\";\"") => "statements end with `;`",
+        // `aggregate(s, v, default=0)`: `(` or `,`, a name, then `=`.
+        Some(Token::Assign) => match (context.innermost, context.recent) {
+            (
+                Some(Open {
+                    kind: Bracket::Call(callee),
+                    ..
+                }),
+                [Some(Token::LParen | Token::Comma), Some(Token::Ident(name)), _],
+            ) => return Some(keyword_argument_help(callee, name)),
+            _ => "only plain names can be assigned to; to compare, write `==`",
+        },
+        Some(Token::Return) => "`return` may only end a function body, once",
+        // `if c then 1 else 0`, `1 if c then 2 else 3`.
+        Some(Token::If) if expects("Int") => CONDITIONAL,
+        Some(Token::Ident("then")) => CONDITIONAL,
+        Some(token) if expects("\";\"") => {
+            return Some(format!("a `;` may be missing before `{token}`"))
+        }
         _ if expects("\"return\"") => "a function body ends with `return` and its results",
         _ => return None,
     };
     Some(help.to_string())
 }
 
+/// How RASP writes a conditional.
+const CONDITIONAL: &str = "RASP writes a conditional as Python does, value first: `1 if c else 0`";
+
+/// Advice for `name=` among the arguments of `callee`.
+fn keyword_argument_help(callee: &str, name: &str) -> String {
+    if callee == "aggregate" {
+        return format!(
+            "RASP has no keyword arguments: the default is `aggregate`'s third argument, as \
+             in `aggregate(s, v, 0)`, without `{name}=`"
+        );
+    }
+    format!("RASP has no keyword arguments: give each argument by its position, without `{name}=`")
+}
+
 /// Turns lalrpop's terminal names into a short, readable "expected ..." text.
 ///
 /// The many tokens that can start an expression collapse into "an
-/// expression" (or "a statement", where statement keywords are also
-/// allowed), and the operators that could continue one into "an operator".
-pub(crate) fn describe_expected(expected: &[String]) -> String {
+/// expression" ("an argument" between a call's parentheses, "a statement"
+/// where statement keywords are also allowed), and the operators that could
+/// continue one into "an operator". After a complete expression lalrpop may
+/// already have reduced past the other operator levels, leaving `in` as the
+/// only operator it still expects; it counts as "an operator" then, unless
+/// only `,` is besides it (`for x, y in`, where `in` is what is missing).
+/// `;` comes last, as "`;` to end the statement".
+pub(crate) fn describe_expected(expected: &[String], context: &Context<'_>) -> String {
     const EXPR_START: &[&str] = &[
         "Int",
         "Float",
@@ -229,18 +334,30 @@ pub(crate) fn describe_expected(expected: &[String]) -> String {
     let has = |name: &str| names.contains(&name);
     let wants_stmt = has("def");
     let wants_expr = has("Int");
-    let wants_op = has("^");
+    let in_as_operator = has("in") && names.iter().any(|n| !matches!(*n, "in" | ","));
+    let wants_op = has("^") || in_as_operator;
+    let in_call = matches!(
+        context.innermost,
+        Some(Open {
+            kind: Bracket::Call(_),
+            ..
+        })
+    );
 
     let mut items: Vec<String> = Vec::new();
     if wants_stmt {
         items.push("a statement".into());
+    } else if wants_expr && in_call {
+        items.push("an argument".into());
     } else if wants_expr {
         items.push("an expression".into());
     }
     for name in &names {
         let grouped = (wants_expr && EXPR_START.contains(name))
             || (wants_stmt && STMT_START.contains(name))
-            || (wants_op && OPERATORS.contains(name));
+            || (wants_op && OPERATORS.contains(name))
+            || (in_as_operator && *name == "in")
+            || *name == ";";
         if grouped {
             continue;
         }
@@ -255,15 +372,16 @@ pub(crate) fn describe_expected(expected: &[String]) -> String {
             items.push(item);
         }
     }
-    // After a complete expression lalrpop may already have reduced past the
-    // operator levels, leaving `in` as the only operator it still expects;
-    // it reads best last, where "an operator" would go.
+    // `in` as a keyword still missing reads best last (`for x, y in`).
     if let Some(at) = items.iter().position(|item| item == "`in`") {
         let item = items.remove(at);
         items.push(item);
     }
     if wants_op {
         items.push("an operator".into());
+    }
+    if has(";") {
+        items.push("`;` to end the statement".into());
     }
     match items.as_slice() {
         [] => "not expected here".to_string(),

@@ -12,4 +12,4 @@ pub mod span;
 
 pub use error::SyntaxError;
 pub use lexer::{tokenize, Token, KEYWORDS};
-pub use parser::{parse_program, MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH};
+pub use parser::{parse_expression, parse_program, MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH};

@@ -20,8 +20,10 @@
 
 use lalrpop_util::ParseError;
 
-use super::ast::{Expr, ExprKind, Program, Stmt, StmtKind};
-use super::error::{describe_expected, invalid_token_help, unexpected_help, SyntaxError};
+use super::ast::{CmpOp, Expr, ExprKind, Program, Stmt, StmtKind};
+use super::error::{
+    arity_error, describe_expected, invalid_token_help, unexpected_help, SyntaxError,
+};
 use super::lexer::{LexError, LexErrorKind, Lexer, Token};
 use super::span::{Source, Span};
 
@@ -45,11 +47,31 @@ const MAX_PREFIX_RUN: u32 = MAX_EXPR_DEPTH + 1;
 
 /// Parses a whole program.
 pub fn parse_program(src: &Source) -> Result<Program, SyntaxError> {
-    let text = src.inner().as_str();
-    let tokens = GuardedTokens::new(text);
-    match grammar::ProgramParser::new().parse(tokens) {
+    let mut tokens = GuardedTokens::new(src.inner().as_str(), false);
+    match grammar::ProgramParser::new().parse(&mut tokens) {
         Ok(stmts) => Ok(Program { stmts }),
-        Err(err) => Err(convert_error(err, src)),
+        Err(err) => Err(convert_error(err, src, &tokens)),
+    }
+}
+
+/// Parses the text of `src` as one expression, as a REPL command takes it
+/// (`:type reverse`): as typed, with no `;`, which is understood after its
+/// end and never added to the text. `Ok(None)` when the text parses, but as
+/// something other than one expression (`x = 1`).
+pub fn parse_expression(src: &Source) -> Result<Option<Expr>, SyntaxError> {
+    let mut tokens = GuardedTokens::new(src.inner().as_str(), true);
+    match grammar::ProgramParser::new().parse(&mut tokens) {
+        Ok(mut stmts) => match (stmts.pop(), stmts.is_empty()) {
+            (
+                Some(Stmt {
+                    kind: StmtKind::Expr(expr),
+                    ..
+                }),
+                true,
+            ) => Ok(Some(expr)),
+            _ => Ok(None),
+        },
+        Err(err) => Err(convert_error(err, src, &tokens)),
     }
 }
 
@@ -59,6 +81,32 @@ pub(crate) enum Fault {
     Lex(LexError),
     TooDeep(Span),
     BlocksTooDeep(Span),
+    /// `select` or `aggregate` given `got` arguments, at `span` (the call).
+    Arity {
+        callee: Callee,
+        got: usize,
+        span: Span,
+    },
+    /// A comparison operator where `select` takes an expression
+    /// (`misplaced`), or an expression where it takes its comparison.
+    Comparison {
+        misplaced: bool,
+        span: Span,
+    },
+}
+
+/// The keywords whose arguments the grammar counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Callee {
+    Select,
+    Aggregate,
+}
+
+/// An argument of `select` as the grammar reads it: an expression or a
+/// comparison operator.
+pub(crate) enum SelectArg {
+    Expr(Deep),
+    Cmp(CmpOp, Span),
 }
 
 type GrammarError<'input> = ParseError<usize, Token<'input>, Fault>;
@@ -116,6 +164,78 @@ fn paren<'input>(inner: Deep, start: usize, end: usize) -> Result<Deep, GrammarE
     node(kind, start, end, depth)
 }
 
+fn fault<'input, T>(error: Fault) -> Result<T, GrammarError<'input>> {
+    Err(ParseError::User { error })
+}
+
+/// `select(keys, queries, OP)`, from whatever arguments were written.
+fn select<'input>(
+    args: Vec<SelectArg>,
+    start: usize,
+    end: usize,
+) -> Result<Deep, GrammarError<'input>> {
+    let got = args.len();
+    let [keys, queries, op] = <[SelectArg; 3]>::try_from(args).or_else(|_| {
+        fault(Fault::Arity {
+            callee: Callee::Select,
+            got,
+            span: Span::new(start, end),
+        })
+    })?;
+    let (keys, queries) = match (keys, queries) {
+        (SelectArg::Expr(keys), SelectArg::Expr(queries)) => (keys, queries),
+        (SelectArg::Cmp(_, span), _) | (_, SelectArg::Cmp(_, span)) => {
+            return fault(Fault::Comparison {
+                misplaced: true,
+                span,
+            })
+        }
+    };
+    let (op, op_span) = match op {
+        SelectArg::Cmp(op, span) => (op, span),
+        SelectArg::Expr((expr, _)) => {
+            return fault(Fault::Comparison {
+                misplaced: false,
+                span: expr.span,
+            })
+        }
+    };
+    let depth = keys.1.max(queries.1);
+    let kind = ExprKind::Select {
+        keys: Box::new(keys.0),
+        queries: Box::new(queries.0),
+        op,
+        op_span,
+    };
+    node(kind, start, end, depth)
+}
+
+/// `aggregate(selector, values [, default])`, from whatever arguments were
+/// written (with the deepest nesting among them).
+fn aggregate<'input>(
+    (args, depth): (Vec<Expr>, u32),
+    start: usize,
+    end: usize,
+) -> Result<Deep, GrammarError<'input>> {
+    let got = args.len();
+    let mut args = args.into_iter();
+    let (Some(selector), Some(values), default, None) =
+        (args.next(), args.next(), args.next(), args.next())
+    else {
+        return fault(Fault::Arity {
+            callee: Callee::Aggregate,
+            got,
+            span: Span::new(start, end),
+        });
+    };
+    let kind = ExprKind::Aggregate {
+        selector: Box::new(selector),
+        values: Box::new(values),
+        default: default.map(Box::new),
+    };
+    node(kind, start, end, depth)
+}
+
 fn stmt(kind: StmtKind, start: usize, end: usize) -> Stmt {
     Stmt {
         kind,
@@ -140,30 +260,160 @@ fn block<'input>(
     Ok((stmt(kind, start, end), depth))
 }
 
-/// The lexer's tokens, with the nesting guard described in the module doc.
+/// The lexer's tokens, with the nesting guard described in the module doc,
+/// and what an error needs to know of the tokens read so far: the brackets
+/// still open and the last few tokens.
 struct GuardedTokens<'input> {
     lexer: Lexer<'input>,
     open: u32,
     prefix_run: u32,
+    /// Brackets open before the last token read (the one a parse error
+    /// is about); its own effect waits in `last`.
+    brackets: Vec<Open<'input>>,
+    /// The last three tokens read, oldest first.
+    recent: [Option<Token<'input>>; 3],
+    last: Option<(usize, Token<'input>, usize)>,
+    /// Whether a `;` is understood after the text (see [`parse_expression`]).
+    end_semicolon: bool,
+    text_len: usize,
+    ended: bool,
+}
+
+/// An open bracket, with what it opens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Open<'input> {
+    pub kind: Bracket<'input>,
+    pub span: Span,
+}
+
+/// What a bracket opens, as told by the token before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Bracket<'input> {
+    /// `f(`, `select(`: arguments (a `def`'s parameters too).
+    Call(&'input str),
+    /// `(` of a parenthesised expression.
+    Group,
+    /// `[` of a list.
+    List,
+    /// `x[`: an index.
+    Index,
+    /// `{` of a dict.
+    Dict,
+    /// `{` of a `def` or `for` body.
+    Block,
 }
 
 impl<'input> GuardedTokens<'input> {
-    fn new(text: &'input str) -> Self {
+    fn new(text: &'input str, end_semicolon: bool) -> Self {
         GuardedTokens {
             lexer: Lexer::new(text),
             open: 0,
             prefix_run: 0,
+            brackets: Vec::new(),
+            recent: [None; 3],
+            last: None,
+            end_semicolon,
+            text_len: text.len(),
+            ended: false,
         }
     }
+
+    /// Applies the last token's effect on the open brackets.
+    fn settle_last(&mut self) {
+        let Some((start, token, end)) = self.last.take() else {
+            return;
+        };
+        let before = self.recent[1];
+        let after_value = before.is_some_and(ends_value);
+        let kind = match token {
+            Token::LParen => match before {
+                Some(Token::Ident(name)) => Bracket::Call(name),
+                Some(keyword) if is_builtin(keyword) => {
+                    Bracket::Call(keyword.fixed_text().unwrap_or_default())
+                }
+                _ if after_value => Bracket::Call(""),
+                _ => Bracket::Group,
+            },
+            Token::LBracket if after_value => Bracket::Index,
+            Token::LBracket => Bracket::List,
+            Token::LBrace if after_value => Bracket::Block,
+            Token::LBrace => Bracket::Dict,
+            Token::RParen | Token::RBracket | Token::RBrace => {
+                self.brackets.pop();
+                return;
+            }
+            _ => return,
+        };
+        self.brackets.push(Open {
+            kind,
+            span: Span::new(start, end),
+        });
+    }
+
+    /// What the tokens read so far tell about an error at the last one.
+    fn context(&self) -> Context<'input> {
+        Context {
+            innermost: self.brackets.last().copied(),
+            recent: self.recent,
+        }
+    }
+}
+
+/// Whether `token` can end an expression (so a bracket after it is a call,
+/// an index or a block rather than a group, list or dict).
+fn ends_value(token: Token<'_>) -> bool {
+    matches!(
+        token,
+        Token::Ident(_)
+            | Token::Int(_)
+            | Token::Float(_)
+            | Token::Str(_)
+            | Token::RParen
+            | Token::RBracket
+            | Token::RBrace
+    )
+}
+
+/// The keywords called like functions.
+fn is_builtin(token: Token<'_>) -> bool {
+    matches!(
+        token,
+        Token::Select
+            | Token::Aggregate
+            | Token::Range
+            | Token::Zip
+            | Token::Len
+            | Token::Round
+            | Token::Indicator
+            | Token::Draw
+    )
+}
+
+/// What a parse error's words may depend on besides the grammar's
+/// expectations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'input> {
+    /// The innermost bracket open where the error is.
+    pub innermost: Option<Open<'input>>,
+    /// The last three tokens read, oldest first: at an unexpected token,
+    /// that token is the last.
+    pub recent: [Option<Token<'input>>; 3],
 }
 
 impl<'input> Iterator for GuardedTokens<'input> {
     type Item = Result<(usize, Token<'input>, usize), Fault>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (start, token, end) = match self.lexer.next()? {
-            Ok(triple) => triple,
-            Err(err) => return Some(Err(Fault::Lex(err))),
+        self.settle_last();
+        let (start, token, end) = match self.lexer.next() {
+            Some(Ok(triple)) => triple,
+            Some(Err(err)) => return Some(Err(Fault::Lex(err))),
+            None if self.end_semicolon && !self.ended => {
+                self.ended = true;
+                let end = self.text_len;
+                return Some(Ok((end, Token::Semi, end)));
+            }
+            None => return None,
         };
         match token {
             Token::LParen | Token::LBracket | Token::LBrace | Token::If => self.open += 1,
@@ -180,6 +430,8 @@ impl<'input> Iterator for GuardedTokens<'input> {
         if self.open > MAX_OPEN || self.prefix_run > MAX_PREFIX_RUN {
             return Some(Err(Fault::TooDeep(Span::new(start, end))));
         }
+        self.recent = [self.recent[1], self.recent[2], Some(token)];
+        self.last = Some((start, token, end));
         Some(Ok((start, token, end)))
     }
 }
@@ -210,8 +462,9 @@ fn eof_span(text: &str, location: usize) -> Span {
     Span::new(location - last, location)
 }
 
-fn convert_error(err: GrammarError<'_>, src: &Source) -> SyntaxError {
+fn convert_error(err: GrammarError<'_>, src: &Source, tokens: &GuardedTokens<'_>) -> SyntaxError {
     let text = src.inner().as_str();
+    let context = tokens.context();
     let src = src.clone();
     match err {
         ParseError::InvalidToken { location } => {
@@ -227,22 +480,33 @@ fn convert_error(err: GrammarError<'_>, src: &Source) -> SyntaxError {
                 src,
             }
         }
+        // The `;` understood after an expression's text: its end.
+        ParseError::UnrecognizedToken {
+            token: (start, Token::Semi, end),
+            expected,
+        } if tokens.end_semicolon && start == end => SyntaxError::UnexpectedEof {
+            expected: describe_expected(&expected, &context),
+            help: unexpected_help(None, &expected, &context),
+            span: eof_span(text, start),
+            unclosed: context.innermost.map(|open| open.span),
+            src,
+        },
         ParseError::UnrecognizedEof { location, expected } => SyntaxError::UnexpectedEof {
-            expected: describe_expected(&expected),
-            help: unexpected_help(None, &expected),
+            expected: describe_expected(&expected, &context),
+            help: unexpected_help(None, &expected, &context),
             span: eof_span(text, location),
+            unclosed: context.innermost.map(|open| open.span),
             src,
         },
         ParseError::UnrecognizedToken {
-            token: (start, _, end),
+            token: (start, token, end),
             expected,
         } => {
             let span = Span::new(start, end);
-            let found = excerpt(text, span);
             SyntaxError::UnexpectedToken {
-                expected: describe_expected(&expected),
-                help: unexpected_help(Some(&found), &expected),
-                found,
+                expected: describe_expected(&expected, &context),
+                help: unexpected_help(Some(token), &expected, &context),
+                found: excerpt(text, span),
                 span,
                 src,
             }
@@ -279,6 +543,21 @@ fn convert_error(err: GrammarError<'_>, src: &Source) -> SyntaxError {
             },
             Fault::BlocksTooDeep(span) => SyntaxError::BlocksTooDeep {
                 limit: MAX_BLOCK_DEPTH,
+                span,
+                src,
+            },
+            Fault::Arity { callee, got, span } => arity_error(callee, got, span, src),
+            Fault::Comparison { misplaced, span } => SyntaxError::SelectComparison {
+                message: if misplaced {
+                    "a comparison can only be the third argument of `select`"
+                } else {
+                    "the third argument of `select` must be a comparison"
+                },
+                label: if misplaced {
+                    "a comparison goes third"
+                } else {
+                    "an expression, not a comparison"
+                },
                 span,
                 src,
             },

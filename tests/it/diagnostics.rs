@@ -81,3 +81,26 @@ fn error_programs_render_their_diagnostics() {
         settings.bind(|| insta::assert_snapshot!(stem, rendered));
     }
 }
+
+/// A program of 200 KB on one line: the diagnostic shows about 120 columns
+/// around what it points at, with `…` where the line is cut, and the
+/// header still gives the original column.
+#[test]
+fn long_lines_are_cut_around_the_span() {
+    let text = format!(
+        "x = [{}nosuch, {}3];\n",
+        "2, ".repeat(33_000),
+        "3, ".repeat(33_000)
+    );
+    assert!(text.len() > 190_000);
+    let mut interp = Interpreter::new().expect("interpreter starts");
+    let err = interp
+        .run(&source("long_line.rasp", text), None, &mut |_| {})
+        .expect_err("an undefined name");
+    let rendered = render(&err, false);
+    assert!(rendered.len() < 1_000, "{} bytes", rendered.len());
+    assert!(rendered.contains("long_line.rasp:1:99006]"), "{rendered}");
+    let settings =
+        crate::snapshot_settings(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.bind(|| insta::assert_snapshot!("long_line", rendered));
+}

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod cli;
+mod cli_diagnostics;
 mod compile;
 mod corpus;
 mod diagnostics;

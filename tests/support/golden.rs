@@ -13,7 +13,7 @@
 //! #> input: [1, 2]          an input, as `rasp run --input` takes it
 //! #> output: [66, 68]       its expected output, as `rasp run` prints it
 //! #> input: hello
-//! #> error                  evaluating on that input must fail
+//! #> error                  reading or evaluating that input must fail
 //! ```
 //!
 //! Two optional keys describe how the case is compiled:

@@ -334,9 +334,8 @@ fn grammar_errors() {
     assert!(!err.is_incomplete());
     let err = parse_err("x = 1 y = 2;");
     assert_eq!(err.to_string(), "unexpected `y`");
-    assert!(
-        miette::Diagnostic::help(&err).is_some_and(|h| h.to_string() == "statements end with `;`")
-    );
+    assert!(miette::Diagnostic::help(&err)
+        .is_some_and(|h| h.to_string() == "a `;` may be missing before `y`"));
     assert_eq!(err_code("return 1;"), "unexpected_token");
     assert_eq!(err_code("def f() { x = 1; }"), "unexpected_token");
     assert_eq!(
@@ -378,20 +377,87 @@ fn expected_lists_are_readable() {
         | SyntaxError::UnexpectedEof { expected, .. } => expected,
         other => panic!("{other:?}"),
     };
-    assert_eq!(expected("x = 1 y"), "expected `;`, `,`, or an operator");
+    assert_eq!(
+        expected("x = 1 y"),
+        "expected `,`, an operator, or `;` to end the statement"
+    );
     assert_eq!(expected("1 +* 2;"), "expected an expression");
     assert_eq!(expected("def 1"), "expected a name");
     assert_eq!(expected("f(1 2)"), "expected `,`, `)`, or an operator");
+    assert_eq!(expected("f(1,"), "expected an argument");
+    assert_eq!(expected("f(g(1), [2, (3 +"), "expected an expression");
+    assert_eq!(expected("f(g(1), [2, len("), "expected an argument");
     assert_eq!(expected(")"), "expected a statement");
-    assert_eq!(expected("(1;"), "expected `)` or `in`");
+    assert_eq!(expected("(1;"), "expected `)` or an operator");
     assert_eq!(expected("for x y"), "expected `,` or `in`");
     assert_eq!(
         expected("def f(x) { return x }"),
-        "expected `;`, `,`, or `in`"
+        "expected `,`, an operator, or `;` to end the statement"
     );
     assert_eq!(
-        expected("select(a, b, +)"),
-        "expected `==`, `!=`, `<`, `>`, `<=`, or `>=`"
+        expected("select(a, b, =)"),
+        "expected an argument, `==`, `!=`, `<`, `>`, `<=`, or `>=`"
+    );
+}
+
+#[test]
+fn advice_fits_the_mistake() {
+    let help = |text: &str| match parse_err(text) {
+        SyntaxError::UnexpectedToken { help, .. } | SyntaxError::UnexpectedEof { help, .. } => {
+            help.unwrap_or_default()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(help("x = aggregate(s, v, default=0);").contains("`aggregate(s, v, 0)`"));
+    assert!(help("x = f(a, b=1);").contains("no keyword arguments"));
+    assert!(help("x = f(b=1);").contains("without `b=`"));
+    assert!(help("x[0] = 1;").contains("only plain names"));
+    assert!(help("x = if c then 1 else 0;").contains("`1 if c else 0`"));
+    assert!(help("x = 1 if c then 2 else 3;").contains("`1 if c else 0`"));
+}
+
+#[test]
+fn select_and_aggregate_count_their_arguments() {
+    let arity = |text: &str| match parse_err(text) {
+        SyntaxError::Arity { callee, got, .. } => (callee, got),
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(arity("select(a, b);"), ("select", 2));
+    assert_eq!(arity("select();"), ("select", 0));
+    assert_eq!(arity("select(a, b, ==, c);"), ("select", 4));
+    assert_eq!(arity("aggregate(s);"), ("aggregate", 1));
+    assert_eq!(arity("aggregate(s, v, 0, 1);"), ("aggregate", 4));
+    assert_eq!(
+        parse_err("select(indices, indices);").to_string(),
+        "`select` takes 3 arguments (keys, queries, comparison), 2 given"
+    );
+    for text in ["select(==, a, b);", "select(a, b, c);", "select(a, <, b);"] {
+        assert_eq!(parse_err(text).code_name(), "select_comparison", "{text}");
+    }
+    // The right counts still parse, comparisons among the keys included.
+    assert!(parse("select(a == b, b, !=); aggregate(s, v); aggregate(s, v, 0);").is_ok());
+}
+
+#[test]
+fn an_expression_parses_without_its_semicolon() {
+    let expr = |text: &str| parse_expression(&source("<t>", text.to_string()));
+    assert!(matches!(expr("reverse(tokens)"), Ok(Some(_))));
+    assert!(matches!(expr("x = 1"), Ok(None)));
+    assert!(matches!(expr("1; 2"), Ok(None)));
+    // An unfinished one ends at its text, never at a `;` the user did not
+    // type, and points at the bracket left open.
+    let err = expr("f(1,").expect_err("unfinished");
+    let SyntaxError::UnexpectedEof {
+        expected, unclosed, ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(expected, "expected an argument");
+    assert_eq!(unclosed.map(|s| s.start), Some(1));
+    assert_eq!(
+        expr("x +* 1").expect_err("bad").to_string(),
+        "unexpected `*`"
     );
 }
 
@@ -550,7 +616,10 @@ fn every_error_renders_with_its_label() {
         ("x = $;", "not part of RASP"),
         ("x = \"abc", "this string is never closed"),
         ("x = 99999999999999999999;", "does not fit in 64 bits"),
-        ("x = 1 y = 2;", "expected `;`, `,`, or an operator"),
+        (
+            "x = 1 y = 2;",
+            "expected `,`, an operator, or `;` to end the statement",
+        ),
         ("[1, 2", "expected `,`, `]`, or an operator"),
         ("def f(x) {\n  y = x;\n", "expected a statement or `return`"),
         (
