@@ -116,13 +116,8 @@ fn check(path: &Path) -> Result<(), Failed> {
     if !case.inputs.is_empty() {
         let sop = sop.ok_or("the program defines no s-op")?;
         for (input_text, expected) in &case.inputs {
-            let input = match Interpreter::parse_input(input_text) {
-                Ok(input) => input,
-                // An input refused before the program runs (one that mixes
-                // strings with numbers) fails as `#> error` expects.
-                Err(_) if matches!(expected, Expected::Error) => continue,
-                Err(e) => return Err(format!("bad input `{input_text}`: {e}").into()),
-            };
+            let input = Interpreter::parse_input(input_text)
+                .map_err(|e| format!("bad input `{input_text}`: {e}"))?;
             let got = eval_sop(&sop, &input);
             match (got, expected) {
                 (Ok(seq), Expected::Output(want)) => {

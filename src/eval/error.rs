@@ -93,8 +93,9 @@ pub enum ErrorKind {
     /// An input that is not a non-empty string or list of atoms.
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// An input whose atoms mix strings with others: `--input '[1, "a"]'`.
-    #[error("an input cannot mix {0}")]
+    /// `tokens_asis` of an input whose items mix strings with others:
+    /// `--input '[1, "a"]'` (which `tokens`, strings of every item, takes).
+    #[error("`tokens_asis` keeps the input's items as they are, and they mix {0}")]
     MixedInput(String),
     /// A `--vocab` that is not a list of atoms or comma-separated tokens:
     /// `--vocab '[1, 2'`.
@@ -204,7 +205,7 @@ impl ErrorKind {
                 "an input is a non-empty string, or a non-empty list of atoms such as `[3, 1, 2]`".into()
             }
             ErrorKind::MixedInput(_) => {
-                "an input is a sequence, whose items are all strings, all bools, or numbers (ints and floats, with bools counted as ints among them); quote every item to make strings, as in `[\"1\", \"a\"]`".into()
+                "a sequence's items are all strings, all bools, or numbers (ints and floats, with bools counted as ints among them): read the input with `tokens` (strings of every item) or another `tokens_*`, or give an input of one type".into()
             }
             ErrorKind::InvalidVocab(_) => {
                 "a vocabulary is tokens separated by commas, as in `a,b,c`, or a list of atoms that are all strings, all bools, or numbers, as in `[1, 2, 3]`".into()

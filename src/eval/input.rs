@@ -192,13 +192,13 @@ fn parse_list(text: &str, role: Role) -> Result<Vec<Atom>, Error> {
         };
         return Err(bad(empty.to_string(), 0, text.len()));
     }
-    if SeqType::of(&atoms).is_none() {
+    // An input list may mix types, as in the reference: `tokens` makes
+    // strings of every item, and only `tokens_asis` (which keeps them) is
+    // then no sequence. A vocabulary may not: a model's tokens are one type.
+    if role == Role::Vocab && SeqType::of(&atoms).is_none() {
         let (odd, message) = mixed(&atoms);
         let (start, end) = spans[odd];
-        let kind = match role {
-            Role::Input => ErrorKind::MixedInput(message.kinds),
-            Role::Vocab => ErrorKind::InvalidVocab(format!("tokens cannot mix {}", message.kinds)),
-        };
+        let kind = ErrorKind::InvalidVocab(format!("tokens cannot mix {}", message.kinds));
         let error = EvalError::new(kind, Some(at(start, end))).with_label(message.label);
         return Err(Error::Eval(error));
     }
@@ -400,23 +400,28 @@ mod tests {
     }
 
     #[test]
-    fn an_input_that_mixes_strings_with_other_atoms_is_refused_at_the_first_odd_one() {
+    fn an_input_may_mix_types_and_a_vocabulary_may_not() {
+        // As in the reference: `tokens` reads any list, as strings.
+        for text in ["[1, \"a\"]", "[True, 2, \"a\", 3]", "[\"a\", \"b\", -2.5]"] {
+            assert!(parse_input(text).is_ok(), "{text}");
+        }
         for (text, at, label) in [
             ("[1, \"a\"]", 4, "a string among numbers"),
             ("[True, 2, \"a\", 3]", 10, "a string among numbers"),
             ("[True, \"a\"]", 7, "a string among bools"),
             ("[\"a\", \"b\", -2.5]", 11, "a float among strings"),
         ] {
-            let err = parse_input(text).expect_err(text);
+            let (kind, start, _) = failure(text, Role::Vocab);
+            assert!(matches!(kind, ErrorKind::InvalidVocab(_)), "{text}");
+            assert_eq!(start, at, "{text}");
+            let err = parse_vocab(text).expect_err(text);
             let Error::Eval(e) = &err else {
                 panic!("{text}: {err:?}");
             };
-            assert!(matches!(e.kind, ErrorKind::MixedInput(_)), "{text}");
-            assert_eq!(e.at.as_ref().map(|o| o.span.start), Some(at), "{text}");
             assert_eq!(e.label.as_deref(), Some(label), "{text}");
         }
         // Numbers mix, and bools count as ints among them.
-        assert!(parse_input("[1, 2.5, True]").is_ok());
+        assert!(parse_vocab("[1, 2.5, True]").is_ok());
     }
 
     #[test]

@@ -82,8 +82,9 @@ enum SelValue {
     Bits(Rc<Selection>),
 }
 
-/// Checks that an input is non-empty, not too long, and a sequence (all
-/// strings, all bools, or numbers).
+/// Checks that an input is non-empty and not too long (its items may mix
+/// types: `tokens` makes strings of them all; `tokens_asis` of a mixed
+/// input is the error).
 pub fn check_input(input: &[Atom]) -> EvalResult<()> {
     if input.is_empty() {
         return Err(EvalError::new(
@@ -97,12 +98,6 @@ pub fn check_input(input: &[Atom]) -> EvalResult<()> {
                 "an input of length {} is longer than the limit of {MAX_INPUT_LEN}",
                 input.len()
             )),
-            None,
-        ));
-    }
-    if SeqType::of(input).is_none() {
-        return Err(EvalError::new(
-            ErrorKind::MixedInput(describe_mix(input)),
             None,
         ));
     }
@@ -459,8 +454,15 @@ impl<'a> Run<'a> {
                 }
             }
         };
-        let ty = SeqType::of(&values)
-            .ok_or_else(|| self.fail(sop, ErrorKind::MixedSequence(describe_mix(&values)), None))?;
+        let ty = SeqType::of(&values).ok_or_else(|| {
+            let kind = if matches!(sop.kind(), SOpKind::Tokens(_)) {
+                // Only `tokens_asis` keeps the items' types.
+                ErrorKind::MixedInput(describe_mix(&values))
+            } else {
+                ErrorKind::MixedSequence(describe_mix(&values))
+            };
+            self.fail(sop, kind, None)
+        })?;
         Ok(Sequence { values, ty })
     }
 

@@ -57,7 +57,7 @@ fn a_bad_vocabulary_is_reported_as_one() {
 }
 
 #[test]
-fn an_input_is_checked_before_the_program_runs() {
+fn an_input_is_read_as_data_before_the_program_runs() {
     let program = "tests/errors/input_mixed.rasp";
     fails_with("input_mixed", &["run", program, "--input", "[1, \"a\"]"], 1);
     fails_with("input_unclosed", &["run", program, "--input", "[1, 2"], 1);
