@@ -19,6 +19,7 @@ pub mod model;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod repl;
+pub mod sample;
 pub mod syntax;
 
 pub use error::Error;

@@ -12,6 +12,7 @@ mod plot;
 mod progress;
 mod repl;
 pub mod run;
+mod sample;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -70,6 +71,8 @@ enum Command {
     Draw(draw::DrawArgs),
     /// Show a compiled model: sizes, layers, residual stream, vocabulary, program.
     Inspect(plot::InspectArgs),
+    /// Build a corpus of random programs, each compiled and verified.
+    Sample(sample::SampleArgs),
     /// Print a shell completion script (e.g. `rasp completions bash > rasp.bash`).
     Completions(CompletionsArgs),
     /// Start the interactive session (also what `rasp` alone does).
@@ -186,6 +189,7 @@ pub fn main() -> ExitCode {
         Some(Command::Verify(args)) => compile::run_verify(&args),
         Some(Command::Draw(args)) => draw::run_draw(&args),
         Some(Command::Inspect(args)) => plot::run_inspect(&args),
+        Some(Command::Sample(args)) => sample::run_sample(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Repl) | None => repl::repl(),
     };

@@ -1,19 +1,9 @@
-//! A typed generator of random RASP programs, and the compiler's property:
-//! every generated program that compiles gives a model equal to the
-//! interpreter on every input of a small space.
+//! The compiler's property on generated programs: every program of the
+//! library's typed generator (`rasp::sample::generate`) that compiles gives
+//! a model equal to the interpreter on every input of a small space; and
+//! `rasp sample`, which builds corpora from the same generator.
 //!
-//! A program is a chain of assignments `v0 = ...; v1 = ...; ...`, each built
-//! from earlier variables, so programs stack several attention layers. Every
-//! expression has a type: an s-op of ints, bools or strings (categorical), or
-//! a numerical mean (with arithmetic on two means, products by a node of few
-//! values, maps of one mean, means of means and reads of the previous
-//! position). Maps, comparisons, selects with every comparison and
-//! their `and`/`or`/`not`, aggregates (categorical over strings and bools,
-//! numerical over ints, always with a default of the values' type) and
-//! `selector_width` are drawn only where the types fit, so most programs run
-//! and most compile.
-//!
-//! The strategy draws a vector of choices; [`Builder`] turns it into a
+//! The strategy draws a vector of choices, which the generator turns into a
 //! program deterministically (so a failing case shrinks by shrinking the
 //! choices). The CI run is bounded and seeded; a longer run:
 //! `PROPTEST_CASES=10000 cargo test --release --test it generated_`.
@@ -24,260 +14,14 @@ use rasp::compile::verify::{all_inputs, verify};
 use rasp::eval::atom::Atom;
 use rasp::eval::value::Value;
 use rasp::eval::Limits;
+use rasp::sample::generate;
 use rasp::syntax::span::source;
 use rasp::Interpreter;
 
-/// The types the generator tracks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Int,
-    Bool,
-    Str,
-    /// A numerical mean (an aggregate of ints, and maps of it).
-    Mean,
-}
-
-const COMPARISONS: [&str; 6] = ["==", "!=", "<", ">", "<=", ">="];
-
-/// Builds one program from a stream of choices.
-struct Builder<'a> {
-    choices: &'a [u32],
-    next: usize,
-    /// The variables so far, with their types.
-    vars: Vec<(String, Kind)>,
-}
-
-impl Builder<'_> {
-    /// The next choice in `0..n` (0 once the choices run out).
-    fn pick(&mut self, n: usize) -> usize {
-        let c = self.choices.get(self.next).copied().unwrap_or(0);
-        self.next += 1;
-        c as usize % n.max(1)
-    }
-
-    fn one_of<'s>(&mut self, items: &[&'s str]) -> &'s str {
-        items[self.pick(items.len())]
-    }
-
-    fn small_int(&mut self) -> i64 {
-        self.pick(4) as i64
-    }
-
-    /// A variable of kind `kind`, recent ones likelier, or a base s-op.
-    fn operand(&mut self, kind: Kind) -> String {
-        let found: Vec<String> = self
-            .vars
-            .iter()
-            .rev()
-            .filter(|(_, k)| *k == kind)
-            .map(|(n, _)| n.clone())
-            .collect();
-        if !found.is_empty() && self.pick(4) != 0 {
-            // Halve the range a few times: the latest variables come first.
-            let mut range = found.len();
-            while range > 1 && self.pick(2) == 0 {
-                range = range.div_ceil(2);
-            }
-            return found[self.pick(range)].clone();
-        }
-        match kind {
-            Kind::Int => self
-                .one_of(&["tokens_int", "indices", "length"])
-                .to_string(),
-            Kind::Bool => {
-                let c = self.small_int();
-                format!("(tokens_int {} {c})", self.one_of(&COMPARISONS))
-            }
-            Kind::Str => {
-                let c = self.small_int();
-                format!("(\"a\" if tokens_int == {c} else \"b\")")
-            }
-            Kind::Mean => {
-                let values = self.operand(Kind::Int);
-                format!("aggregate(select(indices, indices, <=), {values}, 0)")
-            }
-        }
-    }
-
-    /// A comparable pair of keys and queries, with a comparison.
-    fn select(&mut self) -> String {
-        let kind = [Kind::Int, Kind::Int, Kind::Bool, Kind::Str, Kind::Mean][self.pick(5)];
-        let keys = self.operand(kind);
-        let queries = if self.pick(5) == 0 {
-            match kind {
-                Kind::Int | Kind::Mean => self.small_int().to_string(),
-                Kind::Bool => "True".to_string(),
-                Kind::Str => "\"a\"".to_string(),
-            }
-        } else {
-            self.operand(kind)
-        };
-        let op = self.one_of(&COMPARISONS);
-        format!("select({keys}, {queries}, {op})")
-    }
-
-    /// A selector: a select, or `and`/`or`/`not` of selectors.
-    fn selector(&mut self, depth: usize) -> String {
-        if depth == 0 || self.pick(3) != 0 {
-            return self.select();
-        }
-        match self.pick(3) {
-            0 => format!("(not {})", self.selector(depth - 1)),
-            1 => format!(
-                "({} and {})",
-                self.selector(depth - 1),
-                self.selector(depth - 1)
-            ),
-            _ => format!(
-                "({} or {})",
-                self.selector(depth - 1),
-                self.selector(depth - 1)
-            ),
-        }
-    }
-
-    /// An expression of kind `kind`.
-    fn expr(&mut self, kind: Kind) -> String {
-        match kind {
-            Kind::Int => match self.pick(7) {
-                0 => {
-                    let (a, b) = (self.operand(Kind::Int), self.operand(Kind::Int));
-                    format!("({a} {} {b})", self.one_of(&["+", "-"]))
-                }
-                1 => {
-                    let a = self.operand(Kind::Int);
-                    let (c, m) = (self.small_int(), self.small_int() + 2);
-                    format!("(({a} + {c}) % {m})")
-                }
-                2 | 3 => format!("selector_width({})", self.selector(2)),
-                4 => format!("indicator({})", self.operand(Kind::Bool)),
-                5 => format!("round({})", self.operand(Kind::Mean)),
-                _ => {
-                    let (c, a, b) = (
-                        self.operand(Kind::Bool),
-                        self.operand(Kind::Int),
-                        self.operand(Kind::Int),
-                    );
-                    format!("({a} if {c} else {b})")
-                }
-            },
-            Kind::Bool => match self.pick(6) {
-                0 | 1 => {
-                    let side = [Kind::Int, Kind::Int, Kind::Str, Kind::Mean][self.pick(4)];
-                    let a = self.operand(side);
-                    let b = if self.pick(2) == 0 {
-                        match side {
-                            Kind::Str => "\"b\"".to_string(),
-                            _ => self.small_int().to_string(),
-                        }
-                    } else {
-                        self.operand(side)
-                    };
-                    format!("({a} {} {b})", self.one_of(&COMPARISONS))
-                }
-                2 => format!("(not {})", self.operand(Kind::Bool)),
-                3 => {
-                    let (a, b) = (self.operand(Kind::Bool), self.operand(Kind::Bool));
-                    format!("({a} {} {b})", self.one_of(&["and", "or"]))
-                }
-                _ => {
-                    // A categorical aggregate of bools.
-                    let (s, v) = (self.selector(2), self.operand(Kind::Bool));
-                    format!("aggregate({s}, {v}, {})", self.one_of(&["True", "False"]))
-                }
-            },
-            Kind::Str => match self.pick(3) {
-                0 => {
-                    let (c, a, b) = (
-                        self.operand(Kind::Bool),
-                        self.operand(Kind::Str),
-                        self.operand(Kind::Str),
-                    );
-                    format!("({a} if {c} else {b})")
-                }
-                1 => {
-                    let c = self.operand(Kind::Bool);
-                    let (a, b) = (
-                        self.one_of(&["\"x\"", "\"a\""]),
-                        self.one_of(&["\"y\"", "\"b\""]),
-                    );
-                    format!("({a} if {c} else {b})")
-                }
-                _ => {
-                    // A categorical aggregate of strings.
-                    let (s, v) = (self.selector(2), self.operand(Kind::Str));
-                    format!("aggregate({s}, {v}, \"z\")")
-                }
-            },
-            Kind::Mean => match self.pick(10) {
-                0 => {
-                    let a = self.operand(Kind::Mean);
-                    let c = self.small_int() + 1;
-                    format!("({a} {} {c})", self.one_of(&["+", "-", "*"]))
-                }
-                1 => {
-                    // Arithmetic on two numbers.
-                    let (a, b) = (self.operand(Kind::Mean), self.operand(Kind::Mean));
-                    format!("({a} {} {b})", self.one_of(&["+", "-"]))
-                }
-                2 => {
-                    // A number times a node of few values (a gated product),
-                    // as the paper counts: `(indices + 1) * frac`.
-                    let a = self.operand(Kind::Mean);
-                    let gate = self.one_of(&["(indices + 1)", "tokens_int", "(length - indices)"]);
-                    format!("({gate} * {a})")
-                }
-                3 => {
-                    // A map of one number to numbers (a curve).
-                    let a = self.operand(Kind::Mean);
-                    match self.pick(2) {
-                        0 => format!("({a} * {a})"),
-                        _ => format!("round({a} * {})", self.small_int() + 2),
-                    }
-                }
-                4 => {
-                    // A mean of means.
-                    let (s, v) = (self.selector(1), self.operand(Kind::Mean));
-                    format!("aggregate({s}, {v}, {})", self.small_int())
-                }
-                5 => {
-                    // A read of the previous position.
-                    let v = self.operand(Kind::Int);
-                    format!("aggregate(select(indices, indices - 1, ==), {v}, 0)")
-                }
-                _ => {
-                    // A numerical aggregate of ints, with a default.
-                    let (s, v) = (self.selector(2), self.operand(Kind::Int));
-                    let d = self.small_int();
-                    format!("aggregate({s}, {v}, {d})")
-                }
-            },
-        }
-    }
-
-    /// The whole program; its last variable is the output.
-    fn program(mut self) -> String {
-        let statements = 2 + self.pick(6);
-        let mut text = String::new();
-        for i in 0..statements {
-            let kind = [Kind::Int, Kind::Bool, Kind::Str, Kind::Mean][self.pick(4)];
-            let expr = self.expr(kind);
-            let name = format!("v{i}");
-            text.push_str(&format!("{name} = {expr};\n"));
-            self.vars.push((name, kind));
-        }
-        text
-    }
-}
-
-/// The program the choices describe.
+/// The program the choices describe, over the tokens 0, 1, 2 (read with
+/// `tokens_int`).
 fn program(choices: &[u32]) -> String {
-    Builder {
-        choices,
-        next: 0,
-        vars: Vec::new(),
-    }
-    .program()
+    generate::program(choices, &generate::Tokens::Ints)
 }
 
 /// The strategy: programs as their choices (shrinking shrinks the choices).
@@ -433,4 +177,226 @@ fn the_generator_covers_every_form() {
     ] {
         assert!(all.contains(form), "no generated program uses `{form}`");
     }
+}
+
+/// `rasp sample` in a fresh directory under the temp dir.
+fn sample_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rasp-sample-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn sample_builds_a_corpus_of_verified_models_and_extends_it() {
+    let dir = sample_dir("ints");
+    let d = dir.to_str().expect("utf-8");
+    let args = |count: &'static str| {
+        vec![
+            "sample",
+            "--count",
+            count,
+            "--vocab",
+            "0,1,2",
+            "--max-len",
+            "3",
+            "--layers",
+            "1..3",
+            "--seed",
+            "2",
+            "-o",
+            d,
+        ]
+    };
+    let out = crate::rasp(&args("6"), None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("6 programs in"));
+    let read = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join("manifest.jsonl"))
+            .expect("manifest")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    let first = read(&dir);
+    assert_eq!(first.len(), 6);
+    let mut sources = std::collections::HashSet::new();
+    for entry in &first {
+        // The program file, the model and the line agree with each other.
+        let source = entry["source"].as_str().expect("source");
+        assert!(sources.insert(source.to_string()), "a program twice");
+        let program = dir.join(entry["program"].as_str().expect("program"));
+        assert_eq!(
+            std::fs::read_to_string(program).expect("program file"),
+            source
+        );
+        let model = rasp::model::Model::load(dir.join(entry["model"].as_str().expect("model")))
+            .expect("the model loads");
+        assert_eq!(model.meta.source, source);
+        assert_eq!(model.meta.sop, entry["sop"].as_str().expect("sop"));
+        assert_eq!(entry["layers"].as_u64(), Some(model.config.n_layers as u64));
+        assert!((1..=3).contains(&model.config.n_layers));
+        // Every input of length 1 to 3 over three tokens was checked.
+        assert_eq!(entry["verify"]["inputs"], 39);
+        assert_eq!(entry["verify"]["exhaustive"], true);
+        assert_eq!(entry["verify"]["agree"], entry["verify"]["defined"]);
+        // The seed gives the program again.
+        let seed = entry["seed"].as_u64().expect("seed").to_string();
+        let again = crate::rasp(
+            &[
+                "sample",
+                "--vocab",
+                "0,1,2",
+                "--max-len",
+                "3",
+                "--program-seed",
+                &seed,
+            ],
+            None,
+        );
+        assert_eq!(String::from_utf8_lossy(&again.stdout), source);
+        // And the model is what the compiler makes of it, checked again.
+        let verified = crate::rasp(
+            &[
+                "verify",
+                dir.join(entry["program"].as_str().expect("program"))
+                    .to_str()
+                    .expect("utf-8"),
+                "--vocab",
+                "0,1,2",
+                "--max-len",
+                "3",
+            ],
+            None,
+        );
+        assert_eq!(verified.status.code(), Some(0));
+    }
+    // Extended, not overwritten: the first six lines stay as they were.
+    let out = crate::rasp(&args("9"), None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let extended = read(&dir);
+    assert_eq!(extended.len(), 9);
+    assert_eq!(&extended[..6], &first[..]);
+    assert!(extended[6]["attempt"].as_u64() > first[5]["attempt"].as_u64());
+    // Other settings are refused.
+    let mut other = args("9");
+    other[10] = "3";
+    let out = crate::rasp(&other, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rasp::cli::sample_settings"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sample_reads_string_tokens_and_reports_what_it_dropped() {
+    let dir = sample_dir("strings");
+    let d = dir.to_str().expect("utf-8");
+    let out = crate::rasp(
+        &[
+            "sample",
+            "--count",
+            "5",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--layers",
+            "2",
+            "-o",
+            d,
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dropped") && text.contains("outside --layers"),
+        "{text}"
+    );
+    let manifest = std::fs::read_to_string(dir.join("manifest.jsonl")).expect("manifest");
+    assert_eq!(manifest.lines().count(), 5);
+    assert!(
+        !manifest.contains("tokens_int"),
+        "string tokens are not read as ints"
+    );
+    let dropped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("dropped.json")).expect("dropped"))
+            .expect("json");
+    assert!(dropped.as_object().is_some_and(|d| !d.is_empty()));
+    // A range no program reaches ends with a diagnostic, not a loop.
+    let out = crate::rasp(
+        &[
+            "sample",
+            "--count",
+            "1",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--layers",
+            "40..",
+            "-o",
+            d,
+            "--seed",
+            "9",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "other settings than the corpus in d"
+    );
+    let fresh = sample_dir("strings-none");
+    let out = crate::rasp(
+        &[
+            "sample",
+            "--count",
+            "1",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--layers",
+            "40..",
+            "-o",
+            fresh.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rasp::cli::sample_exhausted"));
+    for bad in ["0", "4..2", "x"] {
+        let out = crate::rasp(
+            &[
+                "sample",
+                "--vocab",
+                "a,b",
+                "--max-len",
+                "3",
+                "--layers",
+                bad,
+                "-o",
+                d,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&fresh);
 }
