@@ -18,7 +18,7 @@ use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::{DefaultHistory, History};
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context, Editor, Helper};
 
 use super::{stderr_color, EXIT_FAILURE};
@@ -53,6 +53,7 @@ fn piped_loop(mut session: Session) -> ExitCode {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut line = Vec::new();
+    let (mut failed, mut exited) = (false, false);
     loop {
         line.clear();
         match input.read_until(b'\n', &mut line) {
@@ -65,15 +66,29 @@ fn piped_loop(mut session: Session) -> ExitCode {
         }
         let text = String::from_utf8_lossy(&line);
         let output = session.feed(text.trim_end_matches(['\n', '\r']));
+        failed |= output.failed;
         if !super::out::write(&output.text) {
             return ExitCode::from(EXIT_FAILURE);
         }
         if output.status == Status::Exit {
-            return ExitCode::SUCCESS;
+            exited = true;
+            break;
         }
     }
-    super::out::write(&session.finish().text);
-    ExitCode::SUCCESS
+    if !exited {
+        // An unfinished statement at the end is reported as the parser sees it.
+        let end = session.finish();
+        failed |= end.failed;
+        if !super::out::write(&end.text) {
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    }
+    // Piped input is a script: exit 1 if any statement of it failed.
+    if failed {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Where history is kept: `RASP_HISTORY`, else `~/.rasp_history`.
@@ -110,15 +125,10 @@ impl Highlighter for ReplHelper {
     }
 }
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(if crate::repl::is_complete(ctx.input()) {
-            ValidationResult::Valid(None)
-        } else {
-            ValidationResult::Incomplete
-        })
-    }
-}
+/// Every line is handed to the session as it is entered: an unfinished
+/// statement continues on the next line under the continuation prompt
+/// (the session decides, with the real parser), as in Python's REPL.
+impl Validator for ReplHelper {}
 
 impl RlCompleter for ReplHelper {
     type Candidate = String;

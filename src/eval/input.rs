@@ -70,10 +70,54 @@ pub fn parse_input(text: &str) -> Result<Vec<Atom>, Error> {
 /// Parses a vocabulary written as on the command line: comma-separated
 /// strings (`a,b,c`), or a list of atoms as for [`parse_input`].
 pub fn parse_vocab(text: &str) -> Result<Vec<Atom>, Error> {
+    let at = |start: usize, end: usize| Origin {
+        source: source(Role::Vocab.source_name(), text.to_string()),
+        span: Span::new(start, end.max(start)),
+        call_site: None,
+    };
+    let bad = |message: String, start: usize, end: usize, label: &str| {
+        Error::Eval(
+            EvalError::new(Role::Vocab.kind(message), Some(at(start, end))).with_label(label),
+        )
+    };
+    // Each token with where it was written (a list's tokens: the list).
+    let mut tokens: Vec<(Atom, usize, usize)> = Vec::new();
     if text.trim_start().starts_with('[') {
-        return parse_list(text, Role::Vocab);
+        for atom in parse_list(text, Role::Vocab)? {
+            tokens.push((atom, 0, text.len()));
+        }
+    } else {
+        let mut start = 0;
+        for token in text.split(',') {
+            let end = start + token.len();
+            if token.is_empty() {
+                let message = if text.is_empty() {
+                    "the vocabulary is empty".to_string()
+                } else {
+                    "the vocabulary has an empty token".to_string()
+                };
+                // Point at the commas around the missing token.
+                let (s, e) = (start.saturating_sub(1), (end + 1).min(text.len()));
+                return Err(bad(message, s, e, "no token here"));
+            }
+            tokens.push((Atom::Str(token.into()), start, end));
+            start = end + 1;
+        }
     }
-    Ok(text.split(',').map(|t| Atom::Str(t.into())).collect())
+    for (i, (atom, start, end)) in tokens.iter().enumerate() {
+        let same = |other: &(Atom, usize, usize)| {
+            other.0.type_name() == atom.type_name() && other.0.repr() == atom.repr()
+        };
+        if tokens[..i].iter().any(same) {
+            return Err(bad(
+                format!("token {} appears twice", atom.repr()),
+                *start,
+                *end,
+                "again here",
+            ));
+        }
+    }
+    Ok(tokens.into_iter().map(|(atom, _, _)| atom).collect())
 }
 
 /// A list of literal atoms, `text` starting with `[` after blanks.
@@ -435,5 +479,24 @@ mod tests {
             assert!(kind.to_string().contains("vocabulary"), "{text}: {kind}");
         }
         assert_eq!(parse_vocab("a,b").expect("strings").len(), 2);
+    }
+
+    #[test]
+    fn a_vocabulary_has_no_empty_or_repeated_token() {
+        for (text, at, message) in [
+            ("", 0, "the vocabulary is empty"),
+            ("a,,b", 1, "the vocabulary has an empty token"),
+            ("a,b,", 3, "the vocabulary has an empty token"),
+            (",a", 0, "the vocabulary has an empty token"),
+            ("a,b,a", 4, "token 'a' appears twice"),
+            ("[1, 2, 1]", 0, "token 1 appears twice"),
+        ] {
+            let (kind, start, _) = failure(text, Role::Vocab);
+            assert!(matches!(kind, ErrorKind::InvalidVocab(_)), "{text}");
+            assert!(kind.to_string().contains(message), "{text}: {kind}");
+            assert_eq!(start, at, "{text}");
+        }
+        // Equal numbers of different types are different tokens.
+        assert_eq!(parse_vocab("[1, 1.0]").expect("two tokens").len(), 2);
     }
 }

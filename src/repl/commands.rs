@@ -46,7 +46,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":compile NAME VOCAB N [FILE]",
-        "compile an s-op for VOCAB (`a,b,c` or `[1, 2]`) and max_len N",
+        "compile an s-op for VOCAB (`a,b,c` or `[1, 2]`) and max_len N, into FILE or NAME.safetensors",
     ),
     (":quit", "end the session (also `exit`, `quit`, Ctrl-D)"),
 ];
@@ -81,9 +81,9 @@ pub const REFERENCE_COMMANDS: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum CommandError {
     /// `:frobnicate`.
-    #[error("unknown command `{0}`")]
-    #[diagnostic(code(rasp::repl::unknown_command), help("`:help` lists the commands"))]
-    Unknown(String),
+    #[error("unknown command `{command}`")]
+    #[diagnostic(code(rasp::repl::unknown_command), help("{help}"))]
+    Unknown { command: String, help: String },
     /// `:load` with no file, `examples maybe`.
     #[error("`{command}` needs {what}")]
     #[diagnostic(code(rasp::repl::usage), help("`:help` lists the commands"))]
@@ -155,7 +155,10 @@ pub fn run(session: &mut Session, line: &str) -> Output {
                 let expr = expr.unwrap_or_else(|| line[found.consumed..].trim());
                 set_example_typed(session, subset, expr, &mut out);
             }
-            Words::Command(command) => apply(session, command, &mut out),
+            Words::Command(command) => {
+                apply(session, command, &mut out);
+                out.text.push_str(&confirmation(command));
+            }
         }
         return out;
     }
@@ -188,7 +191,17 @@ pub fn run(session: &mut Session, line: &str) -> Output {
             "an s-op, a vocabulary and a length, such as `:compile reverse a,b,c 8`",
         ),
         (":compile", rest) => compile(session, rest, &mut out),
-        (other, _) => session.report(&mut out, &CommandError::Unknown(other.to_string())),
+        (other, _) => {
+            let help = match suggestion(other) {
+                Some(command) => format!("did you mean `{command}`? (`:help` lists the commands)"),
+                None => "`:help` lists the commands".to_string(),
+            };
+            let error = CommandError::Unknown {
+                command: other.to_string(),
+                help,
+            };
+            session.report(&mut out, &error)
+        }
     }
     out
 }
@@ -233,6 +246,95 @@ pub(super) fn apply(session: &mut Session, command: Command, out: &mut Output) {
         Command::FullSeqDisplay(on) => session.display.full_seq_display = on,
         Command::Exit => out.status = Status::Exit,
     }
+}
+
+/// A file name stem made of `name` (letters, digits, `-`, `_`).
+fn safe_file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        "model".into()
+    } else {
+        stem
+    }
+}
+
+/// What a typed display switch says it did (`examples off`: "examples are
+/// off"); nothing for other commands.
+fn confirmation(command: Command) -> String {
+    let state = |on: bool| if on { "on" } else { "off" };
+    match command {
+        Command::Examples { subset, on } => {
+            let which = match subset {
+                Subset::Both => "examples of s-ops and selectors",
+                Subset::SOps => "examples of s-ops",
+                Subset::Selectors => "examples of selectors",
+            };
+            format!("{which} are {}\n", state(on))
+        }
+        Command::FullSeqDisplay(on) => format!("full seq display is {}\n", state(on)),
+        Command::ShowExample(_) | Command::Exit => String::new(),
+    }
+}
+
+/// The command a mistyped line most likely meant, for a "did you mean":
+/// `show exmaple` is `show example`, `:compil` is `:compile`.
+pub fn suggestion(line: &str) -> Option<&'static str> {
+    const TYPED: &[&str] = &[
+        "set example",
+        "set s-op example",
+        "set selector example",
+        "show example",
+        "show s-op example",
+        "show selector example",
+        "examples on",
+        "examples off",
+        "s-op examples on",
+        "s-op examples off",
+        "selector examples on",
+        "selector examples off",
+        "full seq display on",
+        "full seq display off",
+        "exit",
+        "quit",
+        ":help",
+        ":load",
+        ":names",
+        ":type",
+        ":analyze",
+        ":draw",
+        ":compile",
+        ":quit",
+    ];
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let first = words.first()?;
+    TYPED
+        .iter()
+        .filter_map(|&command| {
+            let n = command.split_whitespace().count();
+            // `set example E` and `:load FILE` take more words after theirs.
+            let takes_more = command.starts_with("set ") || command.starts_with(':');
+            if words.len() < n || (words.len() > n && !takes_more) {
+                return None;
+            }
+            let typed = words[..n].join(" ");
+            let distance = strsim::damerau_levenshtein(&typed, command);
+            // The first word close too, so `x = 1` never looks like `exit`.
+            let first_close =
+                strsim::damerau_levenshtein(first, command.split(' ').next().unwrap_or("")) <= 2;
+            (distance > 0 && distance <= 2.max(command.len() / 6) && first_close)
+                .then_some((distance, command))
+        })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, command)| command)
 }
 
 /// `show [s-op|selector] example`: one line when the examples shown are
@@ -557,17 +659,27 @@ fn compile(session: &mut Session, rest: &str, out: &mut Output) {
         Ok(v) => v,
         Err(e) => return session.report(out, &e),
     };
-    let model = match crate::compile::compile(&sop, name, &session.program, &vocab, max_len) {
+    let options = crate::compile::CompileOptions::default();
+    let compiled =
+        crate::compile::compile_noting(&sop, name, &session.program, &vocab, max_len, &options);
+    let (model, warnings) = match compiled {
         Ok(m) => m,
         Err(e) => return session.report(out, &e),
     };
+    for warning in &warnings {
+        // A warning, not a failure of the command.
+        let failed = out.failed;
+        session.report(out, warning);
+        out.failed = failed;
+    }
     out.text.push_str(&summary(&model));
-    if let Some(path) = file {
-        match model.save(&path) {
-            Ok(()) => out
-                .text
-                .push_str(&format!("  written to {}\n", path.display())),
-            Err(e) => session.report(out, &e),
-        }
+    // Without a file, NAME.safetensors in the current directory.
+    let path =
+        file.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", safe_file_stem(name))));
+    match model.save(&path) {
+        Ok(()) => out
+            .text
+            .push_str(&format!("  written to {}\n", path.display())),
+        Err(e) => session.report(out, &e),
     }
 }

@@ -186,9 +186,17 @@ impl Session {
         match parse_program(&src) {
             Err(e) if e.is_incomplete() => Output::new(Status::More),
             Err(e) => {
-                self.pending.clear();
+                let typed = std::mem::take(&mut self.pending);
                 let mut out = Output::new(Status::Ready);
                 self.report(&mut out, &e);
+                // A mistyped command (`show exmaple`) reads as RASP that
+                // does not parse: say which command it looks like.
+                if !typed.trim().contains('\n') {
+                    if let Some(command) = commands::suggestion(typed.trim()) {
+                        out.text
+                            .push_str(&format!("did you mean the command `{command}`?\n"));
+                    }
+                }
                 out
             }
             Ok(program) => {

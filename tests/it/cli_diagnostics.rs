@@ -54,6 +54,18 @@ fn a_bad_vocabulary_is_reported_as_one() {
         &["verify", reverse, "--vocab", "[\"a\", 2]", "--max-len", "4"],
         2,
     );
+    // An empty or repeated token would make a model with a token no input
+    // can hold, or two ids for one token.
+    fails_with(
+        "vocab_empty_token",
+        &["verify", reverse, "--vocab", "a,,b", "--max-len", "4"],
+        2,
+    );
+    fails_with(
+        "vocab_repeated_token",
+        &["verify", reverse, "--vocab", "a,b,a", "--max-len", "4"],
+        2,
+    );
 }
 
 #[test]

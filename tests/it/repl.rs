@@ -7,14 +7,22 @@ use std::path::Path;
 
 use crate::{files_in, rasp, snapshot_settings};
 
-/// Runs `rasp` (with `args`) on piped `input`; returns stdout and stderr.
-fn run_repl(args: &[&str], input: &str) -> (String, String) {
+/// Runs `rasp` (with `args`) on piped `input`; returns stdout, stderr and
+/// the exit status (1 when a statement failed, as for a script).
+fn run_repl_status(args: &[&str], input: &str) -> (String, String, Option<i32>) {
     let out = rasp(args, Some(input));
-    assert!(out.status.success(), "the REPL exits with success");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
     )
+}
+
+/// [`run_repl_status`] of input in which every statement succeeds.
+fn run_repl(args: &[&str], input: &str) -> (String, String) {
+    let (stdout, stderr, code) = run_repl_status(args, input);
+    assert_eq!(code, Some(0), "the REPL exits with success: {stdout}");
+    (stdout, stderr)
 }
 
 #[test]
@@ -30,9 +38,15 @@ fn transcripts() {
             .to_string_lossy()
             .into_owned();
         let input = std::fs::read_to_string(&file).expect("read transcript");
-        let (stdout, stderr) = run_repl(&[], &input);
+        let (stdout, stderr, code) = run_repl_status(&[], &input);
         assert_eq!(stderr, "", "{stem}: nothing on stderr");
-        let transcript = format!("--- input ---\n{input}--- output ---\n{stdout}");
+        // Piped input is a script: exit 1 when any statement failed.
+        let failed = stdout.contains("rasp::");
+        assert_eq!(code, Some(i32::from(failed)), "{stem}: exit status");
+        let transcript = format!(
+            "--- input ---\n{input}--- output ---\n{stdout}--- exit status {} ---\n",
+            code.unwrap_or(-1)
+        );
         settings.set_description(format!("piped into `rasp`: tests/repl/{stem}.txt"));
         settings.bind(|| insta::assert_snapshot!(stem, transcript));
     }
@@ -44,6 +58,23 @@ fn repl_subcommand_is_the_same_session() {
     assert_eq!(run_repl(&["repl"], input), run_repl(&[], input));
     let (stdout, _) = run_repl(&["repl"], input);
     assert_eq!(stdout, "     value: x = 3\n     value: 3\n");
+}
+
+#[test]
+fn compile_without_a_file_writes_name_safetensors_and_says_so() {
+    let dir = std::env::temp_dir().join(format!("rasp-repl-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = crate::rasp_in(
+        &dir,
+        &[],
+        Some("rev = reverse(tokens);\n:compile rev a,b 4\n"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("written to rev.safetensors"), "{stdout}");
+    let model = rasp::model::Model::load(dir.join("rev.safetensors")).expect("a model");
+    assert_eq!(model.meta.sop, "rev");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
