@@ -17,6 +17,7 @@ mod golden;
 mod kernels;
 mod limits;
 mod precision;
+mod readme;
 mod repl;
 
 /// Allocations counted as the `rasp` binary counts them (memory limits,
