@@ -250,3 +250,40 @@ fn ctrl_c_stops_an_evaluation_and_the_session_goes_on_on_any_terminal() {
         assert_eq!(code, Some(0), "TERM={term}: {text}");
     }
 }
+
+#[test]
+fn unfinished_input_continues_after_the_continuation_prompt_on_a_terminal() {
+    for term in ["xterm", "dumb"] {
+        let steps = [
+            (">>", "x = [1,\n", 0.2),
+            // The session asks for more under its own prompt.
+            ("..", "2];\n", 0.2),
+            ("list: x = [1, 2]", "exit\n", 0.2),
+        ];
+        let Some((text, code)) = on_a_terminal(term, &steps) else {
+            return;
+        };
+        // Without the terminal's escape sequences (colour, cursor moves).
+        let mut plain = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' && chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        assert!(
+            plain
+                .lines()
+                .any(|l| l.trim_start().starts_with(".. ") && l.ends_with("2];")),
+            "TERM={term}: {plain}"
+        );
+        assert_eq!(code, Some(0), "TERM={term}: {text}");
+    }
+}
