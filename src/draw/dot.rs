@@ -22,13 +22,12 @@ fn row(out: &mut String, tag: &str, colour: &str, r: &Row, query_columns: usize)
     } else {
         escape(&r.label)
     };
+    // The label spans the matrix's query columns too: no empty cells.
     let _ = write!(
         out,
-        "<tr><td bgcolor=\"{colour}\">{tag}</td><td bgcolor=\"{colour}\" align=\"left\">{label}</td>"
+        "<tr><td bgcolor=\"{colour}\">{tag}</td><td bgcolor=\"{colour}\" align=\"left\" colspan=\"{}\">{label}</td>",
+        1 + query_columns
     );
-    if query_columns > 0 {
-        let _ = write!(out, "<td colspan=\"{query_columns}\"></td>");
-    }
     for v in &r.values {
         let _ = write!(out, "<td bgcolor=\"{colour}\">{}</td>", escape(v));
     }
@@ -48,8 +47,24 @@ fn head_label(number: usize, h: &FlowHead) -> String {
     for query in &h.queries {
         row(&mut out, "query", "#9aff9a", query, q);
     }
+    // What the matrix shows, beside it (in the tag and label columns).
+    let predicate = if !h.op.is_empty() {
+        format!("key {} query", h.op)
+    } else if h.keys.is_empty() {
+        "every key".to_string()
+    } else {
+        "combined".to_string()
+    };
     for (qi, selected) in h.matrix.iter().enumerate() {
-        out.push_str("<tr><td></td><td></td>");
+        out.push_str("<tr>");
+        if qi == 0 {
+            let _ = write!(
+                out,
+                "<td colspan=\"2\" rowspan=\"{}\" align=\"left\" valign=\"top\"><i>{}</i></td>",
+                h.matrix.len(),
+                escape(&predicate)
+            );
+        }
         for query in &h.queries {
             let v = query.values.get(qi).map_or("", String::as_str);
             let _ = write!(out, "<td bgcolor=\"#9aff9a\">{}</td>", escape(v));
@@ -115,6 +130,18 @@ pub fn render(flow: &Flow) -> String {
                 "#fffacd"
             }
         );
+        // Heads side by side in their order: one rank, linked left to
+        // right by invisible edges.
+        if layer.heads.len() > 1 {
+            let names: Vec<String> = (1..=layer.heads.len())
+                .map(|i| format!("l{}_head{i}", layer.number))
+                .collect();
+            let _ = writeln!(
+                out,
+                "    {{ rank=same; {} [style=invis]; }}",
+                names.join(" -> ")
+            );
+        }
         for (i, h) in layer.heads.iter().enumerate() {
             let node = format!("l{}_head{}", layer.number, i + 1);
             let _ = writeln!(

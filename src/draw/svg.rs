@@ -24,6 +24,9 @@ const FONT_SIZE: f64 = 12.0;
 const CHAR_WIDTH: f64 = 7.4;
 const ROW_HEIGHT: f64 = 20.0;
 const TITLE_HEIGHT: f64 = 24.0;
+/// A head's title takes at most this many lines, this far apart.
+const TITLE_LINES: usize = 3;
+const TITLE_LINE: f64 = 16.0;
 const PAD: f64 = 10.0;
 const GAP: f64 = 14.0;
 /// Labels and values longer than this are cut (with `…`).
@@ -155,6 +158,40 @@ fn rect(x: f64, y: f64, w: f64, h: f64, fill: &str) -> Rectangle {
 }
 
 /// A text whose baseline is placed for a row of [`ROW_HEIGHT`] at `y`.
+/// `text` in lines of at most `width` characters, broken after spaces
+/// where it can be (a longer word is split), at most `most` lines: the
+/// lines, and whether they hold the whole text (else the last ends in `…`).
+fn wrap(text: &str, width: usize, most: usize) -> (Vec<String>, bool) {
+    let width = width.max(8);
+    let mut lines: Vec<String> = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while !rest.is_empty() {
+        if lines.len() + 1 == most && rest.len() > width {
+            let line: String = rest.iter().collect();
+            lines.push(cut(&line, width));
+            return (lines, false);
+        }
+        let mut take = rest.len().min(width);
+        if take < rest.len() {
+            // The last space in the line, if the line keeps some words.
+            if let Some(space) = rest[..take].iter().rposition(|c| *c == ' ') {
+                if space > width / 3 {
+                    take = space + 1;
+                }
+            }
+        }
+        lines.push(
+            rest[..take]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        rest.drain(..take);
+    }
+    (lines, true)
+}
+
 fn text(x: f64, y: f64, content: &str) -> Text {
     Text::new(content)
         .set("x", x)
@@ -245,18 +282,23 @@ fn head(m: &Metrics, number: usize, h: &FlowHead) -> (Group, f64, f64) {
     let q = h.queries.len();
     let vx = m.values_x(q);
     let mut width = vx + m.n as f64 * m.cell;
-    let title = format!("head {number}: {}", h.selector);
-    let title = cut(&title, ((width.max(300.0)) / CHAR_WIDTH) as usize);
-    let mut t = Text::new(title.clone())
-        .set("x", 0)
-        .set("y", FONT_SIZE + 2.0)
-        .set("font-weight", "bold");
-    if title != format!("head {number}: {}", h.selector) {
-        t.append(Title::new(h.selector.clone()));
+    // The title wraps onto up to three lines; past them it is cut, and the
+    // whole selector is its hover text.
+    let full = format!("head {number}: {}", h.selector);
+    let per_line = (width.max(300.0) / CHAR_WIDTH) as usize;
+    let (lines, complete) = wrap(&full, per_line, TITLE_LINES);
+    for (i, line) in lines.iter().enumerate() {
+        let mut t = Text::new(line.clone())
+            .set("x", 0)
+            .set("y", FONT_SIZE + 2.0 + i as f64 * TITLE_LINE)
+            .set("font-weight", "bold");
+        if !complete && i + 1 == lines.len() {
+            t.append(Title::new(h.selector.clone()));
+        }
+        width = width.max(line.chars().count() as f64 * CHAR_WIDTH);
+        g.append(t);
     }
-    width = width.max(title.chars().count() as f64 * CHAR_WIDTH);
-    g.append(t);
-    let mut y = TITLE_HEIGHT;
+    let mut y = TITLE_HEIGHT + (lines.len().max(1) - 1) as f64 * TITLE_LINE;
     for key in &h.keys {
         row(&mut g, m, y, vx, Kind::Key, key);
         y += ROW_HEIGHT;

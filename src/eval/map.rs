@@ -137,6 +137,26 @@ impl MapFn {
     }
 
     /// A short description, for labels.
+    /// The map applied to arguments written `args`: `a + b`, `-a`,
+    /// `round(a)`, `a if c else b`, `lookup[a]`.
+    pub fn call_text(&self, args: &[String]) -> String {
+        let arg = |i: usize| args.get(i).map_or("…", String::as_str);
+        match self {
+            MapFn::Unary(op) => match op.symbol() {
+                "not" => format!("(not {})", arg(0)),
+                symbol => format!("{symbol}{}", arg(0)),
+            },
+            MapFn::Binary(op) => format!("({} {} {})", arg(0), op.symbol(), arg(1)),
+            MapFn::Both => format!("({} and {})", arg(0), arg(1)),
+            MapFn::Either => format!("({} or {})", arg(0), arg(1)),
+            MapFn::Round => format!("round({})", arg(0)),
+            MapFn::Indicator => format!("indicator({})", arg(0)),
+            MapFn::Choose => format!("({} if {} else {})", arg(1), arg(0), arg(2)),
+            MapFn::Lookup(_) => format!("lookup[{}]", arg(0)),
+            MapFn::InList(_) => format!("({} in [...])", arg(0)),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             MapFn::Unary(op) => op.symbol().to_string(),

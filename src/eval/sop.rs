@@ -54,6 +54,10 @@ impl fmt::Debug for Origin {
     }
 }
 
+/// How many levels of inputs a label built from them shows (deeper ones
+/// are `…`).
+const LABEL_DEPTH: usize = 3;
+
 /// A unique node number; creation order, so inputs have smaller ids.
 pub type NodeId = u64;
 
@@ -188,8 +192,15 @@ impl SOp {
         }
     }
 
-    /// A short description of the node, for messages and drawings.
+    /// A short description of the node, for messages and drawings: its
+    /// name, else the source text that made it when that is short, else
+    /// the expression built from its inputs' labels
+    /// (`selector_width(select(key, key, ==) and select(indices, indices, <))`).
     pub fn label(&self) -> String {
+        self.label_within(LABEL_DEPTH)
+    }
+
+    fn label_within(&self, depth: usize) -> String {
         if let Some(name) = self.name() {
             return name.to_string();
         }
@@ -202,10 +213,22 @@ impl SOp {
                 if let Some(text) = self.origin().and_then(Origin::snippet) {
                     return text;
                 }
+                if depth == 0 {
+                    return "…".into();
+                }
+                let sop = |s: &SOp| s.label_within(depth - 1);
+                let sel = |s: &Selector| s.label_within(depth - 1);
                 match &self.0.kind {
-                    SOpKind::Map { func, .. } => format!("{}#{}", func.describe(), self.id()),
-                    SOpKind::Aggregate { .. } => format!("aggregate#{}", self.id()),
-                    _ => format!("selector_width#{}", self.id()),
+                    SOpKind::Map { func, args } => {
+                        func.call_text(&args.iter().map(sop).collect::<Vec<_>>())
+                    }
+                    SOpKind::Aggregate {
+                        selector, values, ..
+                    } => format!("aggregate({}, {})", sel(selector), sop(values)),
+                    SOpKind::SelectorWidth(selector) => {
+                        format!("selector_width({})", sel(selector))
+                    }
+                    _ => String::new(),
                 }
             }
         }
@@ -244,13 +267,31 @@ impl Selector {
         }
     }
 
+    /// As [`SOp::label`]: the name, the short source text, or the
+    /// expression (`select(key, key, ==) and select(indices, indices, <)`).
     pub fn label(&self) -> String {
-        match self.name() {
-            Some(name) => name.to_string(),
-            None => self
-                .origin()
-                .and_then(Origin::snippet)
-                .unwrap_or_else(|| format!("select#{}", self.id())),
+        self.label_within(LABEL_DEPTH)
+    }
+
+    fn label_within(&self, depth: usize) -> String {
+        if let Some(name) = self.name() {
+            return name.to_string();
+        }
+        if let Some(text) = self.origin().and_then(Origin::snippet) {
+            return text;
+        }
+        if depth == 0 {
+            return "…".into();
+        }
+        let sop = |s: &SOp| s.label_within(depth - 1);
+        let sel = |s: &Selector| s.label_within(depth - 1);
+        match &self.0.kind {
+            SelectorKind::Select { keys, queries, op } => {
+                format!("select({}, {}, {})", sop(keys), sop(queries), op.symbol())
+            }
+            SelectorKind::And(a, b) => format!("({} and {})", sel(a), sel(b)),
+            SelectorKind::Or(a, b) => format!("({} or {})", sel(a), sel(b)),
+            SelectorKind::Not(a) => format!("(not {})", sel(a)),
         }
     }
 

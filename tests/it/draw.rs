@@ -114,6 +114,55 @@ fn sort_on_banana_shows_layers_heads_matrices_and_values() {
     // Selected cells: how many smaller tokens each has (3+0+4+0+4+0), how
     // many equal earlier ones (0+0+0+1+1+2), and one per position to place.
     assert_eq!(selected, 11 + 4 + 6);
+    // Nodes made inside the library are named by what they compute, never
+    // by an internal number; a long head title wraps onto lines that hold
+    // all of it.
+    assert!(
+        !texts.iter().any(|t| t.contains('#')),
+        "an internal name in {texts:?}"
+    );
+    assert!(texts
+        .iter()
+        .any(|t| t.starts_with("selector_width(select(key,key,==) and")));
+    let at = texts
+        .iter()
+        .position(|t| t.starts_with("head 2: "))
+        .expect("head 2");
+    let title = format!("{} {}", texts[at], texts[at + 1]);
+    assert_eq!(
+        title,
+        "head 2: (select(tokens_asis, tokens_asis, ==) and select(indices, indices, <))"
+    );
+}
+
+#[test]
+fn dot_shows_heads_in_order_and_no_empty_cells() {
+    let out = rasp(
+        &[
+            "draw",
+            "examples/sort.rasp",
+            "--input",
+            "banana",
+            "--format",
+            "dot",
+            "-o",
+            "-",
+        ],
+        None,
+    );
+    ok(&out);
+    let dot = text(&out.stdout);
+    assert!(
+        dot.contains("{ rank=same; l1_head1 -> l1_head2 [style=invis]; }"),
+        "{dot}"
+    );
+    let cells = dot.split("<td").skip(1);
+    for cell in cells {
+        let content = cell.split_once('>').map_or("", |(_, c)| c);
+        let content = content.split("</td>").next().unwrap_or("");
+        assert!(!content.is_empty(), "an empty cell: <td{cell}");
+    }
+    assert!(dot.contains("<i>key &lt; query</i>"));
 }
 
 #[test]
