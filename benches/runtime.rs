@@ -177,6 +177,8 @@ fn dense_model(s: &Shapes) -> Model {
             source: String::new(),
             sop: "dense".into(),
             safe_dtypes: None,
+            heads: None,
+            mlps: None,
         },
         dtype: Dtype::F32,
         embed: embed.mapv(f64::from),

@@ -46,6 +46,8 @@ pub fn assemble(
         }
     }
     check_size(graph, &low, d_model, vocab.len(), max_len)?;
+    let head_records = super::record::head_records(graph, &low.heads);
+    let mlp_records = super::record::mlp_records(graph, &low.unit_owners, n_layers);
     let n_heads = low.heads.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let d_head = low
         .heads
@@ -200,6 +202,8 @@ pub fn assemble(
             source: source.to_string(),
             sop: sop_name.to_string(),
             safe_dtypes: None,
+            heads: Some(head_records),
+            mlps: Some(mlp_records),
         },
         dtype: Dtype::F64,
         embed,
@@ -229,7 +233,7 @@ fn share_heads(layer: &mut Vec<Head>) {
         into.o
             .extend(head.o.iter().map(|&(c, d, w)| (c + offset, d, w)));
         into.ov += head.ov;
-        into.label = format!("{}, {}", into.label, head.label);
+        into.about.sops.extend(head.about.sops);
     }
     *layer = kept;
 }

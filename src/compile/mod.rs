@@ -3,13 +3,15 @@
 //! It consumes the interpreter's s-op DAG (`eval::sop`) and proceeds in
 //! named stages: the DAG as flat tables ([`graph`]), each node's values
 //! ([`values`]), encodings, heads and MLP units with their error bounds
-//! ([`lower`]), and the padded weights of a [`Model`] ([`assemble`]); then
+//! ([`lower`]), and the padded weights of a [`Model`] ([`assemble`]) with
+//! the record of what each head and MLP computes ([`record`]); then
 //! [`verify`] compares the model with the interpreter.
 
 pub mod assemble;
 pub mod error;
 pub mod graph;
 pub mod lower;
+pub mod record;
 #[allow(
     clippy::needless_range_loop,
     reason = "loops over query and key positions index several tables at once"

@@ -41,8 +41,9 @@ use serde_json::Value;
 
 use super::error::{wrong_dtype, wrong_shape};
 use super::{
-    check_consistency, Attention, Dtype, FloatType, Layer, Mlp, Model, ModelConfig, ModelError,
-    ModelMeta, NumberKind, OutputDecoding, FORMAT_VERSION, LAYER_TENSORS, NUMERICAL_LOGITS,
+    check_consistency, Attention, Dtype, FloatType, HeadRecord, Layer, Mlp, MlpPart, Model,
+    ModelConfig, ModelError, ModelMeta, NumberKind, OutputDecoding, FORMAT_VERSION, LAYER_TENSORS,
+    NUMERICAL_LOGITS,
 };
 use crate::eval::atom::Atom;
 
@@ -648,6 +649,12 @@ struct MetaJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     transformer_lens: Option<Value>,
     residual_labels: Vec<String>,
+    /// What each head computes, per layer (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    heads: Option<Vec<Vec<HeadRecord>>>,
+    /// Which s-ops each MLP's units are for, per layer (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mlps: Option<Vec<Vec<MlpPart>>>,
     source: String,
     sop: String,
 }
@@ -771,6 +778,8 @@ fn meta_json(meta: &ModelMeta, dtype: Dtype) -> String {
         safe_dtypes: safe,
         transformer_lens: Some(transformer_lens_json()),
         residual_labels: meta.residual_labels.clone(),
+        heads: meta.heads.clone(),
+        mlps: meta.mlps.clone(),
         source: meta.source.clone(),
         sop: meta.sop.clone(),
     };
@@ -903,6 +912,8 @@ fn parse_meta(text: &str) -> Result<(ModelMeta, Option<Dtype>), ModelError> {
         source: json.source,
         sop: json.sop,
         safe_dtypes,
+        heads: json.heads,
+        mlps: json.mlps,
     };
     Ok((meta, json.dtype))
 }

@@ -119,6 +119,8 @@ pub(crate) fn previous_token_model() -> Model {
             source: "prev = aggregate(select(indices, indices - 1, ==), tokens);".into(),
             sop: "prev".into(),
             safe_dtypes: None,
+            heads: None,
+            mlps: None,
         },
         dtype: Dtype::F32,
         embed,

@@ -177,6 +177,7 @@ pub fn inspect_text(model: &Model) -> String {
             out.push_str(&format!("  {key}: {}\n", text.as_str().unwrap_or_default()));
         }
     }
+    out.push_str(&heads_text(model));
     out.push_str(&format!(
         "residual stream ({} dimensions):\n",
         m.residual_labels.len()
@@ -187,6 +188,37 @@ pub fn inspect_text(model: &Model) -> String {
     out.push_str(&format!("program (s-op `{}`):\n", m.sop));
     for line in m.source.lines() {
         out.push_str(&format!("  | {line}\n"));
+    }
+    out
+}
+
+/// What each head and MLP computes, as the record says (nothing when it
+/// does not).
+fn heads_text(model: &Model) -> String {
+    let m = &model.meta;
+    if m.heads.is_none() && m.mlps.is_none() {
+        return "what each head computes: not stated in the file\n".to_string();
+    }
+    let mut out = String::from("what each head and MLP computes:\n");
+    for l in 0..model.config.n_layers {
+        let heads = m.heads.as_ref().and_then(|h| h.get(l));
+        for (h, head) in heads.into_iter().flatten().enumerate() {
+            out.push_str(&format!(
+                "  layer {} head {}: {}\n",
+                l + 1,
+                h + 1,
+                head.describe()
+            ));
+        }
+        let parts = m.mlps.as_ref().and_then(|p| p.get(l));
+        let parts: Vec<String> = parts
+            .into_iter()
+            .flatten()
+            .map(|p| format!("{} ({} units)", p.sop, p.units))
+            .collect();
+        if !parts.is_empty() {
+            out.push_str(&format!("  layer {} MLP: {}\n", l + 1, parts.join(", ")));
+        }
     }
     out
 }
@@ -251,6 +283,8 @@ pub fn inspect_json(model: &Model) -> serde_json::Value {
         "min_dtype": m.safe_dtypes.as_deref().and_then(min_dtype).map(|t| t.name()),
         "transformer_lens": transformer_lens_json(),
         "residual_labels": m.residual_labels,
+        "heads": m.heads,
+        "mlps": m.mlps,
         "source": m.source,
     })
 }

@@ -43,6 +43,7 @@ pub mod error;
 pub mod file;
 pub mod forward;
 pub mod inspect;
+pub mod record;
 pub mod sniff;
 
 use ndarray::{Array1, Array2, Array3};
@@ -51,6 +52,7 @@ use crate::eval::atom::Atom;
 pub use dtype::{Dtype, FloatType, Real};
 pub use error::ModelError;
 pub use forward::{relu, softmax, Forward};
+pub use record::{HeadKind, HeadRecord, HeadSOp, MlpPart, SOpRole};
 
 /// The weight file format version this build writes. It reads every
 /// version from 1 up to this one (see [`file`] for what changed).
@@ -101,6 +103,13 @@ pub struct ModelMeta {
     /// weights rounded to the type, every operation in it), narrowest
     /// first; `None` when the file does not say (written before format 2).
     pub safe_dtypes: Option<Vec<FloatType>>,
+    /// What each head computes, per layer, in head order (a layer may list
+    /// fewer heads than `n_heads`: the rest are padding); `None` when the
+    /// file does not say.
+    pub heads: Option<Vec<Vec<HeadRecord>>>,
+    /// Which s-ops each layer's MLP units are for, in unit order; `None`
+    /// when the file does not say.
+    pub mlps: Option<Vec<Vec<MlpPart>>>,
 }
 
 /// How the logits at one position become the output value there.
@@ -500,7 +509,8 @@ pub const NUMERICAL_LOGITS: usize = 2;
 
 /// Checks the record against the sizes: `n_ctx = max_len + 1`,
 /// `d_vocab = vocab.len() + 1`, `d_vocab_out` matches the output decoding, one
-/// residual label per dimension, and `d_head > 0` when there are heads.
+/// residual label per dimension, `d_head > 0` when there are heads, and
+/// the head and MLP records fit the layers.
 pub fn check_consistency(config: &ModelConfig, meta: &ModelMeta) -> Result<(), ModelError> {
     let out_width = match &meta.output {
         OutputDecoding::Categorical { values } => values.len(),
@@ -531,7 +541,14 @@ pub fn check_consistency(config: &ModelConfig, meta: &ModelMeta) -> Result<(), M
     } else if config.n_heads > 0 && config.d_head == 0 {
         format!("n_heads = {} but d_head = 0", config.n_heads)
     } else {
-        return Ok(());
+        return record::check(
+            meta.heads.as_deref(),
+            meta.mlps.as_deref(),
+            config.n_layers,
+            config.n_heads,
+            config.d_mlp,
+        )
+        .map_err(ModelError::InconsistentSizes);
     };
     Err(ModelError::InconsistentSizes(problem))
 }

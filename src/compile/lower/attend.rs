@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::blocks::{row_step, row_unit, Head, Unit, BOS, ONE};
+use super::blocks::{row_step, row_unit, Head, HeadAbout, Unit, BOS, ONE};
 use super::precision::{attention_rounding, sum_rounding, Err};
 use super::square::{numeric_eq, square_score_maps, NumEq};
 use super::{next_sublayer, Lowerer, Number, OneHot};
@@ -29,6 +29,7 @@ use crate::compile::graph::{NodeId, Op, SelId, SelOp};
 use crate::compile::values::set::{number, same_atom};
 use crate::compile::values::{Shape, ValueSet, MAX_VALUES};
 use crate::eval::atom::Atom;
+use crate::model::SOpRole;
 
 /// One `and`-ed part of a selector.
 pub struct Group {
@@ -503,15 +504,16 @@ struct Values {
 }
 
 /// Adds the head of node `id` over `groups` (BOS scoring `bos_score` for
-/// ordinary queries) carrying `values`; returns its sub-layer.
+/// ordinary queries) carrying `values`, described by `about`; returns its
+/// sub-layer.
 fn add_attention(
     l: &mut Lowerer,
     id: NodeId,
     groups: &[Group],
     eq: Option<&NumEq>,
     bos_score: f64,
-    share: Option<SelId>,
     values: Values,
+    about: HeadAbout,
 ) -> i64 {
     let avail = groups
         .iter()
@@ -521,9 +523,12 @@ fn add_attention(
         .max()
         .unwrap_or(-1);
     let at = next_sublayer(avail, false);
+    // Aggregates over one selector in a layer share a head; a count has
+    // its own.
+    let share = about.selector.filter(|_| about.beta.is_none());
     let mut head = Head {
         share,
-        label: l.graph.nodes[id].label.clone(),
+        about,
         ov: values.out.len(),
         v: values.v,
         ..Head::default()
@@ -578,7 +583,12 @@ pub fn aggregate_number(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileEr
         at_bos: vec![d],
         avail: num.avail,
     };
-    let at = add_attention(l, id, &groups, eq.as_ref(), 0.5, Some(selector), values);
+    let about = HeadAbout {
+        selector: Some(selector),
+        sops: vec![(id, SOpRole::Mean)],
+        beta: None,
+    };
+    let at = add_attention(l, id, &groups, eq.as_ref(), 0.5, values, about);
     let n = l.n as f64;
     let v_mag = num.form.magnitude(&l.magnitude);
     let fixed = sum_rounding(l.dtype, v_mag, num.form.terms.len())
@@ -650,7 +660,12 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
         at_bos,
         avail: ins.avail,
     };
-    let at = add_attention(l, id, &groups, eq.as_ref(), 0.5, Some(selector), values);
+    let about = HeadAbout {
+        selector: Some(selector),
+        sops: vec![(id, SOpRole::Read)],
+        beta: None,
+    };
+    let at = add_attention(l, id, &groups, eq.as_ref(), 0.5, values, about);
     let n = l.n as f64;
     Ok(OneHot {
         dims,
@@ -667,17 +682,14 @@ pub fn aggregate_onehot(l: &mut Lowerer, id: NodeId) -> Result<OneHot, CompileEr
 
 /// A counting head: BOS's weight `β/(w+β)` written to one dimension.
 pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
-    let groups = match l.graph.nodes[id].op.selector() {
+    let selector = l.graph.nodes[id].op.selector();
+    let groups = match selector {
         Some(sel) => groups(l, sel)?,
         None => Vec::new(),
     };
     let label = l.graph.nodes[id].label.clone();
     let beta = l.beta[id];
-    let code = if beta == 1.0 {
-        "1/(w+1)".to_string()
-    } else {
-        format!("{beta}/(w+{beta})")
-    };
+    let code = crate::model::record::code_text(beta);
     let dim = l.alloc(format!("{label}:{code}"), 1.0, 1.0);
     let values = Values {
         v: Vec::new(),
@@ -685,7 +697,12 @@ pub fn width_code(l: &mut Lowerer, id: NodeId) -> Result<Number, CompileError> {
         at_bos: vec![1.0],
         avail: -1,
     };
-    let at = add_attention(l, id, &groups, None, 1.0, None, values);
+    let about = HeadAbout {
+        selector,
+        sops: vec![(id, SOpRole::Count)],
+        beta: Some(beta),
+    };
+    let at = add_attention(l, id, &groups, None, 1.0, values, about);
     if beta != 1.0 {
         // BOS's coordinate is the last; `ln β` on it for every query.
         if let Some(head) = l.last_head_mut(at) {

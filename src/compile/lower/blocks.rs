@@ -117,7 +117,21 @@ pub struct Head {
     /// sharpness, for every query but BOS's (whose margin is far larger):
     /// what the scores' float rounding is relative to.
     pub score_bound: f64,
-    pub label: String,
+    /// What the head computes, for the model's record.
+    pub about: HeadAbout,
+}
+
+/// What a head computes ([`crate::model::HeadRecord`] once assembled).
+#[derive(Debug, Clone, Default)]
+pub struct HeadAbout {
+    /// The selector it implements; `None` for every key (`length`).
+    pub selector: Option<usize>,
+    /// The s-op nodes it computes, in the order of their value
+    /// coordinates (several once heads over one selector are merged), and
+    /// how.
+    pub sops: Vec<(usize, crate::model::SOpRole)>,
+    /// A counting head's BOS weight β.
+    pub beta: Option<f64>,
 }
 
 /// `ReLU(L(x−t)+1) − ReLU(L(x−t))` over `x = Σ w_in`: 0 for

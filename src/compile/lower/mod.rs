@@ -157,6 +157,9 @@ pub struct Lowered {
     pub eps: f64,
     /// Units per node, to name the costliest.
     pub cost: Vec<(NodeId, usize)>,
+    /// Per layer, the nodes its MLP units were built for and how many, in
+    /// unit order.
+    pub unit_owners: Vec<Vec<(NodeId, usize)>>,
     /// Whether some map is a [`Desc::Product`].
     pub used_products: bool,
     /// Every requirement the model meets (at `eps`, in its float type).
@@ -212,6 +215,7 @@ pub struct Lowerer<'a> {
     depth: usize,
     index: Option<OneHot>,
     cost: Vec<(NodeId, usize)>,
+    unit_owners: Vec<Vec<(NodeId, usize)>>,
     /// Whether products of a number by a gate may replace tables.
     gated_products: bool,
 }
@@ -251,6 +255,7 @@ pub fn lower(
         depth: 0,
         index: None,
         cost: Vec::new(),
+        unit_owners: Vec::new(),
         gated_products: products,
     };
     let budget = crate::memory::Budget::start();
@@ -274,6 +279,7 @@ pub fn lower(
         sharpness: precision::sharpness(keys, eps),
         eps,
         cost: l.cost,
+        unit_owners: l.unit_owners,
         used_products,
         reqs: l.reqs,
         magnitude: l.magnitude,
@@ -314,6 +320,13 @@ impl Lowerer<'_> {
             self.heads.push(Vec::new());
         }
         self.cost.push((id, units.len()));
+        while self.unit_owners.len() <= layer {
+            self.unit_owners.push(Vec::new());
+        }
+        match self.unit_owners[layer].last_mut() {
+            Some((owner, count)) if *owner == id => *count += units.len(),
+            _ => self.unit_owners[layer].push((id, units.len())),
+        }
         self.units[layer].extend(units);
     }
 
