@@ -21,6 +21,7 @@ pub mod plot;
 pub mod repl;
 pub mod sample;
 pub mod syntax;
+pub mod view;
 
 pub use error::Error;
 pub use eval::Interpreter;

@@ -13,6 +13,7 @@ mod progress;
 mod repl;
 pub mod run;
 mod sample;
+mod view;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ enum Command {
     Inspect(plot::InspectArgs),
     /// Build a corpus of random programs, each compiled and verified.
     Sample(sample::SampleArgs),
+    /// Explore a compiled model on inputs in one HTML page: each head's
+    /// attention, selector and s-ops, the residual stream after every sub-layer.
+    View(view::ViewArgs),
     /// Print a shell completion script (e.g. `rasp completions bash > rasp.bash`).
     Completions(CompletionsArgs),
     /// Start the interactive session (also what `rasp` alone does).
@@ -190,6 +194,7 @@ pub fn main() -> ExitCode {
         Some(Command::Draw(args)) => draw::run_draw(&args),
         Some(Command::Inspect(args)) => plot::run_inspect(&args),
         Some(Command::Sample(args)) => sample::run_sample(&args),
+        Some(Command::View(args)) => view::run_view(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Repl) | None => repl::repl(),
     };

@@ -48,6 +48,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         ":compile NAME VOCAB N [FILE]",
         "compile an s-op for VOCAB (`a,b,c` or `[1, 2]`) and max_len N, into FILE or NAME.safetensors",
     ),
+    (
+        ":view NAME VOCAB N [FILE]",
+        "compile as :compile does and write the viewer on the running example, into FILE or NAME.html",
+    ),
     (":quit", "end the session (also `exit`, `quit`, Ctrl-D)"),
 ];
 
@@ -191,6 +195,13 @@ pub fn run(session: &mut Session, line: &str) -> Output {
             "an s-op, a vocabulary and a length, such as `:compile reverse a,b,c 8`",
         ),
         (":compile", rest) => compile(session, rest, &mut out),
+        (":view", "") => usage(
+            session,
+            &mut out,
+            ":view",
+            "an s-op, a vocabulary and a length, such as `:view reverse a,b,c 8`",
+        ),
+        (":view", rest) => view(session, rest, &mut out),
         (other, _) => {
             let help = match suggestion(other) {
                 Some(command) => format!("did you mean `{command}`? (`:help` lists the commands)"),
@@ -627,44 +638,102 @@ fn draw(session: &mut Session, rest: &str, out: &mut Output) {
 }
 
 /// `:compile NAME VOCAB N [FILE]`: compiles as `rasp compile` does, with the
-/// session's program as the model's record; writes FILE when given.
+/// session's program as the model's record; writes FILE, or
+/// NAME.safetensors in the current directory.
 fn compile(session: &mut Session, rest: &str, out: &mut Output) {
-    let usage_text = "an s-op, a vocabulary and a length, such as `:compile reverse a,b,c 8`";
+    let Some((name, model, file)) = compiled(session, ":compile", rest, ".safetensors", out) else {
+        return;
+    };
+    out.text.push_str(&summary(&model));
+    let path =
+        file.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", safe_file_stem(&name))));
+    match model.save(&path) {
+        Ok(()) => out
+            .text
+            .push_str(&format!("  written to {}\n", path.display())),
+        Err(e) => session.report(out, &e),
+    }
+}
+
+/// `:view NAME VOCAB N [FILE]`: compiles as `:compile` does and writes the
+/// viewer of the model on the running example to FILE, or NAME.html in the
+/// current directory.
+fn view(session: &mut Session, rest: &str, out: &mut Output) {
+    let Some((name, model, file)) = compiled(session, ":view", rest, ".html", out) else {
+        return;
+    };
+    let path = file.unwrap_or_else(|| PathBuf::from(format!("{}.html", safe_file_stem(&name))));
+    let example = &session.display.example;
+    let inputs = [(example.text(), example.atoms.clone())];
+    match crate::view::write(&model, &inputs, &path) {
+        Ok(()) => {
+            let heads: usize = crate::model::inspect::layer_sizes(&model)
+                .iter()
+                .map(|l| l.heads.len())
+                .sum();
+            out.text.push_str(&format!(
+                "viewer written to {}: {name} on {}, {} layer{}, {heads} head{}\n",
+                path.display(),
+                example.text(),
+                model.config.n_layers,
+                if model.config.n_layers == 1 { "" } else { "s" },
+                if heads == 1 { "" } else { "s" }
+            ));
+        }
+        Err(e) => session.report(out, &e),
+    }
+}
+
+/// Reads `NAME VOCAB N [FILE]` (FILE when it ends with `extension`) and
+/// compiles NAME for VOCAB and max_len N with the session's program as the
+/// model's record, reporting its warnings; reports what goes wrong.
+fn compiled(
+    session: &mut Session,
+    command: &str,
+    rest: &str,
+    extension: &str,
+    out: &mut Output,
+) -> Option<(String, crate::model::Model, Option<PathBuf>)> {
+    let usage_text =
+        format!("an s-op, a vocabulary and a length, such as `{command} reverse a,b,c 8`");
     let Some((name, rest)) = rest.split_once(char::is_whitespace) else {
-        return usage(session, out, ":compile", usage_text);
+        usage(session, out, command, &usage_text);
+        return None;
     };
     let mut rest = rest.trim();
     let mut file = None;
     if let Some((before, last)) = rest.rsplit_once(char::is_whitespace) {
-        if last.ends_with(".safetensors") {
+        if last.ends_with(extension) {
             file = Some(PathBuf::from(last));
             rest = before.trim();
         }
     }
     let Some((vocab_text, max_len)) = rest.rsplit_once(char::is_whitespace) else {
-        return usage(session, out, ":compile", usage_text);
+        usage(session, out, command, &usage_text);
+        return None;
     };
     let Ok(max_len) = max_len.parse::<usize>() else {
-        return usage(
-            session,
-            out,
-            ":compile",
-            "a whole number as its length, such as `:compile reverse a,b,c 8`",
-        );
+        let what = format!("a whole number as its length, such as `{command} reverse a,b,c 8`");
+        usage(session, out, command, &what);
+        return None;
     };
-    let Some(sop) = sop_of(session, ":compile", name, out) else {
-        return;
-    };
+    let sop = sop_of(session, command, name, out)?;
     let vocab = match Interpreter::parse_vocab(vocab_text.trim()) {
         Ok(v) => v,
-        Err(e) => return session.report(out, &e),
+        Err(e) => {
+            session.report(out, &e);
+            return None;
+        }
     };
     let options = crate::compile::CompileOptions::default();
     let compiled =
         crate::compile::compile_noting(&sop, name, &session.program, &vocab, max_len, &options);
     let (model, warnings) = match compiled {
         Ok(m) => m,
-        Err(e) => return session.report(out, &e),
+        Err(e) => {
+            session.report(out, &e);
+            return None;
+        }
     };
     for warning in &warnings {
         // A warning, not a failure of the command.
@@ -672,14 +741,5 @@ fn compile(session: &mut Session, rest: &str, out: &mut Output) {
         session.report(out, warning);
         out.failed = failed;
     }
-    out.text.push_str(&summary(&model));
-    // Without a file, NAME.safetensors in the current directory.
-    let path =
-        file.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", safe_file_stem(name))));
-    match model.save(&path) {
-        Ok(()) => out
-            .text
-            .push_str(&format!("  written to {}\n", path.display())),
-        Err(e) => session.report(out, &e),
-    }
+    Some((name.to_string(), model, file))
 }

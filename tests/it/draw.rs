@@ -7,12 +7,12 @@ use std::process::Output;
 
 use crate::{rasp, rasp_in};
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A fresh empty directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl std::ops::Deref for Scratch {
     }
 }
 
-fn scratch(name: &str) -> Scratch {
+pub(crate) fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("rasp-draw-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -41,7 +41,7 @@ fn manifest(path: &str) -> String {
         .to_string()
 }
 
-fn ok(out: &Output) {
+pub(crate) fn ok(out: &Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -322,7 +322,7 @@ fn repl_draws_and_compiles() {
 }
 
 /// Compiles `program` into `dir`, returning the model's path.
-fn compiled(dir: &Path, program: &str, vocab: &str) -> String {
+pub(crate) fn compiled(dir: &Path, program: &str, vocab: &str) -> String {
     let model = dir.join("m.safetensors").display().to_string();
     let out = rasp(
         &[

@@ -19,6 +19,7 @@ mod limits;
 mod precision;
 mod readme;
 mod repl;
+mod view;
 
 /// Allocations counted as the `rasp` binary counts them (memory limits,
 /// leak checks).
