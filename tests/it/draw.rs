@@ -1,6 +1,8 @@
 //! Drawings, model reports, plots and completions, end to end: `rasp draw`,
 //! `draw(...)` in programs and the REPL, `:draw` and `:compile`, `rasp
-//! inspect`, `rasp exec --plot` and `rasp completions`.
+//! inspect`, `rasp exec --plot` (every picture decoded: nothing cut off at
+//! the right, a colour bar on each, a counting head's second panel) and
+//! `rasp completions`.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -425,6 +427,23 @@ fn exec_plots_heads_and_residual_streams() {
     let residual_pngs = pngs.iter().filter(|n| n.ends_with("_residual.png")).count() as u64;
     assert_eq!(head_pngs, heads, "{pngs:?}");
     assert_eq!(residual_pngs, layers, "{pngs:?}");
+    // Which heads count (`selector_width`): the record says.
+    let kinds: Vec<(String, bool)> = report["heads"]
+        .as_array()
+        .expect("head records")
+        .iter()
+        .enumerate()
+        .flat_map(|(l, heads)| {
+            let heads = heads.as_array().cloned().unwrap_or_default();
+            heads.into_iter().enumerate().map(move |(h, head)| {
+                (
+                    format!("input1_layer{}_head{}.png", l + 1, h + 1),
+                    head["kind"] == "count",
+                )
+            })
+        })
+        .collect();
+    assert_eq!(kinds.iter().filter(|(_, count)| *count).count(), 2);
     for png in &pngs {
         let bytes = std::fs::read(plots.join(png)).expect("png");
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{png} is a PNG");
@@ -432,7 +451,30 @@ fn exec_plots_heads_and_residual_streams() {
             index.contains(&format!("src=\"{png}\"")),
             "index shows {png}"
         );
+        let picture = Picture::decode(&bytes);
+        assert!(picture.right_margin_is_blank(), "{png}: nothing cut off");
+        if png.ends_with("_residual.png") || png.ends_with("_embedding.png") {
+            // Blue to red through white, beneath the grid.
+            let ramp = picture.find_run([5, 113, 176], [202, 0, 32]);
+            assert!(ramp.is_some(), "{png}: a colour bar");
+        } else {
+            let counting = kinds.iter().any(|(file, count)| file == png && *count);
+            // A counting head's second panel: its weights without BOS,
+            // renormalised, BOS's row undefined (grey).
+            assert_eq!(picture.count([236, 236, 236]) > 200, counting, "{png}");
+            assert!(
+                picture.find_run([255, 255, 255], [105, 40, 135]).is_some(),
+                "{png}: a colour bar"
+            );
+        }
     }
+    assert!(
+        index.contains("href=\"view.html\""),
+        "the index links the viewer"
+    );
+    let page = std::fs::read_to_string(plots.join("view.html")).expect("view.html");
+    let data = crate::view::page_data(&page);
+    assert_eq!(data["inputs"][0]["text"], "banana");
     // A directory that cannot be made: a diagnostic, exit 1.
     let blocker = dir.join("file");
     std::fs::write(&blocker, "x").expect("write");
@@ -453,6 +495,53 @@ fn exec_plots_heads_and_residual_streams() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A decoded RGB picture.
+struct Picture {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+impl Picture {
+    fn decode(bytes: &[u8]) -> Picture {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .expect("a PNG header");
+        let mut rgb = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut rgb).expect("a PNG frame");
+        assert_eq!(frame.color_type, png::ColorType::Rgb);
+        Picture {
+            width: frame.width as usize,
+            height: frame.height as usize,
+            rgb,
+        }
+    }
+
+    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// No ink in the 6 rightmost columns: no title or label runs off.
+    fn right_margin_is_blank(&self) -> bool {
+        (0..self.height).all(|y| (self.width - 6..self.width).all(|x| self.at(x, y) == [255; 3]))
+    }
+
+    fn count(&self, colour: [u8; 3]) -> usize {
+        self.rgb.chunks(3).filter(|c| *c == colour).count()
+    }
+
+    /// A horizontal run from `from` to `to` (a colour bar's ends, 220
+    /// pixels apart), its place.
+    fn find_run(&self, from: [u8; 3], to: [u8; 3]) -> Option<(usize, usize)> {
+        (0..self.height).find_map(|y| {
+            (0..self.width.saturating_sub(219))
+                .find(|&x| self.at(x, y) == from && self.at(x + 219, y) == to)
+                .map(|x| (x, y))
+        })
+    }
 }
 
 #[test]
