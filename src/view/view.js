@@ -52,6 +52,11 @@
     return text === "-0" ? "0" : text;
   }
 
+  // `text` cut to `max` characters, with an ellipsis when cut.
+  function cut(text, max) {
+    return text.length > max ? text.slice(0, max - 1) + "\u2026" : text;
+  }
+
   var STOPS = [[5, 113, 176], [146, 197, 222], [247, 247, 247], [244, 165, 130], [202, 0, 32]];
 
   // Blue (-1), white (0), red (+1): ColorBrewer's RdBu, as the PNG plots.
@@ -506,7 +511,7 @@
       var stage = data.stages[state.stage];
       var lines = [
         labels[d],
-        "position " + where(p),
+        "at " + where(p),
         (state.change && state.stage > 0 ? "added by " + stage.name + ": " : "value after " + stage.name + ": ") + fmt(x, 4),
         "hook " + stage.hook
       ];
@@ -539,7 +544,8 @@
     }));
     var picker = el("select", { id: "input-select" });
     data.inputs.forEach(function (item, i) {
-      picker.appendChild(el("option", { value: String(i), text: item.text + "  \u2192  [" + item.output.join(", ") + "]" }));
+      var full = item.text + "  \u2192  [" + item.output.join(", ") + "]";
+      picker.appendChild(el("option", { value: String(i), title: full, text: cut(item.text, 40) + "  \u2192  " + cut("[" + item.output.join(", ") + "]", 40) }));
     });
     picker.value = String(state.input);
     picker.addEventListener("change", function () {
