@@ -24,8 +24,10 @@ fn head_record(graph: &Graph, head: &Head) -> HeadRecord {
     let (selector, selector_name) = match about.selector {
         Some(sel) => {
             let text = selector_text(graph, sel);
+            // A label that is an identifier is the name the selector was
+            // bound to (others are its text or built from its parts).
             let label = &graph.selectors[sel].label;
-            let name = (*label != text && !label.contains('#')).then(|| label.clone());
+            let name = (*label != text && is_identifier(label)).then(|| label.clone());
             (text, name)
         }
         None => ("every key".to_string(), None),
@@ -129,6 +131,12 @@ fn origin_text(origin: &Origin) -> Option<String> {
         .get(origin.span.start..origin.span.end)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then(|| cut(&text))
+}
+
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 fn cut(text: &str) -> String {

@@ -102,6 +102,12 @@ fn records_say_what_each_head_and_mlp_computes() {
     assert_eq!(layer1, ["count", "count"]);
     assert_eq!(heads[0][0]["selector"], "select(key,key,<)");
     assert!(heads[0][1]["beta"].as_f64().expect("beta") >= 1.0);
+    // Not bound to a name: no `selector_name`, whatever its label.
+    assert!(
+        heads[0][1].get("selector_name").is_none(),
+        "{}",
+        heads[0][1]
+    );
     assert_eq!(heads[1][0]["kind"], "aggregate");
     assert_eq!(heads[1][0]["sops"][0]["name"], "sorted");
     assert_eq!(heads[1][0]["sops"][0]["role"], "read");
