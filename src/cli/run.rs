@@ -613,11 +613,7 @@ enum Line {
 fn read_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Result<Line> {
     let mut line = Vec::new();
     loop {
-        let buf = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let buf = filled(reader)?;
         if buf.is_empty() {
             break;
         }
@@ -642,14 +638,23 @@ fn read_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Result<Line> {
     })
 }
 
+/// The reader's buffered bytes, read again after an interrupted read.
+fn filled(reader: &mut impl BufRead) -> std::io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // Filled already: this returns the same bytes without reading.
+    reader.fill_buf()
+}
+
 /// Reads and drops the rest of a line, its newline included.
 fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
     loop {
-        let buf = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let buf = filled(reader)?;
         if buf.is_empty() {
             return Ok(());
         }

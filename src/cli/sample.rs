@@ -191,11 +191,11 @@ fn sample(args: &SampleArgs) -> Result<ExitCode, Failed> {
                     }
                 }
                 Err(dropped) => {
-                    if dropped == Dropped::Disagrees {
+                    if let Dropped::Disagrees(first) = &dropped {
                         let seed = settings.program_seed(n);
                         bar.suspend(|| {
                             eprintln!(
-                                "warning: the model of attempt {n} (program seed {seed}) disagrees with the interpreter; \
+                                "warning: the model of attempt {n} (program seed {seed}) disagrees with the interpreter ({first}); \
                                  it is not kept (`rasp sample --vocab ... --program-seed {seed}` prints it)"
                             )
                         });

@@ -48,13 +48,7 @@ fn head_label(number: usize, h: &FlowHead) -> String {
         row(&mut out, "query", "#9aff9a", query, q);
     }
     // What the matrix shows, beside it (in the tag and label columns).
-    let predicate = if !h.op.is_empty() {
-        format!("key {} query", h.op)
-    } else if h.keys.is_empty() {
-        "every key".to_string()
-    } else {
-        "combined".to_string()
-    };
+    let predicate = h.predicate();
     for (qi, selected) in h.matrix.iter().enumerate() {
         out.push_str("<tr>");
         if qi == 0 {

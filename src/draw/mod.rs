@@ -516,7 +516,23 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// `text` escaped for HTML (and graphviz's HTML-like labels).
+impl FlowHead {
+    /// What the head's matrix shows: `key < query`, `every key`, or
+    /// `combined` (a selector of several comparisons).
+    pub fn predicate(&self) -> String {
+        if !self.op.is_empty() {
+            format!("key {} query", self.op)
+        } else if self.keys.is_empty() {
+            "every key".to_string()
+        } else {
+            "combined".to_string()
+        }
+    }
+}
+
+/// `text` escaped for HTML, XML (SVG, the viewer's XHTML) and graphviz's
+/// HTML-like labels: `&`, `<`, `>` and `"` escaped, tabs and newlines made
+/// spaces, and the characters XML does not allow (other controls) dropped.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -525,6 +541,8 @@ pub(crate) fn escape_html(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\t' | '\n' => out.push(' '),
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
             c => out.push(c),
         }
     }

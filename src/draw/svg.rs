@@ -309,13 +309,7 @@ fn head(m: &Metrics, number: usize, h: &FlowHead) -> (Group, f64, f64) {
     }
     y += 6.0;
     // The matrix: what each query (row) selects among the keys (columns).
-    let predicate = if !h.op.is_empty() {
-        format!("key {} query", h.op)
-    } else if h.keys.is_empty() {
-        "every key".to_string()
-    } else {
-        "combined".to_string()
-    };
+    let predicate = h.predicate();
     let matrix_top = y;
     let qx = vx - q as f64 * m.cell;
     g.append(

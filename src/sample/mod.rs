@@ -94,9 +94,9 @@ pub enum Dropped {
     Layers(usize),
     /// The interpreter fails on every input checked: nothing to learn from.
     NeverDefined,
-    /// The model disagrees with the interpreter on some input: a compiler
-    /// defect, never kept.
-    Disagrees,
+    /// The model disagrees with the interpreter on some input (the first
+    /// one, in words): a compiler defect, never kept.
+    Disagrees(String),
 }
 
 impl Dropped {
@@ -112,7 +112,7 @@ impl Dropped {
                 )
             }
             Dropped::NeverDefined => "undefined on every input".into(),
-            Dropped::Disagrees => "model disagrees with the interpreter".into(),
+            Dropped::Disagrees(_) => "model disagrees with the interpreter".into(),
         }
     }
 }
@@ -121,6 +121,17 @@ impl Dropped {
 pub fn attempt(settings: &Settings, tokens: &Tokens, attempt: u64) -> Result<Kept, Dropped> {
     let seed = settings.program_seed(attempt);
     let text = generate::program_of_seed(seed, tokens);
+    let mut kept = check(&text, settings, seed)?;
+    kept.attempt = attempt;
+    Ok(kept)
+}
+
+/// Runs `text` (a program whose last line binds its output), compiles its
+/// output and checks the model against the interpreter as [`attempt`]
+/// does; `seed` is recorded and picks the sampled inputs of a large space.
+pub fn check(text: &str, settings: &Settings, seed: u64) -> Result<Kept, Dropped> {
+    let text = text.to_string();
+    let attempt = 0;
     let mut interp = Interpreter::with_limits(LIMITS).map_err(|_| Dropped::DidNotRun)?;
     if interp
         .run(&source("<sample>", text.clone()), None, &mut |_| {})
@@ -168,7 +179,13 @@ pub fn attempt(settings: &Settings, tokens: &Tokens, attempt: u64) -> Result<Kep
         ),
     };
     if report.mismatch_count > 0 {
-        return Err(Dropped::Disagrees);
+        let first = report
+            .mismatches
+            .first()
+            .map_or_else(String::new, |(input, want, got)| {
+                format!("on {input:?} the interpreter gives {want:?}, the model {got:?}")
+            });
+        return Err(Dropped::Disagrees(first));
     }
     if report.matched == 0 {
         return Err(Dropped::NeverDefined);

@@ -78,7 +78,7 @@ pub fn page(model: &Model, inputs: &[(String, Vec<Atom>)]) -> Result<String, Vie
         return Err(ViewError::NoInputs);
     }
     let data = data::page_data(model, inputs)?;
-    let title = escape_text(&format!("{}: rasp viewer", model.meta.sop));
+    let title = crate::draw::escape_html(&format!("{}: rasp viewer", model.meta.sop));
     let mut out = String::with_capacity(data.len() + SCRIPT.len() + STYLE.len() + 1024);
     out.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
     out.push_str(&format!("<title>{title}</title>\n"));
@@ -137,23 +137,6 @@ pub fn script_json(value: &serde_json::Value) -> String {
     out
 }
 
-/// `text` as XML character data: `&`, `<`, `>` escaped, and characters
-/// XML does not allow (controls) dropped.
-fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\t' | '\n' => out.push(' '),
-            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +161,6 @@ mod tests {
             assert!(!asset.to_lowercase().contains("</script"));
             assert!(!asset.to_lowercase().contains("</style"));
         }
-        assert_eq!(escape_text("a<b>&\u{7}c"), "a&lt;b&gt;&amp;c");
+        assert_eq!(crate::draw::escape_html("a<b>&\u{7}c"), "a&lt;b&gt;&amp;c");
     }
 }

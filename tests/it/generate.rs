@@ -9,14 +9,8 @@
 //! `PROPTEST_CASES=10000 cargo test --release --test it generated_`.
 
 use proptest::prelude::*;
-use rasp::compile::compile;
-use rasp::compile::verify::{all_inputs, verify};
 use rasp::eval::atom::Atom;
-use rasp::eval::value::Value;
-use rasp::eval::Limits;
 use rasp::sample::generate;
-use rasp::syntax::span::source;
-use rasp::Interpreter;
 
 /// The program the choices describe, over the tokens 0, 1, 2 (read with
 /// `tokens_int`).
@@ -29,12 +23,6 @@ fn choices() -> impl Strategy<Value = Vec<u32>> {
     prop::collection::vec(any::<u32>(), 40..160)
 }
 
-const LIMITS: Limits = Limits {
-    max_call_depth: 64,
-    max_steps: 100_000,
-    max_list_len: 10_000,
-};
-
 const MAX_LEN: usize = 4;
 
 /// What happened to one generated program.
@@ -45,50 +33,42 @@ enum Outcome {
     /// The compiler rejected it with a diagnostic (a limit, or unsupported).
     DidNotCompile,
     /// Compiled, and checked on every input: how many inputs were defined,
-    /// and the model's layers.
+    /// and the model's layers (0 when none was).
     Checked { defined: usize, layers: usize },
 }
 
-/// Runs, compiles and checks the program; a disagreement is an error
-/// naming the program, the input and both outputs.
+/// Runs, compiles and checks the program as `rasp sample` does, on every
+/// input of length 1 to 4 over 0, 1, 2; a disagreement or an internal
+/// compiler error is an error naming the program.
 fn check(text: &str) -> Result<Outcome, String> {
-    let mut interp = Interpreter::with_limits(LIMITS).map_err(|e| e.to_string())?;
-    if interp
-        .run(&source("<generated>", text.to_string()), None, &mut |_| {})
-        .is_err()
-    {
-        return Ok(Outcome::DidNotRun);
-    }
-    let last = text
-        .lines()
-        .last()
-        .and_then(|l| l.split(' ').next())
-        .unwrap_or("v0");
-    let Some(Value::SOp(sop)) = interp.get(last) else {
-        return Err(format!("{last} is not an s-op in\n{text}"));
+    use rasp::sample::{check, Dropped, Settings};
+    let settings = Settings {
+        vocab: vec![Atom::Int(0), Atom::Int(1), Atom::Int(2)],
+        max_len: MAX_LEN,
+        layers: (1, usize::MAX),
+        seed: 0,
+        dtype: rasp::model::Dtype::F32,
     };
-    let vocab = [Atom::Int(0), Atom::Int(1), Atom::Int(2)];
-    let model = match compile(&sop, last, text, &vocab, MAX_LEN) {
-        Ok(model) => model,
-        Err(e) if e.kind == rasp::compile::error::CompileErrorKind::Internal => {
-            return Err(format!("internal compiler error: {e}\n{text}"));
+    match check(text, &settings, 0) {
+        Ok(kept) => {
+            assert!(kept.exhaustive, "every input is checked");
+            Ok(Outcome::Checked {
+                defined: kept.defined,
+                layers: kept.model.config.n_layers,
+            })
         }
-        Err(_) => return Ok(Outcome::DidNotCompile),
-    };
-    let inputs = all_inputs(&vocab, MAX_LEN, 1_000).ok_or("the input space is small")?;
-    let report = verify(&model, &sop, inputs, |_| {});
-    if report.mismatch_count > 0 {
-        return Err(format!(
-            "{} of {} inputs disagree; first (input, interpreter, model): {:?}\n{text}",
-            report.mismatch_count,
-            report.total,
-            report.mismatches.first()
-        ));
+        Err(Dropped::DidNotRun) => Ok(Outcome::DidNotRun),
+        Err(Dropped::Refused(code)) if code == "rasp::compile::internal" => {
+            Err(format!("internal compiler error\n{text}"))
+        }
+        Err(Dropped::Refused(_)) => Ok(Outcome::DidNotCompile),
+        Err(Dropped::NeverDefined) => Ok(Outcome::Checked {
+            defined: 0,
+            layers: 0,
+        }),
+        Err(Dropped::Layers(n)) => Err(format!("{n} layers outside 1.. \n{text}")),
+        Err(Dropped::Disagrees(first)) => Err(format!("the model disagrees: {first}\n{text}")),
     }
-    Ok(Outcome::Checked {
-        defined: report.matched,
-        layers: model.config.n_layers,
-    })
 }
 
 proptest! {
@@ -337,47 +317,23 @@ fn sample_reads_string_tokens_and_reports_what_it_dropped() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("dropped.json")).expect("dropped"))
             .expect("json");
     assert!(dropped.as_object().is_some_and(|d| !d.is_empty()));
-    // A range no program reaches ends with a diagnostic, not a loop.
-    let out = crate::rasp(
-        &[
-            "sample",
-            "--count",
-            "1",
-            "--vocab",
-            "a,b",
-            "--max-len",
-            "3",
-            "--layers",
-            "40..",
-            "-o",
-            d,
-            "--seed",
-            "9",
-        ],
-        None,
-    );
+    // A range no program reaches ends with a diagnostic, not a loop (and
+    // a corpus of other settings is refused first).
+    let unreachable = |dir: &str| {
+        let args = ["sample", "--count", "1", "--vocab", "a,b", "--max-len", "3"];
+        crate::rasp(
+            &[&args[..], &["--layers", "40..", "-o", dir]].concat(),
+            None,
+        )
+    };
+    let out = unreachable(d);
     assert_eq!(
         out.status.code(),
         Some(2),
         "other settings than the corpus in d"
     );
     let fresh = sample_dir("strings-none");
-    let out = crate::rasp(
-        &[
-            "sample",
-            "--count",
-            "1",
-            "--vocab",
-            "a,b",
-            "--max-len",
-            "3",
-            "--layers",
-            "40..",
-            "-o",
-            fresh.to_str().expect("utf-8"),
-        ],
-        None,
-    );
+    let out = unreachable(fresh.to_str().expect("utf-8"));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rasp::cli::sample_exhausted"));
     for bad in ["0", "4..2", "x"] {

@@ -209,6 +209,31 @@ fn library_tasks_agree_on_long_inputs() {
     }
 }
 
+/// A map's column against what its operator gives atom by atom: the same
+/// atoms (and the column's type), or an error on both sides.
+fn same_values<E: std::fmt::Debug>(
+    program: &str,
+    expected: Result<Vec<Atom>, E>,
+    got: rasp::eval::error::EvalResult<rasp::eval::value::Sequence>,
+) -> Result<(), TestCaseError> {
+    match (expected, got) {
+        (Ok(want), Ok(got)) => {
+            let want_repr: Vec<String> = want.iter().map(Atom::repr).collect();
+            let got_repr: Vec<String> = got.values.iter().map(Atom::repr).collect();
+            prop_assert_eq!(&got_repr, &want_repr, "{}", program);
+            prop_assert_eq!(
+                Some(got.ty),
+                rasp::eval::value::SeqType::of(&got.values),
+                "{}",
+                program
+            );
+        }
+        (Err(_), Err(_)) => {}
+        (want, got) => prop_assert!(false, "{program}: {want:?} vs {got:?}"),
+    }
+    Ok(())
+}
+
 /// An operand of a binary map and its value at position `i` of `tokens`
 /// (ints): a column of ints, one of ints and bools mixed, or a constant.
 const OPERANDS: [&str; 7] = [
@@ -284,17 +309,7 @@ proptest! {
         let expected: Result<Vec<Atom>, _> = (0..tokens.len())
             .map(|i| Atom::binary(binary, &operand_at(left, &tokens, i), &operand_at(right, &tokens, i)))
             .collect();
-        let got = eval_sop_with(&y, &input, Kernels::Fast);
-        match (expected, got) {
-            (Ok(want), Ok(got)) => {
-                let want_repr: Vec<String> = want.iter().map(Atom::repr).collect();
-                let got_repr: Vec<String> = got.values.iter().map(Atom::repr).collect();
-                prop_assert_eq!(&got_repr, &want_repr, "{}", program);
-                prop_assert_eq!(Some(got.ty), rasp::eval::value::SeqType::of(&got.values), "{}", program);
-            }
-            (Err(_), Err(_)) => {}
-            (want, got) => prop_assert!(false, "{program}: {want:?} vs {got:?}"),
-        }
+        same_values(&program, expected, eval_sop_with(&y, &input, Kernels::Fast))?;
     }
 }
 
@@ -413,16 +428,6 @@ proptest! {
                 }
             })
             .collect();
-        let got = eval_sop_with(&y, &input, Kernels::Fast);
-        match (expected, got) {
-            (Ok(want), Ok(got)) => {
-                let want_repr: Vec<String> = want.iter().map(Atom::repr).collect();
-                let got_repr: Vec<String> = got.values.iter().map(Atom::repr).collect();
-                prop_assert_eq!(&got_repr, &want_repr, "{}", program);
-                prop_assert_eq!(Some(got.ty), rasp::eval::value::SeqType::of(&got.values), "{}", program);
-            }
-            (Err(_), Err(_)) => {}
-            (want, got) => prop_assert!(false, "{program}: {want:?} vs {got:?}"),
-        }
+        same_values(&program, expected, eval_sop_with(&y, &input, Kernels::Fast))?;
     }
 }
