@@ -24,7 +24,7 @@ use rasp::model::{Dtype, Model, ModelError, NumberKind, OutputDecoding};
 use crate::convert::{self, atom_to_py, chars, json_to_py, Input};
 use crate::errors;
 use crate::program::Program;
-use crate::runs::{Errors, BLOCK};
+use crate::runs::{free_later, Errors, PausedGc, BLOCK};
 use crate::work::{interruptible, Cancel};
 
 /// `"f32"` or `"f64"` (also `"float32"`, `"float64"`).
@@ -299,9 +299,10 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyList>> {
         let errors = Errors::parse(errors)?;
         let inputs = convert::inputs(inputs)?;
-        let outcomes = interruptible(py, |cancel| self.predict(&inputs, cancel))?;
+        let outcomes = interruptible(py, move |cancel| self.predict(&inputs, cancel))?;
         let mut values = Values::new(&self.model);
         let mut items = Vec::with_capacity(outcomes.len());
+        let paused = PausedGc::new(py, outcomes.len())?;
         for (index, outcome) in outcomes.iter().enumerate() {
             match outcome {
                 Ok(outputs) => items.push(values.list(py, outputs)?.into_any()),
@@ -315,6 +316,8 @@ impl PyModel {
                 }
             }
         }
+        drop(paused);
+        free_later(outcomes);
         PyList::new(py, items)
     }
 

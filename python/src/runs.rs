@@ -75,7 +75,8 @@ pub fn outcomes(
     sop: &SOp,
     inputs: Vec<Input>,
 ) -> PyResult<Vec<Outcome>> {
-    interruptible(py, |cancel| evaluate(prepared, sop, &inputs, cancel))
+    // The inputs are freed by the worker, not by the caller's thread.
+    interruptible(py, move |cancel| evaluate(prepared, sop, &inputs, cancel))
         .inspect_err(|_| prepared.clear())
 }
 
@@ -103,9 +104,49 @@ pub fn run_many<'py>(
     errors: Errors,
 ) -> PyResult<Bound<'py, PyList>> {
     let outcomes = outcomes(py, prepared, sop, inputs)?;
-    to_py(py, outcomes.iter().map(|o| o.as_ref()), errors, |py, e| {
+    let list = to_py(py, outcomes.iter().map(|o| o.as_ref()), errors, |py, e| {
         errors::eval_error(py, e)
-    })
+    });
+    free_later(outcomes);
+    list
+}
+
+/// Drops a batch's results on a pool thread: freeing a million atoms is
+/// work the caller need not wait for.
+pub fn free_later<T: Send + 'static>(results: Vec<T>) {
+    if results.len() >= BLOCK {
+        rayon::spawn(move || drop(results));
+    }
+}
+
+/// Python's cyclic garbage collector, paused while a batch's results are
+/// made (hundreds of thousands of new lists would start it again and
+/// again, each time walking every list made so far) and resumed when
+/// dropped.
+pub struct PausedGc<'py> {
+    gc: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> PausedGc<'py> {
+    pub fn new(py: Python<'py>, items: usize) -> PyResult<PausedGc<'py>> {
+        if items < BLOCK {
+            return Ok(PausedGc { gc: None });
+        }
+        let gc = py.import("gc")?.into_any();
+        if !gc.call_method0("isenabled")?.is_truthy()? {
+            return Ok(PausedGc { gc: None });
+        }
+        gc.call_method0("disable")?;
+        Ok(PausedGc { gc: Some(gc) })
+    }
+}
+
+impl Drop for PausedGc<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = &self.gc {
+            let _ = gc.call_method0("enable");
+        }
+    }
 }
 
 /// Outcomes as a Python list: each a list of values, or the exception
@@ -117,6 +158,7 @@ pub fn to_py<'py, 'a, E: 'a>(
     exception: impl Fn(Python<'py>, &E) -> PyErr,
 ) -> PyResult<Bound<'py, PyList>> {
     let mut items = Vec::new();
+    let _paused = PausedGc::new(py, outcomes.size_hint().0)?;
     for (index, outcome) in outcomes.enumerate() {
         match outcome {
             Ok(values) => items.push(atoms_to_py(py, values)?.into_any()),
