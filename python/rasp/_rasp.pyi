@@ -7,6 +7,7 @@ interpreter's real types. Long work releases the GIL, runs on every core and
 stops with ``KeyboardInterrupt`` on Ctrl-C.
 """
 
+import pathlib
 from os import PathLike
 from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
@@ -59,7 +60,7 @@ class Program:
     def name(self) -> str:
         """The source's name: the file, or ``"<program>"``."""
     @property
-    def path(self) -> Optional[PathLike[str]]:
+    def path(self) -> Optional[pathlib.Path]:
         """The file it was loaded from, if any."""
     @property
     def default_sop(self) -> Optional[str]:
@@ -137,7 +138,8 @@ class Selector:
     running example."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The name it is bound to."""
     @property
     def example(self) -> List[Atom]:
         """The running example it is shown on (settable)."""
@@ -153,7 +155,8 @@ class Value:
     """Any other value a program binds: an atom, list, dict or function."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The name it is bound to."""
     @property
     def kind(self) -> str:
         """``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"list"``,
@@ -205,7 +208,8 @@ class Model:
     def max_len(self) -> int:
         """The longest input the model is exact on."""
     @property
-    def dtype(self) -> Literal["float32", "float64"]: ...
+    def dtype(self) -> Literal["float32", "float64"]:
+        """The weights' type, and the one the runtime computes in."""
     @property
     def sop(self) -> str:
         """The compiled s-op's name."""
