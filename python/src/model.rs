@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyList, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 use rayon::prelude::*;
 
 use rasp::compile::verify::{checks, report_json, verify_parallel};
@@ -113,7 +113,17 @@ impl PyModel {
             }
             let encoded: Vec<Result<Vec<u32>, ModelError>> =
                 block.par_iter().map(|i| self.encode_input(i)).collect();
-            let batch: Vec<Vec<u32>> = encoded.iter().filter_map(|e| e.clone().ok()).collect();
+            let mut batch = Vec::with_capacity(block.len());
+            let failures: Vec<Option<ModelError>> = encoded
+                .into_iter()
+                .map(|ids| match ids {
+                    Ok(ids) => {
+                        batch.push(ids);
+                        None
+                    }
+                    Err(e) => Some(e),
+                })
+                .collect();
             let mut predicted = match self.model.predict(runner, &batch) {
                 Ok(p) => p.into_iter(),
                 Err(e) => {
@@ -121,14 +131,17 @@ impl PyModel {
                     continue;
                 }
             };
-            for ids in encoded {
-                outcomes.push(ids.and_then(|_| {
-                    let outputs = predicted.next().unwrap_or_default();
-                    match outputs.iter().position(|p| *p == Prediction::NonFinite) {
-                        Some(at) => Err(ModelError::NonFiniteOutput { position: at + 1 }),
-                        None => Ok(outputs),
+            for failure in failures {
+                outcomes.push(match failure {
+                    Some(e) => Err(e),
+                    None => {
+                        let outputs = predicted.next().unwrap_or_default();
+                        match outputs.iter().position(|p| *p == Prediction::NonFinite) {
+                            Some(at) => Err(ModelError::NonFiniteOutput { position: at + 1 }),
+                            None => Ok(outputs),
+                        }
                     }
-                }));
+                });
             }
         }
         outcomes
@@ -461,13 +474,14 @@ impl PyModel {
             .getattr("logits_for_decode")?
             .call1((logits, mask))?;
         let (data, batch, positions, width, lengths, single): (
-            Vec<u8>,
+            Bound<'py, PyBytes>,
             usize,
             usize,
             usize,
             Vec<usize>,
             bool,
         ) = prepared.extract()?;
+        let data = data.as_bytes();
         let expected = self.model.config.d_vocab_out;
         if width != expected || data.len() != batch * positions * width * 8 {
             return Err(PyValueError::new_err(format!(
