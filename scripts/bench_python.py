@@ -86,20 +86,27 @@ def main():
         )
 
         program = rasp.Program.load(program_path)
-        assert program.run_many(inputs[:1000]) == rasp.Program.load(program_path).run_many(inputs[:1000])
-        cli_run = median_seconds(args.runs, command([args.rasp, "run", str(program_path)], lines))
-        py_run = median_seconds(args.runs, lambda: program.run_many(inputs))
-        py_run_load = median_seconds(args.runs, lambda: rasp.Program.load(program_path).run_many(inputs))
-        rows.append(("`run_many` / `rasp run`", cli_run, py_run, py_run_load))
-
         model = rasp.Model.load(model_path)
+        assert program.run_many(inputs[:1000]) == rasp.Program.load(program_path).run_many(inputs[:1000])
         assert model.exec(inputs[:1000]) == program.run_many(inputs[:1000])
-        cli_exec = median_seconds(args.runs, command([args.rasp, "exec", str(model_path)], lines))
-        py_exec = median_seconds(args.runs, lambda: model.exec(inputs))
-        py_exec_load = median_seconds(args.runs, lambda: rasp.Model.load(model_path).exec(inputs))
-        rows.append(("`Model.exec` / `rasp exec`", cli_exec, py_exec, py_exec_load))
+        work = {
+            "cli run": command([args.rasp, "run", str(program_path)], lines),
+            "py run": lambda: program.run_many(inputs),
+            "py run load": lambda: rasp.Program.load(program_path).run_many(inputs),
+            "cli exec": command([args.rasp, "exec", str(model_path)], lines),
+            "py exec": lambda: model.exec(inputs),
+            "py exec load": lambda: rasp.Model.load(model_path).exec(inputs),
+        }
+        # Interleaved, so that the machine's other load falls on all alike.
+        times = {name: [] for name in work}
+        for _ in range(args.runs):
+            for name, job in work.items():
+                times[name].append(median_seconds(1, job))
+        t = {name: statistics.median(ts) for name, ts in times.items()}
+        rows.append(("`run_many` / `rasp run`", t["cli run"], t["py run"], t["py run load"]))
+        rows.append(("`Model.exec` / `rasp exec`", t["cli exec"], t["py exec"], t["py exec load"]))
 
-    print(f"{args.inputs} inputs, medians of {args.runs} runs\n")
+    print(f"{args.inputs} inputs, medians of {args.runs} interleaved runs\n")
     print("| work | command line | Python call | ratio | with loading | ratio |")
     print("|---|---|---|---|---|---|")
     for name, cli, py, py_load in rows:

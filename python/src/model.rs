@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use rasp::compile::verify::{checks, report_json, verify_parallel};
 use rasp::eval::atom::Atom;
+use rasp::eval::batch::PARALLEL_MIN;
 use rasp::eval::sop::SOp;
 use rasp::model::decode::{Decoder, Prediction};
 use rasp::model::forward::{Forward, Runner};
@@ -111,8 +112,14 @@ impl PyModel {
             if cancel.is_set() {
                 break;
             }
-            let encoded: Vec<Result<Vec<u32>, ModelError>> =
-                block.par_iter().map(|i| self.encode_input(i)).collect();
+            // A few inputs run on this thread: handing them to the pool
+            // costs more than they do.
+            let few = block.len() < PARALLEL_MIN;
+            let encoded: Vec<Result<Vec<u32>, ModelError>> = if few {
+                block.iter().map(|i| self.encode_input(i)).collect()
+            } else {
+                block.par_iter().map(|i| self.encode_input(i)).collect()
+            };
             let mut batch = Vec::with_capacity(block.len());
             let failures: Vec<Option<ModelError>> = encoded
                 .into_iter()
@@ -124,7 +131,14 @@ impl PyModel {
                     Err(e) => Some(e),
                 })
                 .collect();
-            let mut predicted = match self.model.predict(runner, &batch) {
+            let predictions = if few {
+                // Encoded here, so every item is BOS and ids below
+                // `d_vocab`, at most `n_ctx` long.
+                Ok(runner.predict_checked(&batch))
+            } else {
+                self.model.predict(runner, &batch)
+            };
+            let mut predicted = match predictions {
                 Ok(p) => p.into_iter(),
                 Err(e) => {
                     outcomes.extend(block.iter().map(|_| Err(e.clone())));
