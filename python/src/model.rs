@@ -495,19 +495,34 @@ impl PyModel {
             Vec<usize>,
             bool,
         ) = prepared.extract()?;
-        let data = data.as_bytes();
         let expected = self.model.config.d_vocab_out;
-        if width != expected || data.len() != batch * positions * width * 8 {
+        if width != expected {
             return Err(PyValueError::new_err(format!(
                 "the logits have {width} per position; this model has {expected}"
             )));
         }
+        let size = [batch, positions, width, 8]
+            .iter()
+            .try_fold(1usize, |n, &m| n.checked_mul(m));
+        if size != Some(data.as_bytes().len()) || lengths.len() != batch {
+            return Err(errors::internal(
+                py,
+                "the logits' bytes do not match their shape",
+            ));
+        }
+        let logits: Vec<f64> = data
+            .as_bytes()
+            .chunks_exact(8)
+            .map(|b| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(b);
+                f64::from_le_bytes(bytes)
+            })
+            .collect();
         let decoder = Decoder::new(&self.model.meta.output);
         let logit = |b: usize, p: usize, i: usize| {
-            let at = ((b * positions + p) * width + i) * 8;
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&data[at..at + 8]);
-            f64::from_le_bytes(bytes)
+            let at = (b * positions + p) * width + i;
+            logits.get(at).copied().unwrap_or(f64::NAN)
         };
         let mut values = Values::new(&self.model);
         let mut items = Vec::with_capacity(batch);
