@@ -116,9 +116,9 @@ pub fn atom(object: &Bound<'_, PyAny>) -> PyResult<Atom> {
             ))
         });
     }
-    // NumPy's scalars and anything else that says it is a number.
-    let numpy_bool = type_name(object) == "bool_";
-    if numpy_bool {
+    // NumPy's scalars and anything else that says it is a number. (A type
+    // named `bool` here is NumPy's: Python's was read above.)
+    if matches!(type_name(object).as_str(), "bool_" | "bool") {
         return Ok(Atom::Bool(object.is_truthy()?));
     }
     if object.hasattr("__index__")? {

@@ -47,8 +47,10 @@ def test_numpy_scalars_are_tokens():
     program = rasp.Program("same = tokens_asis;")
     out = program.run(np.array([1, 2, 3]))
     assert out == [1, 2, 3] and all(type(v) is int for v in out)
-    assert program.run(np.array([0.5])) == [0.5]
-    assert program.run(np.array([True, False])) == [True, False]
+    out = program.run(np.array([0.5]))
+    assert out == [0.5] and type(out[0]) is float
+    out = program.run(np.array([True, False]))
+    assert out == [True, False] and all(type(v) is bool for v in out)
 
 
 def test_run_many_equals_run_and_keeps_order():
