@@ -36,7 +36,7 @@ def state_dict(tensors: list, torch: Optional[bool]):
     use_torch = torch_available() if torch is None else torch
     if not use_torch:
         return arrays
-    import torch as torch_module
+    import torch as torch_module  # type: ignore[import-not-found]
 
     return {name: torch_module.from_numpy(values) for name, values in arrays.items()}
 

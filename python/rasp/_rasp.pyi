@@ -9,7 +9,7 @@ stops with ``KeyboardInterrupt`` on Ctrl-C.
 
 import pathlib
 from os import PathLike
-from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
 
 from ._arrays import AttentionPatterns, ResidualStream
 from ._display import Drawing
@@ -224,11 +224,7 @@ class Model:
         ``[len(inputs), positions]``: BOS (0) first, then the tokens' ids,
         padded on the right with 0 to the longest input (or ``pad_to``
         positions); the mask is 1 for BOS and the tokens."""
-    @overload
-    def decode(self, logits: Any, mask: Optional[Any] = None) -> List[List[Atom]]: ...
-    @overload
-    def decode(self, logits: Any) -> List[Atom]: ...
-    def decode(self, logits: Any, mask: Optional[Any] = None) -> Any:
+    def decode(self, logits: Any, mask: Optional[Any] = None) -> List[Any]:
         """The outputs of logits, as :meth:`exec` gives them: ``[batch,
         positions, d_vocab_out]`` (NumPy, torch or nested lists; BOS at
         position 0) gives a list per item, cut to its length by ``mask``
