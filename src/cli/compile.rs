@@ -12,9 +12,7 @@ use super::run::{
     Loaded,
 };
 use super::{stderr_color, EXIT_FAILURE, EXIT_USAGE};
-use crate::compile::verify::{
-    all_inputs, count_all, hard_input_count, sample_inputs, verify_parallel, Report,
-};
+use crate::compile::verify::{checks, report_json, verify_parallel, Report};
 use crate::compile::{compile_noting, CompileError, CompileOptions};
 use crate::eval::atom::Atom;
 use crate::eval::run::PreparedSOp;
@@ -506,42 +504,17 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
     let vocab = model.meta.vocab.clone();
     let started = std::time::Instant::now();
     let max_len = args.target.max_len;
-    let exhaustive = all_inputs(&vocab, max_len, 1_000_000);
-    let total = match &exhaustive {
-        Some(_) => count_all(vocab.len(), max_len).unwrap_or(0) as u64,
-        None => args.samples as u64,
-    };
-    let bar = progress_bar(Some(total), "inputs");
+    let checks = checks(&vocab, max_len, args.samples, args.seed);
+    let bar = progress_bar(Some(checks.total), "inputs");
     let progress = |done: usize| bar.set_position(done as u64);
-    let (report, mode) = match exhaustive {
-        Some(inputs) => (
-            verify_parallel(&model, &loaded.sop, inputs, progress),
-            "every input".to_string(),
-        ),
-        None => {
-            let hard = hard_input_count(vocab.len(), max_len)
-                .unwrap_or(usize::MAX)
-                .min(args.samples);
-            (
-                verify_parallel(
-                    &model,
-                    &loaded.sop,
-                    sample_inputs(&vocab, max_len, args.samples, args.seed),
-                    progress,
-                ),
-                format!(
-                    "{} inputs ({hard} hard ones, then random; seed {})",
-                    args.samples, args.seed
-                ),
-            )
-        }
-    };
+    let report = verify_parallel(&model, &loaded.sop, checks.inputs, progress);
+    let mode = checks.mode;
     bar.finish_and_clear();
     let always_undefined = always_undefined(&report, &loaded, &vocab, max_len, args);
     let failed = report.mismatch_count > 0 || always_undefined.is_some();
     if args.json {
         let seconds = started.elapsed().as_secs_f64();
-        let json = super::json::verify_json(&model, &report, &mode, max_len, seconds);
+        let json = report_json(&model, &report, &mode, max_len, seconds);
         super::out::write(&format!("{json}\n"));
         if let Some(e) = &always_undefined {
             super::run::report(e);
@@ -595,10 +568,9 @@ fn always_undefined(
         return None;
     }
     // The first input checked, as the run took it.
-    let first = match all_inputs(vocab, max_len, 1_000_000) {
-        Some(mut inputs) => inputs.next(),
-        None => sample_inputs(vocab, max_len, args.samples, args.seed).next(),
-    };
+    let first = checks(vocab, max_len, args.samples, args.seed)
+        .inputs
+        .next();
     let error = first
         .as_ref()
         .and_then(|input| PreparedSOp::new(&loaded.sop).eval(input).err());

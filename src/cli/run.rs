@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use indicatif::ProgressBar;
 use miette::Diagnostic;
-use rayon::prelude::*;
 
 use super::progress::{progress_bar, show_progress, PROGRESS_MIN};
 use super::{stderr_color, RunArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::diagnostics::render;
 use crate::eval::atom::Atom;
+use crate::eval::batch::{out_of_memory, run_batch};
 use crate::eval::run::PreparedSOp;
 use crate::eval::sop::SOp;
 use crate::eval::value::Value;
@@ -269,9 +269,6 @@ fn pick_sop(
 /// Inputs per block of a batch: read, run in parallel, then printed in order.
 pub const BLOCK: usize = 4096;
 
-/// Batches at least this large run in parallel.
-const PARALLEL_MIN: usize = 8;
-
 /// Runs `rasp run`.
 pub fn run(args: &RunArgs) -> ExitCode {
     let first_input = args
@@ -301,29 +298,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let prepared = PreparedSOp::new(&loaded.sop);
     let color = stderr_color();
     let run_block = |texts: &[String]| -> Vec<LineOutput> {
-        if texts.len() < PARALLEL_MIN {
-            return texts
-                .iter()
-                .map(|t| run_input(&prepared, t, args.json, color))
-                .collect();
-        }
-        let lines: Vec<(LineOutput, bool)> = texts
-            .par_iter()
-            .map(|t| run_input_noting(&prepared, t, args.json, color))
-            .collect();
-        // Inputs that passed the memory budget beside others run again,
-        // one at a time: alone, they may fit.
-        lines
-            .into_iter()
-            .zip(texts)
-            .map(|((line, memory), t)| {
-                if memory {
-                    run_input(&prepared, t, args.json, color)
-                } else {
-                    line
-                }
-            })
-            .collect()
+        run_batch(texts, |t| run_input_noting(&prepared, t, args.json, color))
     };
     let ok = for_each_block(&args.inputs, "inputs", args.json, &mut |texts, bar| {
         print_block(&run_block(texts), bar)
@@ -513,12 +488,7 @@ pub fn print_block(lines: &[LineOutput], bar: &ProgressBar) -> bool {
 }
 
 /// Runs one input: its output line, or its diagnostic (and, with `json`,
-/// an error line).
-fn run_input(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> LineOutput {
-    run_input_noting(sop, text, json, color).0
-}
-
-/// [`run_input`], and whether the input failed on the memory budget.
+/// an error line); and whether it failed on the memory budget.
 fn run_input_noting(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> (LineOutput, bool) {
     let input = match Interpreter::parse_input(text) {
         Ok(i) => i,
@@ -530,10 +500,7 @@ fn run_input_noting(sop: &PreparedSOp, text: &str, json: bool, color: bool) -> (
     match sop.eval(&input) {
         Ok(seq) => (output_line(&input, &seq.values, json), false),
         Err(e) => {
-            let memory = matches!(
-                e.kind,
-                crate::eval::error::ErrorKind::Budget(crate::memory::Exceeded::Memory(_))
-            );
+            let memory = out_of_memory(&e);
             let line = failure_line(
                 atoms_json(&input),
                 &crate::Error::from(e.on_input(text)),
@@ -584,15 +551,7 @@ fn output_line(input: &[Atom], outputs: &[Atom], json: bool) -> LineOutput {
     }
 }
 
-/// Atoms as JSON values of their real types.
-pub fn atoms_json(atoms: &[Atom]) -> serde_json::Value {
-    serde_json::Value::Array(atoms.iter().map(atom_json).collect())
-}
-
-/// An atom as a JSON value of its real type ([`crate::eval::print::atom_json`]).
-pub fn atom_json(a: &Atom) -> serde_json::Value {
-    crate::eval::print::atom_json(a)
-}
+pub use crate::eval::print::{atom_json, atoms_json};
 
 /// The longest line of standard input read as one input.
 pub const MAX_LINE_BYTES: usize = 64 << 20;

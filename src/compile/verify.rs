@@ -260,6 +260,70 @@ fn check_chunk(prepared: &PreparedSOp, texts: &Texts, chunk: &Chunk) -> Checked 
     checked
 }
 
+/// `rasp verify` checks every input when there are at most this many.
+pub const EXHAUSTIVE_LIMIT: u128 = 1_000_000;
+
+/// What `rasp verify` checks: the inputs, how many, and in words.
+pub struct Checks<'a> {
+    pub inputs: Box<dyn Iterator<Item = Vec<Atom>> + 'a>,
+    pub total: u64,
+    /// `every input`, or `N inputs (H hard ones, then random; seed S)`.
+    pub mode: String,
+}
+
+/// The inputs `rasp verify` checks over `vocab` up to `max_len`: every one
+/// when there are at most [`EXHAUSTIVE_LIMIT`], else `samples` of them
+/// ([`sample_inputs`], the hard ones first, then random ones of `seed`).
+pub fn checks(vocab: &[Atom], max_len: usize, samples: usize, seed: u64) -> Checks<'_> {
+    if let Some(inputs) = all_inputs(vocab, max_len, EXHAUSTIVE_LIMIT) {
+        return Checks {
+            inputs: Box::new(inputs),
+            total: count_all(vocab.len(), max_len).map_or(0, |n| n as u64),
+            mode: "every input".to_string(),
+        };
+    }
+    let hard = hard_input_count(vocab.len(), max_len)
+        .unwrap_or(usize::MAX)
+        .min(samples);
+    Checks {
+        inputs: Box::new(sample_inputs(vocab, max_len, samples, seed)),
+        total: samples as u64,
+        mode: format!("{samples} inputs ({hard} hard ones, then random; seed {seed})"),
+    }
+}
+
+/// The report as `rasp verify --json` prints it: the model's sizes, what
+/// was checked (`mode`), the counts, the time taken, and the first
+/// disagreements.
+pub fn report_json(
+    model: &Model,
+    report: &Report,
+    mode: &str,
+    max_len: usize,
+    seconds: f64,
+) -> serde_json::Value {
+    use crate::eval::print::atoms_json;
+    serde_json::json!({
+        "sop": model.meta.sop,
+        "n_layers": model.config.n_layers,
+        "d_model": model.config.d_model,
+        "parameters": model.parameter_count(),
+        "nonzero_parameters": model.nonzero_parameter_count(),
+        "checked": mode,
+        "max_len": max_len,
+        "inputs": report.total,
+        "agree": report.matched,
+        "undefined": report.undefined,
+        "disagree": report.mismatch_count,
+        "seconds": seconds,
+        "mismatches": report.mismatches.iter().map(|(input, want, got)| serde_json::json!({
+            "input": atoms_json(input),
+            "interpreter": atoms_json(want),
+            "model": atoms_json(got),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// How many inputs of length `1..=max_len` there are over `vocab_len`
 /// tokens, if it fits in a `u128`.
 pub fn count_all(vocab_len: usize, max_len: usize) -> Option<u128> {

@@ -8,6 +8,7 @@
 //! input.
 
 pub mod atom;
+pub mod batch;
 pub mod env;
 pub mod error;
 pub mod input;

@@ -146,6 +146,11 @@ pub fn atom_json(atom: &Atom) -> serde_json::Value {
     }
 }
 
+/// Atoms as a JSON array of values of their real types ([`atom_json`]).
+pub fn atoms_json(atoms: &[Atom]) -> serde_json::Value {
+    serde_json::Value::Array(atoms.iter().map(atom_json).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

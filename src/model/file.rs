@@ -55,6 +55,19 @@ impl Model {
         std::fs::write(path, bytes).map_err(|e| io_error("write", path, &e))
     }
 
+    /// The `config` metadata the file holds: `HookedTransformerConfig`
+    /// fields as JSON text, the dtype by name.
+    pub fn config_json(&self) -> String {
+        config_json(&self.config, &self.meta.sop, self.dtype)
+    }
+
+    /// The `rasp` metadata the file holds (format version
+    /// [`FORMAT_VERSION`]) as JSON text: vocabulary, input conventions,
+    /// output decoding, residual labels, program.
+    pub fn record_json(&self) -> String {
+        meta_json(&self.meta, self.dtype)
+    }
+
     /// Reads and validates a `.safetensors` model file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model, ModelError> {
         let path = path.as_ref();
@@ -82,8 +95,8 @@ impl Model {
         // model differ. Here the header lists the metadata, then the tensors
         // in TransformerLens order, so a model always gives the same bytes.
         let mut entries = serde_json::Map::new();
-        let config = config_json(&self.config, &self.meta.sop, self.dtype);
-        let rasp = meta_json(&self.meta, self.dtype);
+        let config = self.config_json();
+        let rasp = self.record_json();
         // The metadata comes first. Its checksum, of the data that follows,
         // has a fixed length: the header is written with zeros in its place,
         // then the data after it, then the checksum over the zeros.

@@ -52,8 +52,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Dimension};
 use rayon::prelude::*;
 
-use super::{Dtype, Layer, Model, ModelError, OutputDecoding, Real};
-use crate::eval::atom::Atom;
+use super::decode::Decoder;
+use super::{Dtype, Layer, Model, ModelError, Real};
 
 /// The result of [`Model::forward`]. Arrays over positions are packed: item
 /// `i`'s positions are the rows [`Forward::rows`]`(i)`.
@@ -123,18 +123,7 @@ impl Forward {
 /// dominate, small enough that a chunk's buffers stay in cache.
 pub const CHUNK_ROWS: usize = 256;
 
-/// One output position, before it becomes an [`Atom`]: an index into the
-/// output decoding's values, or (a numerical output with no known values)
-/// the number itself.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Prediction {
-    Value(u32),
-    Number(f64),
-    /// A logit was infinite or NaN: the forward pass overflowed (weights
-    /// that are finite but too large for the activations), so there is no
-    /// output to decode.
-    NonFinite,
-}
+pub use super::decode::Prediction;
 
 impl Model {
     /// Runs a batch of token id sequences, each BOS (id 0) followed by up to
@@ -180,24 +169,6 @@ impl Model {
             .map(|items| runner.predict_checked(&batch[items.clone()]))
             .collect();
         Ok(parts.into_iter().flatten().collect())
-    }
-
-    /// The value a [`Prediction`] at user position `position` (0 the first
-    /// token) stands for, as [`Model::decode`] gives it.
-    pub fn prediction_value(&self, prediction: Prediction, position: usize) -> Atom {
-        let values = match &self.meta.output {
-            OutputDecoding::Categorical { values } | OutputDecoding::Numerical { values, .. } => {
-                values
-            }
-        };
-        match prediction {
-            Prediction::Value(i) => match values.get(i as usize) {
-                Some(v) => self.meta.output.kind_at(position).apply(v.clone()),
-                None => Atom::Float(f64::NAN),
-            },
-            Prediction::Number(x) => Atom::Float(x),
-            Prediction::NonFinite => Atom::Float(f64::NAN),
-        }
     }
 
     /// Fails unless the buffers of a forward pass over `rows` positions fit
@@ -286,8 +257,8 @@ struct Prepared<T> {
     layers: Vec<PreparedLayer<T>>,
     unembed: Weight<T>,
     unembed_bias: Option<Array1<T>>,
-    /// Numerical outputs: the known values, ascending (empty: raw numbers).
-    numerical: Option<Vec<f64>>,
+    /// How a position's logits become its output.
+    decoder: Decoder,
 }
 
 /// One layer, prepared. Biases that are all zero are `None` (adding them
@@ -594,20 +565,7 @@ impl<T: Real> Prepared<T> {
                 }
             })
             .collect();
-        let numerical = match &model.meta.output {
-            OutputDecoding::Categorical { .. } => None,
-            OutputDecoding::Numerical { values, .. } => Some(
-                values
-                    .iter()
-                    .map(|a| match a {
-                        Atom::Int(i) => *i as f64,
-                        Atom::Float(f) => *f,
-                        Atom::Bool(b) => f64::from(u8::from(*b)),
-                        Atom::Str(_) => f64::NAN,
-                    })
-                    .collect(),
-            ),
-        };
+        let decoder = Decoder::new(&model.meta.output);
         let non_zero = |w: &Array2<T>, f: usize| w.column(f).iter().any(|&v| v != zero);
         Prepared {
             d_model: c.d_model,
@@ -620,7 +578,7 @@ impl<T: Real> Prepared<T> {
             layers,
             unembed: weight(unembed),
             unembed_bias: bias(unembed_bias),
-            numerical,
+            decoder,
         }
     }
 
@@ -779,40 +737,7 @@ impl<T: Real> Prepared<T> {
 
     /// One position's output from its logits, as [`Model::decode`] reads it.
     fn prediction(&self, logits: ArrayView1<'_, T>) -> Prediction {
-        match &self.numerical {
-            None => {
-                let mut best = (0, T::neg_infinity());
-                for (i, &v) in logits.iter().enumerate() {
-                    if !v.is_finite() {
-                        return Prediction::NonFinite;
-                    }
-                    if v > best.1 {
-                        best = (i, v);
-                    }
-                }
-                Prediction::Value(best.0 as u32)
-            }
-            Some(values) => {
-                if !logits.iter().all(|v| v.is_finite()) {
-                    return Prediction::NonFinite;
-                }
-                let x = logits.first().copied().map_or(f64::NAN, T::widen);
-                let i = values.partition_point(|&v| v < x);
-                let mut best: Option<(usize, f64)> = None;
-                for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
-                    if let Some(&v) = values.get(j) {
-                        let d = (v - x).abs();
-                        if best.is_none_or(|(_, b)| d.total_cmp(&b).is_lt()) {
-                            best = Some((j, d));
-                        }
-                    }
-                }
-                match best {
-                    Some((j, _)) => Prediction::Value(j as u32),
-                    None => Prediction::Number(x),
-                }
-            }
-        }
+        self.decoder.predict(logits.iter().map(|&v| v.widen()))
     }
 }
 

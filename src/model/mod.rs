@@ -38,6 +38,7 @@
 //! model's [`Dtype`]: an F32 model in `f32`, as a TransformerLens model of
 //! dtype `float32` does, an F64 model in `f64` ([`dtype`]).
 
+pub mod decode;
 pub mod dtype;
 pub mod error;
 pub mod file;

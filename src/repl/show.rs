@@ -88,6 +88,16 @@ pub fn verbose_value(display: &Display, value: &Value) -> String {
     }
 }
 
+/// The lines the REPL prints for `value`: bound to `name` when `bound`
+/// (`     s-op: reverse` and its example), else the value of the expression
+/// whose text is `name`. For front ends that show values without a
+/// session (a notebook).
+pub fn value_lines(display: &Display, name: Option<&str>, value: &Value, bound: bool) -> String {
+    let mut out = Output::new(super::Status::Ready);
+    named_value(display, name, value, bound, &mut out);
+    out.text
+}
+
 /// Shows `value`, bound to `name` when `bound`, or the value of the
 /// expression whose text is `name` otherwise.
 pub(super) fn named_value(
