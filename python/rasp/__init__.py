@@ -25,7 +25,7 @@ from ._rasp import (
     set_time_limit,
 )
 from ._arrays import AttentionPatterns, ResidualStream
-from ._display import Drawing
+from ._display import Drawing, View
 from .errors import (
     CompileError,
     CompileWarning,
@@ -43,6 +43,7 @@ __all__ = [
     "Value",
     "Model",
     "Drawing",
+    "View",
     "AttentionPatterns",
     "ResidualStream",
     "RaspError",

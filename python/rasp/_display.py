@@ -82,3 +82,38 @@ class Drawing:
 
     def __repr__(self) -> str:
         return f"<rasp.Drawing of {self.name} ({self.format}, {len(self.text)} characters)>"
+
+
+class View:
+    """The viewer's page of a compiled model on some inputs, as ``rasp view``
+    writes it: every head's attention (a counting head's selected keys
+    beside), the residual stream after every sub-layer, what each head and
+    MLP computes. Shown inline in Jupyter (in a frame of its own, scripts
+    and styles inline, nothing fetched); ``save`` writes it."""
+
+    def __init__(self, html_text: str, sop: str, file: str) -> None:
+        #: The self-contained HTML page.
+        self.html = html_text
+        #: The model's s-op.
+        self.sop = sop
+        self._file = file
+
+    def _repr_html_(self) -> str:
+        return (
+            '<iframe style="width:100%;height:720px;border:1px solid #ccc" '
+            f'sandbox="allow-scripts" srcdoc="{html.escape(self.html, quote=True)}"></iframe>'
+        )
+
+    def save(self, path: Optional["os.PathLike[str] | str"] = None) -> str:
+        """Writes the page to ``path`` (default: ``SOP.html`` in the current
+        directory, as ``rasp view`` names it) and returns the path."""
+        target = os.fspath(path) if path is not None else self._file
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(self.html)
+        return target
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<rasp.View of {self.sop} ({len(self.html)} characters)>"

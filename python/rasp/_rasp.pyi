@@ -12,7 +12,7 @@ from os import PathLike
 from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
 
 from ._arrays import AttentionPatterns, ResidualStream
-from ._display import Drawing
+from ._display import Drawing, View
 
 Atom = Union[str, int, float, bool]
 """A token or an output value."""
@@ -193,6 +193,12 @@ class Model:
         """The report of ``rasp inspect --json``."""
     def summary(self) -> str:
         """The summary ``rasp compile`` prints."""
+    def view(self, inputs: Union[str, Sequence[Input]]) -> View:
+        """The viewer's page of the model on ``inputs`` (a list of inputs as
+        ``exec`` takes them, or one string), as ``rasp view`` writes it:
+        every head's attention (a counting head's selected keys beside),
+        the residual stream after every sub-layer. Shown inline in Jupyter;
+        ``.save(path)`` writes the HTML file."""
     @property
     def config(self) -> Dict[str, Any]:
         """The TransformerLens config: ``HookedTransformerConfig`` fields,

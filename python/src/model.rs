@@ -386,6 +386,32 @@ impl PyModel {
         json_to_py(py, &rasp::model::inspect::inspect_json(&self.model))
     }
 
+    /// The viewer's page (as `rasp view` writes it) of the model on
+    /// `inputs` (a list of inputs, as `exec` takes them, or one string): a
+    /// `rasp.View`, shown in a notebook and written by `.save(path)`.
+    fn view<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inputs = if inputs.is_instance_of::<pyo3::types::PyString>() {
+            vec![convert::input(inputs)?]
+        } else {
+            convert::inputs(inputs)?
+        };
+        let shown: Vec<(String, Vec<rasp::eval::atom::Atom>)> =
+            inputs.iter().map(|i| (i.shown(), i.atoms())).collect();
+        let model = &self.model;
+        let page = interruptible(py, |_| rasp::view::page(model, &shown))?;
+        let page = page.map_err(|e| match &e {
+            rasp::view::ViewError::Model(m) => errors::model_error(py, m),
+            other => errors::raise(py, errors::Class::Model, other),
+        })?;
+        let file = rasp::view::default_path(&model.meta.sop);
+        let view = py.import("rasp._display")?.getattr("View")?;
+        view.call1((page, &model.meta.sop, file))
+    }
+
     /// The summary `rasp compile` prints.
     fn summary(&self) -> String {
         rasp::model::inspect::summary(&self.model)

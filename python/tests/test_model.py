@@ -206,3 +206,24 @@ def test_the_residual_stream_has_its_labels(sort_model):
     state = {k: v.astype(np.float64) for k, v in sort_model.state_dict(torch=False).items()}
     logits = end.astype(np.float64) @ state["unembed.W_U"] + state["unembed.b_U"]
     assert sort_model.decode(logits) == ["a", "b", "c"]
+
+
+def test_view_is_the_page_of_rasp_view(sort_model, tmp_path):
+    import json
+    import re
+
+    view = sort_model.view(["cab", "abba"])
+    assert isinstance(view, rasp.View)
+    data = re.search(r'<script type="application/json" id="rasp-data">(.*?)</script>', view.html, re.S)
+    assert data is not None
+    page = json.loads(data.group(1))
+    assert [i["text"] for i in page["inputs"]] == ["cab", "abba"]
+    # Shown in a notebook in a frame of its own; saved as a file.
+    shown = view._repr_html_()
+    assert shown.startswith("<iframe") and "srcdoc=" in shown and "<script" not in shown
+    saved = view.save(tmp_path / "v.html")
+    assert (tmp_path / "v.html").read_text() == view.html and saved.endswith("v.html")
+    assert sort_model.view("cab").html.count('"text":"cab"') == 1
+    with pytest.raises(rasp.ModelError) as caught:
+        sort_model.view(["cxb"])
+    assert caught.value.code == "rasp::model::unknown_token"
